@@ -70,6 +70,8 @@ class Law:
     inverse : callable or None
         ``inverse(params, target) -> (x, reachable)``: the input value at which the
         curve reaches ``target`` and a boolean mask of where it can (NumPy only).
+    default_varying : tuple of str
+        Parameters that vary by run by default when recipes have several runs.
     """
 
     name: str
@@ -81,6 +83,7 @@ class Law:
     bounded: bool
     mean: MeanFunction
     inverse: InverseFunction | None = None
+    default_varying: tuple[str, ...] = ()
 
     def curve(self, log_inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
         """Evaluate the curve on the metric's own scale with NumPy ops."""
@@ -111,6 +114,7 @@ SIGMOID = Law(
     bounded=True,
     mean=_sigmoid_mean,
     inverse=_sigmoid_inverse,
+    default_varying=("A",),
 )
 
 _LAWS: dict[str, Law] = {SIGMOID.name: SIGMOID}

@@ -1,0 +1,329 @@
+"""Reading and validating curve data.
+
+Turns a DataFrame, CSV or Parquet file into :class:`CurveData`: numeric, finite,
+positive inputs, one metric column, run and recipe labels, sorted by run and
+compute. Every problem raises :class:`DataError` with a one-line message naming
+the source, the column and the first offending rows; nothing is dropped silently.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from bayescale.data import load_curves
+>>> df = pd.DataFrame({"c": [1.0, 2, 3, 4, 5], "r": [.1, .2, .3, .35, .4], "s": ["a"] * 5})
+>>> data = load_curves(df, x="c", y="r", run="s", min_points=5)
+>>> data.runs
+['a']
+>>> load_curves(df.assign(c=[1.0, 2, -3, 4, 5]), x="c", y="r", run="s")
+Traceback (most recent call last):
+...
+bayescale.data.DataError: DataFrame: column 'c' must be > 0; row 2 has -3
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger("bayescale")
+
+MAX_ROWS_NAMED = 5
+
+
+class DataError(ValueError):
+    """Bad input data; the message is one line naming source, column and rows."""
+
+
+@dataclass(frozen=True)
+class CurveData:
+    """Validated curve data in canonical columns.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per observation with columns for each input role (``x``, or ``n``
+        and ``d``), ``y``, ``run``, ``recipe``, optionally ``trials``, and ``row``
+        (the row's position in the source, for messages). Sorted by recipe, run
+        and the first input.
+    columns : dict
+        Role -> the user's column name (``{"x": "gpu_hours", "y": "pass_rate", ...}``).
+    source : str
+        File path, or ``"DataFrame"``.
+    notes : list of str
+        What validation did that a user should know (e.g. rows excluded by ``min_x``).
+    """
+
+    frame: pd.DataFrame
+    columns: dict[str, str]
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def runs(self) -> list[str]:
+        """Run labels in model order."""
+        return list(dict.fromkeys(self.frame["run"]))
+
+    @property
+    def recipes(self) -> list[str]:
+        """Recipe labels in model order."""
+        return list(dict.fromkeys(self.frame["recipe"]))
+
+    @property
+    def run_recipe(self) -> dict[str, str]:
+        """Run label -> recipe label."""
+        pairs = self.frame[["run", "recipe"]].drop_duplicates()
+        return dict(zip(pairs["run"], pairs["recipe"], strict=True))
+
+    @property
+    def input_roles(self) -> list[str]:
+        """Input roles present (``["x"]`` or ``["n", "d"]``)."""
+        return [role for role in ("x", "n", "d") if role in self.frame]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet file into a DataFrame.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty or not of a known type.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".parquet", ".pq"}:
+            return pd.read_parquet(path)
+        if suffix in {".csv", ".tsv", ".txt"}:
+            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(f"{path}: cannot read the file ({first_line})") from None
+    raise DataError(f"{path}: unknown file type {suffix!r}; use .csv, .tsv or .parquet")
+
+
+def _describe_rows(
+    frame: pd.DataFrame, mask: np.ndarray, values: pd.Series | None, file: bool
+) -> str:
+    positions = np.flatnonzero(mask)
+    noun = "line" if file else "row"
+    shown = positions[:MAX_ROWS_NAMED]
+    labels = [str(frame["row"].iloc[p] + 2) if file else str(frame.index[p]) for p in shown]
+    text = f"{noun}{'s' if len(positions) > 1 else ''} {', '.join(labels)}"
+    if values is not None:
+        shown_values = ", ".join(str(values.iloc[p]) for p in shown)
+        text += f" {'have' if len(positions) > 1 else 'has'} {shown_values}"
+    if len(positions) > MAX_ROWS_NAMED:
+        text += f" (and {len(positions) - MAX_ROWS_NAMED} more)"
+    return text
+
+
+class _Checker:
+    """Builds the one-line messages for one source."""
+
+    def __init__(self, frame: pd.DataFrame, source: str, is_file: bool) -> None:
+        self.frame = frame
+        self.source = source
+        self.is_file = is_file
+
+    def fail(self, column: str, problem: str, mask: np.ndarray, show_values: bool = True) -> None:
+        if not mask.any():
+            return
+        values = self.frame[column] if show_values else None
+        where = _describe_rows(self.frame, mask, values, self.is_file)
+        raise DataError(f"{self.source}: column '{column}' {problem}; {where}")
+
+    def numeric(self, column: str) -> pd.Series:
+        raw = self.frame[column]
+        if pd.api.types.is_bool_dtype(raw):
+            self.fail(column, "must be numeric", np.ones(len(raw), dtype=bool))
+        values = pd.to_numeric(raw, errors="coerce").astype(float)
+        self.fail(column, "must be numeric", (values.isna() & raw.notna()).to_numpy())
+        finite = np.isfinite(values.to_numpy())
+        self.fail(column, "has missing or infinite values", ~finite)
+        return values
+
+    def labels(self, column: str) -> pd.Series:
+        raw = self.frame[column]
+        self.fail(column, "has missing labels", raw.isna().to_numpy(), show_values=False)
+        return raw.astype(str)
+
+
+def load_curves(
+    data: pd.DataFrame | str | Path,
+    *,
+    x: str | None = None,
+    y: str,
+    run: str | None = None,
+    recipe: str | None = None,
+    n: str | None = None,
+    d: str | None = None,
+    trials: str | int | None = None,
+    bounded: bool = True,
+    positive_y: bool = False,
+    min_x: float | None = None,
+    min_points: int = 5,
+) -> CurveData:
+    """Validate curve data and map the user's columns to canonical roles.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        The observations, or a CSV/TSV/Parquet file.
+    x : str, optional
+        Column of the input (compute, GPU-hours, parameters, ...). Give either
+        ``x`` or ``n`` and ``d``.
+    y : str
+        Column of the metric (pass rate or loss).
+    run : str, optional
+        Column naming the run (seed). Without it all rows form one run.
+    recipe : str, optional
+        Column naming the recipe; runs are nested in recipes.
+    n, d : str, optional
+        Columns of parameters and tokens, for two-variable laws.
+    trials : str or int, optional
+        Column with the number of evaluation prompts per row, or one number for all.
+    bounded : bool
+        Require ``y`` in [0, 1] (pass rates).
+    positive_y : bool
+        Require ``y > 0`` (losses fitted on the log scale).
+    min_x : float, optional
+        Drop rows with ``x < min_x`` (early compute), and say how many.
+    min_points : int
+        Fewest points a run may have after exclusion.
+
+    Returns
+    -------
+    CurveData
+
+    Raises
+    ------
+    DataError
+        On the first problem found, naming the column and the first bad rows.
+    """
+    is_file = not isinstance(data, pd.DataFrame)
+    source = str(data) if is_file else "DataFrame"
+    frame = read_table(data) if is_file else data
+    if frame.empty:
+        raise DataError(f"{source}: no rows")
+    inputs = {role: col for role, col in {"x": x, "n": n, "d": d}.items() if col is not None}
+    if not inputs:
+        raise DataError(f"{source}: name the input column (x=..., or n=... and d=...)")
+    roles = {**inputs, "y": y}
+    for role, col in (("run", run), ("recipe", recipe)):
+        if col is not None:
+            roles[role] = col
+    if isinstance(trials, str):
+        roles["trials"] = trials
+    _check_columns_exist(frame, roles, source)
+
+    frame = frame.reset_index(drop=False).rename(columns={"index": "__index__"})
+    frame.index = data.index if not is_file else frame.index
+    frame["row"] = np.arange(len(frame))
+    check = _Checker(frame, source, is_file)
+
+    canonical = pd.DataFrame(index=frame.index)
+    for role, col in inputs.items():
+        values = check.numeric(col)
+        check.fail(col, "must be > 0", (values <= 0).to_numpy())
+        canonical[role] = values
+    y_values = check.numeric(y)
+    if bounded:
+        check.fail(y, "must lie in [0, 1]", ((y_values < 0) | (y_values > 1)).to_numpy())
+    if positive_y:
+        check.fail(y, "must be > 0", (y_values <= 0).to_numpy())
+    canonical["y"] = y_values
+    canonical["recipe"] = check.labels(recipe) if recipe else "all"
+    run_labels = check.labels(run) if run else pd.Series("all", index=frame.index)
+    canonical["run"] = canonical["recipe"] + "/" + run_labels if recipe and run else run_labels
+    canonical["trials"] = _trials(check, trials)
+    canonical["row"] = frame["row"]
+    if canonical["trials"].isna().all():
+        canonical = canonical.drop(columns="trials")
+
+    first_input = next(iter(inputs))
+    _check_duplicates(check, canonical, inputs, run)
+    notes: list[str] = []
+    if min_x is not None:
+        if first_input != "x":
+            raise DataError(f"{source}: min_x applies to the x column; this law has no x")
+        keep = canonical["x"] >= min_x
+        dropped = int((~keep).sum())
+        note = f"excluded {dropped} of {len(canonical)} rows with {x} < {min_x:g}"
+        notes.append(note)
+        logger.info("%s: %s", source, note)
+        canonical = canonical[keep]
+        if canonical.empty:
+            raise DataError(f"{source}: no rows left after excluding {x} < {min_x:g}")
+    _check_run_sizes(canonical, source, run, min_points, min_x, x)
+    canonical = canonical.sort_values(["recipe", "run", first_input], kind="stable")
+    return CurveData(
+        frame=canonical.reset_index(drop=True),
+        columns={role: col for role, col in roles.items()},
+        source=source,
+        notes=notes,
+    )
+
+
+def _check_columns_exist(frame: pd.DataFrame, roles: Mapping[str, str], source: str) -> None:
+    for role, col in roles.items():
+        if col not in frame.columns:
+            available = ", ".join(map(str, frame.columns))
+            raise DataError(
+                f"{source}: missing column '{col}' (given as {role}); the columns are: {available}"
+            )
+
+
+def _trials(check: _Checker, trials: str | int | None) -> pd.Series:
+    index = check.frame.index
+    if trials is None:
+        return pd.Series(np.nan, index=index)
+    if isinstance(trials, str):
+        values = check.numeric(trials)
+        bad = (values < 1) | (values != np.round(values))
+        check.fail(trials, "must be a whole number of prompts >= 1", bad.to_numpy())
+        return values
+    if int(trials) != trials or trials < 1:
+        raise DataError(f"{check.source}: trials must be a whole number >= 1, got {trials!r}")
+    return pd.Series(float(trials), index=index)
+
+
+def _check_duplicates(
+    check: _Checker, canonical: pd.DataFrame, inputs: Mapping[str, str], run: str | None
+) -> None:
+    keys = ["run", *inputs]
+    repeated = canonical.duplicated(subset=keys, keep=False).to_numpy()
+    if not repeated.any():
+        return
+    column = ", ".join(inputs.values())
+    what = f"repeats a (run, {column}) pair" if run else f"repeats a value of {column}"
+    check.fail(next(iter(inputs.values())), what, repeated)
+
+
+def _check_run_sizes(
+    canonical: pd.DataFrame,
+    source: str,
+    run: str | None,
+    min_points: int,
+    min_x: float | None,
+    x: str | None,
+) -> None:
+    sizes = canonical.groupby("run", sort=False).size()
+    small = sizes[sizes < min_points]
+    if small.empty:
+        return
+    after = f" after excluding {x} < {min_x:g}" if min_x is not None else ""
+    listed = ", ".join(f"'{name}' ({count})" for name, count in small.head(MAX_ROWS_NAMED).items())
+    where = f"column '{run}': run" if run else "the data:"
+    raise DataError(
+        f"{source}: {where} {listed} has too few points{after}; "
+        f"each run needs at least {min_points}"
+    )

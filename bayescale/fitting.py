@@ -1,0 +1,230 @@
+"""``bayescale.fit``: from a table to a :class:`~bayescale.result.Fit`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from bayescale import __version__
+from bayescale.data import CurveData, load_curves
+from bayescale.default_priors import hierarchy_prior, hierarchy_prior_name, law_priors, noise_priors
+from bayescale.diagnostics import (
+    ConvergenceWarning,
+    IdentificationWarning,
+    check_convergence,
+    check_identification,
+    emit,
+)
+from bayescale.laws import Law, get_law
+from bayescale.likelihoods import get_likelihood
+from bayescale.model import ModelSpec, model_arrays
+from bayescale.priors import Prior, merge_priors
+from bayescale.result import Diagnostics, Fit
+from bayescale.sampling import SamplerSettings, sample_posterior
+
+
+def resolve_likelihood(likelihood: str, law: Law, data: CurveData) -> str:
+    """The observation model to use; ``"auto"`` picks the honest default.
+
+    ``"auto"`` gives ``"ar1"`` for bounded metrics (pass rates evaluated at
+    consecutive checkpoints of a run, whose noise is correlated) and ``"normal"``
+    otherwise.
+    """
+    if likelihood != "auto":
+        chosen = get_likelihood(likelihood)
+        if chosen.needs_trials and "trials" not in data.frame:
+            raise ValueError(
+                f"likelihood {likelihood!r} needs the number of evaluation prompts: pass trials="
+            )
+        return likelihood
+    return "ar1" if law.bounded else "normal"
+
+
+def resolve_varying(varying: str | Iterable[str], law: Law, data: CurveData) -> tuple[str, ...]:
+    """Parameters with run-level deviations; ``"auto"`` uses the law's default
+    when some recipe has more than one run, and none otherwise."""
+    if varying == "auto":
+        several = len(data.runs) > len(data.recipes)
+        return law.default_varying if several else ()
+    names = (varying,) if isinstance(varying, str) else tuple(varying)
+    if names == ("none",):
+        return ()
+    _check_parameters(names, law, "varying")
+    return names
+
+
+def _check_parameters(names: Iterable[str], law: Law, option: str) -> None:
+    unknown = [name for name in names if name not in law.parameters]
+    if unknown:
+        raise ValueError(
+            f"{option}: {', '.join(unknown)} not a parameter of {law.name}; "
+            f"choose from {', '.join(law.parameters)}"
+        )
+
+
+def build_spec(
+    law: Law,
+    data: CurveData,
+    *,
+    likelihood: str = "auto",
+    varying: str | Iterable[str] = "auto",
+    shared: Iterable[str] = (),
+    priors: Mapping[str, Prior | str | Mapping[str, Any]] | None = None,
+) -> ModelSpec:
+    """Resolve options and priors into a :class:`~bayescale.model.ModelSpec`."""
+    likelihood = resolve_likelihood(likelihood, law, data)
+    varying = resolve_varying(varying, law, data)
+    shared = tuple(shared)
+    _check_parameters(shared, law, "shared")
+    defaults = {
+        **law_priors(law, data),
+        **{hierarchy_prior_name(law, name): hierarchy_prior(law, name) for name in varying},
+        **noise_priors(likelihood, law),
+    }
+    return ModelSpec(
+        law=law.name,
+        likelihood=likelihood,
+        varying=varying,
+        shared=shared,
+        priors=merge_priors(defaults, priors),
+    )
+
+
+def fit(
+    data: pd.DataFrame | str | Path,
+    law: str = "sigmoid",
+    *,
+    x: str | None = None,
+    y: str,
+    run: str | None = None,
+    recipe: str | None = None,
+    n: str | None = None,
+    d: str | None = None,
+    trials: str | int | None = None,
+    likelihood: str = "auto",
+    varying: str | Iterable[str] = "auto",
+    shared: Iterable[str] = (),
+    priors: Mapping[str, Prior | str | Mapping[str, Any]] | None = None,
+    min_x: float | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int | None = None,
+    cores: int | None = None,
+) -> Fit:
+    """Fit a scaling law to curve data and return the posterior.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        Observations, or a CSV/TSV/Parquet file.
+    law : str
+        ``"sigmoid"`` (ScaleRL) or another registered law.
+    x, y, run, recipe, n, d, trials : str
+        Column names (see :func:`bayescale.data.load_curves`); ``trials`` may be
+        one number for all rows.
+    likelihood : str
+        ``"auto"``, ``"normal"``, ``"student_t"``, ``"ar1"``, ...
+        (see :mod:`bayescale.likelihoods`).
+    varying : "auto", "none" or sequence of str
+        Law parameters that vary by run (partially pooled across seeds).
+    shared : sequence of str
+        Law parameters shared by all recipes.
+    priors : dict, optional
+        Overrides: name -> ``Prior``, ``{"dist": ..., ...}`` or ``"Dist(arg=v, ...)"``.
+    min_x : float, optional
+        Exclude rows with smaller ``x`` (ScaleRL skips the first ~1.5k GPU-hours).
+    draws, tune, chains, seed, cores
+        NUTS settings (nutpie).
+
+    Returns
+    -------
+    Fit
+
+    Warns
+    -----
+    ConvergenceWarning
+        When R-hat > 1.01, there are divergences, or the bulk ESS is low.
+    IdentificationWarning
+        When the data end before the sigmoid's midpoint.
+
+    Examples
+    --------
+    >>> import bayescale as bs
+    >>> fit = bs.fit("data/scalerl_3seeds.csv", x="gpu_hours", y="pass_rate",
+    ...              run="seed", min_x=1500)  # doctest: +SKIP
+    >>> fit.summary().loc["A"]  # doctest: +SKIP
+    """
+    law_obj = get_law(law)
+    curves = load_curves(
+        data,
+        x=x,
+        y=y,
+        run=run,
+        recipe=recipe,
+        n=n,
+        d=d,
+        trials=trials,
+        bounded=law_obj.bounded,
+        positive_y=law_obj.response == "log",
+        min_x=min_x,
+        min_points=len(law_obj.parameters) + 1,
+    )
+    spec = build_spec(
+        law_obj, curves, likelihood=likelihood, varying=varying, shared=shared, priors=priors
+    )
+    settings = SamplerSettings(draws=draws, tune=tune, chains=chains, seed=seed, cores=cores)
+    return fit_curves(curves, spec, settings)
+
+
+def fit_curves(curves: CurveData, spec: ModelSpec, settings: SamplerSettings) -> Fit:
+    """Sample ``spec`` on validated ``curves`` (the layer under :func:`fit`)."""
+    arrays = model_arrays(spec, curves)
+    tree, times = sample_posterior(
+        spec,
+        arrays,
+        n_runs=len(curves.runs),
+        n_recipes=len(curves.recipes),
+        settings=settings,
+    )
+    tree = attach_data(tree, curves)
+    r_hat, ess, divergences, convergence = check_convergence(tree, spec)
+    identification = check_identification(tree, spec, curves)
+    emit(convergence, ConvergenceWarning)
+    emit(identification, IdentificationWarning)
+    diagnostics = Diagnostics(
+        max_r_hat=r_hat,
+        min_ess_bulk=ess,
+        divergences=divergences,
+        warnings=convergence + identification,
+    )
+    return Fit(
+        posterior=tree,
+        data=curves,
+        spec=spec,
+        sampler=settings,
+        diagnostics=diagnostics,
+        times=times,
+        version=__version__,
+    )
+
+
+def attach_data(tree: xr.DataTree, curves: CurveData) -> xr.DataTree:
+    """Label ``run``/``recipe`` coordinates and add the ``observed_data`` group."""
+    posterior = tree["posterior"].to_dataset().assign_coords(run=curves.runs, recipe=curves.recipes)
+    frame = curves.frame
+    observed = xr.Dataset(
+        {column: ("obs", frame[column].to_numpy()) for column in frame.columns},
+        coords={"obs": range(len(frame))},
+    )
+    return xr.DataTree.from_dict(
+        {
+            "/posterior": posterior,
+            "/sample_stats": tree["sample_stats"].to_dataset(),
+            "/observed_data": observed,
+        }
+    )

@@ -1,0 +1,150 @@
+"""The one PyMC model builder: law + hierarchy + likelihood + priors.
+
+Structure (what needs a new compile) is separated from values (what is swapped
+in as data): the data, and every numeric prior argument, live in ``pm.Data``
+containers; the law, the observation model, which parameters vary by run or are
+shared across recipes, the prior families and the numbers of runs and recipes
+make up :func:`structure_key`.
+
+Hierarchy: each recipe has its own law parameters (unless shared). A parameter
+that varies by run is non-centred: ``P_run = P_recipe + sigma_P * z_run`` for
+unbounded parameters, ``P_run = P_recipe * exp(sigma_log_P * z_run)`` for positive
+ones. The spreads are shared by all recipes, so a single-seed recipe borrows the
+seed variance learned from the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bayescale.data import CurveData
+from bayescale.default_priors import hierarchy_prior_name
+from bayescale.laws import Law, get_law, tensor_ops
+from bayescale.likelihoods import Likelihood, get_likelihood
+from bayescale.priors import Prior
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that defines the statistical model, apart from the data.
+
+    Attributes
+    ----------
+    law : str
+        Law name (see :func:`bayescale.laws.available_laws`).
+    likelihood : str
+        Observation model name (see :func:`bayescale.likelihoods.available_likelihoods`).
+    varying : tuple of str
+        Law parameters with run-level deviations (partial pooling over seeds).
+    shared : tuple of str
+        Law parameters shared by all recipes.
+    priors : dict
+        Parameter name -> :class:`~bayescale.priors.Prior`, for the law parameters,
+        the run-level spreads and the noise parameters.
+    """
+
+    law: str
+    likelihood: str
+    varying: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
+    priors: dict[str, Prior] = field(default_factory=dict)
+
+    @property
+    def law_obj(self) -> Law:
+        """The :class:`~bayescale.laws.Law` object."""
+        return get_law(self.law)
+
+    @property
+    def likelihood_obj(self) -> Likelihood:
+        """The :class:`~bayescale.likelihoods.Likelihood` object."""
+        return get_likelihood(self.likelihood)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "law": self.law,
+            "likelihood": self.likelihood,
+            "varying": list(self.varying),
+            "shared": list(self.shared),
+            "priors": {name: prior.to_dict() for name, prior in self.priors.items()},
+        }
+
+
+def structure_key(spec: ModelSpec, n_runs: int, n_recipes: int) -> tuple:
+    """Hashable description of what a compiled model depends on."""
+    families = tuple(sorted((name, prior.dist) for name, prior in spec.priors.items()))
+    return (spec.law, spec.likelihood, spec.varying, spec.shared, families, n_runs, n_recipes)
+
+
+def model_arrays(spec: ModelSpec, data: CurveData) -> dict[str, np.ndarray]:
+    """All data containers of the model, by name, for this data set."""
+    law = spec.law_obj
+    frame = data.frame
+    runs, recipes = data.runs, data.recipes
+    run_recipe = data.run_recipe
+    y = frame["y"].to_numpy(dtype=float)
+    arrays: dict[str, np.ndarray] = {
+        f"log_{role}": np.log(frame[role].to_numpy(dtype=float)) for role in law.inputs
+    }
+    arrays["y"] = np.log(y) if law.response == "log" else y
+    arrays["run_idx"] = frame["run"].map({r: i for i, r in enumerate(runs)}).to_numpy("int64")
+    recipe_index = {r: i for i, r in enumerate(recipes)}
+    arrays["recipe_of_run"] = np.array([recipe_index[run_recipe[r]] for r in runs], dtype="int64")
+    if spec.likelihood_obj.needs_trials:
+        arrays["trials"] = frame["trials"].to_numpy(dtype="int64")
+    arrays.update(spec.likelihood_obj.arrays(data))
+    for name, prior in spec.priors.items():
+        for arg, value in prior.params.items():
+            arrays[f"prior__{name}__{arg}"] = np.asarray(value, dtype=float)
+    return arrays
+
+
+def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, n_recipes: int):
+    """Build the PyMC model for ``spec`` with initial data ``arrays``.
+
+    Returns
+    -------
+    pymc.Model
+        Free variables: the recipe-level law parameters (dim ``recipe`` unless
+        shared), ``z_<P>`` and the spreads for varying parameters, the noise
+        parameters; deterministics ``<P>_run`` (dim ``run``) for varying ones.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    law, likelihood = spec.law_obj, spec.likelihood_obj
+    ops = tensor_ops()
+    coords = {"run": np.arange(n_runs), "recipe": np.arange(n_recipes)}
+    with pm.Model(coords=coords) as model:
+        data_vars = {
+            name: pm.Data(name, value)
+            for name, value in arrays.items()
+            if not name.startswith("prior__")
+        }
+        recipe_of_run = data_vars["recipe_of_run"]
+        run_zeros = pt.zeros(n_runs)
+        per_run = {}
+        for name in law.parameters:
+            dims = None if name in spec.shared else "recipe"
+            recipe_level = spec.priors[name].build(name, dims=dims)
+            base = recipe_level + run_zeros if dims is None else recipe_level[recipe_of_run]
+            if name in spec.varying:
+                spread_name = hierarchy_prior_name(law, name)
+                spread = spec.priors[spread_name].build(spread_name)
+                if name in law.positive:
+                    log_run = pm.Normal(f"log_{name}_run", pt.log(base), spread, dims="run")
+                    base = pm.Deterministic(f"{name}_run", pt.exp(log_run), dims="run")
+                else:
+                    base = pm.Normal(f"{name}_run", base, spread, dims="run")
+            per_run[name] = base
+        run_idx = data_vars["run_idx"]
+        per_obs = {name: value[run_idx] for name, value in per_run.items()}
+        log_inputs = {role: data_vars[f"log_{role}"] for role in law.inputs}
+        mu = law.mean(ops, log_inputs, per_obs)
+        noise = {name: spec.priors[name].build(name) for name in likelihood.parameters}
+        likelihood.add(mu, data_vars["y"], data_vars, noise)
+    return model

@@ -1,0 +1,148 @@
+"""Prior specifications: a distribution name plus numeric parameters.
+
+A :class:`Prior` is plain data (serialisable to JSON, parseable from the command
+line). Inside the PyMC model every numeric argument becomes a data container, so
+a compiled model is reused when only prior values change (only the distribution
+family is part of the model's structure).
+
+Examples
+--------
+>>> from bayescale.priors import Prior, parse_prior
+>>> Prior("Normal", mu=0.0, sigma=1.0).to_dict()
+{'dist': 'Normal', 'mu': 0.0, 'sigma': 1.0}
+>>> parse_prior("LogNormal(mu=7.8, sigma=1.5)")
+Prior(dist='LogNormal', params={'mu': 7.8, 'sigma': 1.5})
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Supported distributions and the names of their arguments, in order.
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "Normal": ("mu", "sigma"),
+    "HalfNormal": ("sigma",),
+    "LogNormal": ("mu", "sigma"),
+    "Beta": ("alpha", "beta"),
+    "Uniform": ("lower", "upper"),
+    "TruncatedNormal": ("mu", "sigma", "lower", "upper"),
+    "Gamma": ("alpha", "beta"),
+    "Exponential": ("lam",),
+    "HalfStudentT": ("nu", "sigma"),
+    "StudentT": ("nu", "mu", "sigma"),
+}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior distribution: a PyMC distribution name and its numeric arguments.
+
+    Parameters
+    ----------
+    dist : str
+        One of :data:`DISTRIBUTIONS` (e.g. ``"Normal"``, ``"LogNormal"``).
+    **params : float
+        The distribution's arguments by name (e.g. ``mu=0, sigma=1``).
+
+    Examples
+    --------
+    >>> Prior("Beta", alpha=2, beta=2)
+    Prior(dist='Beta', params={'alpha': 2.0, 'beta': 2.0})
+    """
+
+    dist: str
+    params: dict[str, float] = field(default_factory=dict)
+
+    def __init__(self, dist: str, **params: float) -> None:
+        if dist not in DISTRIBUTIONS:
+            known = ", ".join(DISTRIBUTIONS)
+            raise ValueError(f"unknown prior distribution {dist!r}; choose one of: {known}")
+        expected = DISTRIBUTIONS[dist]
+        if set(params) != set(expected):
+            raise ValueError(
+                f"{dist} prior needs arguments {', '.join(expected)}; got {', '.join(params) or 'none'}"
+            )
+        values = {name: float(params[name]) for name in expected}
+        object.__setattr__(self, "dist", dist)
+        object.__setattr__(self, "params", values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form: ``{"dist": ..., <arg>: value, ...}``."""
+        return {"dist": self.dist, **self.params}
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
+        return f"{self.dist}({args})"
+
+    def build(self, name: str, *, dims: str | tuple[str, ...] | None = None) -> Any:
+        """Create the random variable inside the current PyMC model context.
+
+        Each argument becomes a data container called ``prior__<name>__<arg>``.
+        """
+        import pymc as pm
+
+        args = {arg: pm.Data(f"prior__{name}__{arg}", value) for arg, value in self.params.items()}
+        return getattr(pm, self.dist)(name, dims=dims, **args)
+
+
+def prior_from_dict(spec: Mapping[str, Any]) -> Prior:
+    """Inverse of :meth:`Prior.to_dict`."""
+    spec = dict(spec)
+    dist = spec.pop("dist")
+    return Prior(dist, **spec)
+
+
+_CALL = re.compile(r"^\s*([A-Za-z]+)\s*\((.*)\)\s*$")
+
+
+def parse_prior(text: str) -> Prior:
+    """Parse ``"Dist(arg=value, ...)"`` as written on the command line.
+
+    Raises
+    ------
+    ValueError
+        With the offending text when it is not of that form.
+    """
+    match = _CALL.match(text)
+    if not match:
+        raise ValueError(f"cannot read prior {text!r}; write it like 'Normal(mu=0, sigma=1)'")
+    dist, body = match.groups()
+    params: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in body.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"cannot read prior {text!r}: argument {item!r} needs a name")
+        try:
+            params[key.strip()] = float(value)
+        except ValueError:
+            raise ValueError(
+                f"cannot read prior {text!r}: {value.strip()!r} is not a number"
+            ) from None
+    return Prior(dist, **params)
+
+
+def merge_priors(
+    defaults: Mapping[str, Prior], overrides: Mapping[str, Any] | None
+) -> dict[str, Prior]:
+    """Defaults updated with the user's priors (``Prior``, dict or string values).
+
+    Raises
+    ------
+    ValueError
+        If an override names a parameter the model does not have.
+    """
+    merged = dict(defaults)
+    for name, value in (overrides or {}).items():
+        if name not in defaults:
+            known = ", ".join(defaults)
+            raise ValueError(f"no parameter {name!r} to put a prior on; the model has: {known}")
+        if isinstance(value, Prior):
+            merged[name] = value
+        elif isinstance(value, str):
+            merged[name] = parse_prior(value)
+        else:
+            merged[name] = prior_from_dict(value)
+    return merged

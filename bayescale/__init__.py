@@ -1,3 +1,29 @@
-"""bayescale: Bayesian inference on scaling laws of large language models."""
+"""bayescale: Bayesian inference on scaling laws of large language models.
+
+Examples
+--------
+>>> import bayescale as bs
+>>> fit = bs.fit("data/scalerl_3seeds.csv", x="gpu_hours", y="pass_rate",
+...              run="seed", min_x=1500)  # doctest: +SKIP
+>>> fit.summary()  # doctest: +SKIP
+"""
 
 __version__ = "0.1.0"
+
+from bayescale.data import CurveData, DataError, load_curves, read_table
+from bayescale.fitting import fit
+from bayescale.persistence import load_fit as load
+from bayescale.priors import Prior
+from bayescale.result import Fit
+
+__all__ = [
+    "CurveData",
+    "DataError",
+    "Fit",
+    "Prior",
+    "__version__",
+    "fit",
+    "load",
+    "load_curves",
+    "read_table",
+]

@@ -170,6 +170,7 @@ def load_curves(
     bounded: bool = True,
     positive_y: bool = False,
     min_x: float | None = None,
+    max_x: float | None = None,
     min_points: int = 5,
 ) -> CurveData:
     """Validate curve data and map the user's columns to canonical roles.
@@ -197,6 +198,8 @@ def load_curves(
         Require ``y > 0`` (losses fitted on the log scale).
     min_x : float, optional
         Drop rows with ``x < min_x`` (early compute), and say how many.
+    max_x : float, optional
+        Drop rows with ``x > max_x`` (e.g. a held-out tail), and say how many.
     min_points : int
         Fewest points a run may have after exclusion.
 
@@ -252,18 +255,20 @@ def load_curves(
     first_input = next(iter(inputs))
     _check_duplicates(check, canonical, inputs, run)
     notes: list[str] = []
-    if min_x is not None:
+    for bound, keep_side in ((min_x, "min"), (max_x, "max")):
+        if bound is None:
+            continue
         if first_input != "x":
-            raise DataError(f"{source}: min_x applies to the x column; this law has no x")
-        keep = canonical["x"] >= min_x
-        dropped = int((~keep).sum())
-        note = f"excluded {dropped} of {len(canonical)} rows with {x} < {min_x:g}"
+            raise DataError(f"{source}: {keep_side}_x applies to the x column; this law has no x")
+        keep = canonical["x"] >= bound if keep_side == "min" else canonical["x"] <= bound
+        sign = "<" if keep_side == "min" else ">"
+        note = f"excluded {int((~keep).sum())} of {len(canonical)} rows with {x} {sign} {bound:g}"
         notes.append(note)
         logger.info("%s: %s", source, note)
         canonical = canonical[keep]
         if canonical.empty:
-            raise DataError(f"{source}: no rows left after excluding {x} < {min_x:g}")
-    _check_run_sizes(canonical, source, run, min_points, min_x, x)
+            raise DataError(f"{source}: no rows left after excluding {x} {sign} {bound:g}")
+    _check_run_sizes(canonical, source, run, min_points, notes)
     canonical = canonical.sort_values(["recipe", "run", first_input], kind="stable")
     return CurveData(
         frame=canonical.reset_index(drop=True),
@@ -313,14 +318,13 @@ def _check_run_sizes(
     source: str,
     run: str | None,
     min_points: int,
-    min_x: float | None,
-    x: str | None,
+    notes: list[str],
 ) -> None:
     sizes = canonical.groupby("run", sort=False).size()
     small = sizes[sizes < min_points]
     if small.empty:
         return
-    after = f" after excluding {x} < {min_x:g}" if min_x is not None else ""
+    after = f" after the exclusions ({'; '.join(notes)})" if notes else ""
     listed = ", ".join(f"'{name}' ({count})" for name, count in small.head(MAX_ROWS_NAMED).items())
     where = f"column '{run}': run" if run else "the data:"
     raise DataError(

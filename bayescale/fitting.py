@@ -110,6 +110,7 @@ def fit(
     shared: Iterable[str] = (),
     priors: Mapping[str, Prior | str | Mapping[str, Any]] | None = None,
     min_x: float | None = None,
+    max_x: float | None = None,
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -138,6 +139,8 @@ def fit(
         Overrides: name -> ``Prior``, ``{"dist": ..., ...}`` or ``"Dist(arg=v, ...)"``.
     min_x : float, optional
         Exclude rows with smaller ``x`` (ScaleRL skips the first ~1.5k GPU-hours).
+    max_x : float, optional
+        Exclude rows with larger ``x`` (hold out the tail to check extrapolation).
     draws, tune, chains, seed, cores
         NUTS settings (nutpie).
 
@@ -172,6 +175,7 @@ def fit(
         bounded=law_obj.bounded,
         positive_y=law_obj.response == "log",
         min_x=min_x,
+        max_x=max_x,
         min_points=len(law_obj.parameters) + 1,
     )
     spec = build_spec(

@@ -1,0 +1,60 @@
+"""The ``bayescale`` command line: a thin layer over the Python API.
+
+Every command reads CSV or Parquet, prints a readable table, writes JSON (and
+netCDF, figures or reports) into ``--out``, exits 0 on success and 2 on bad input
+with one line on stderr, and never replaces an existing output without
+``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from bayescale import __version__
+from bayescale.cli import fit_command
+from bayescale.cli.common import CommandError
+from bayescale.data import DataError
+
+#: Modules defining a command: each has ``NAME``, ``HELP``, ``add_arguments(parser)``
+#: and ``run(args) -> int``.
+COMMANDS = [fit_command]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one sub-command per module in :data:`COMMANDS`."""
+    parser = _Parser(prog="bayescale", description="Bayesian inference on scaling laws.")
+    parser.add_argument("--version", action="version", version=f"bayescale {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for module in COMMANDS:
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            return args.handler(args)
+    except (CommandError, DataError, ValueError) as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"bayescale {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Pieces shared by the CLI commands: options, output folders, JSON, errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale.result import DEFAULT_CI
+
+
+class CommandError(Exception):
+    """A user error the CLI reports in one line with exit status 2."""
+
+
+def add_data_options(parser: argparse.ArgumentParser, *, inputs: bool = True) -> None:
+    """DATA plus the column options of the curve laws."""
+    parser.add_argument("data", help="CSV, TSV or Parquet file with one row per evaluation")
+    parser.add_argument("--law", default="sigmoid", help="scaling law (default: sigmoid)")
+    if inputs:
+        parser.add_argument("--x", help="input column: compute, GPU-hours, parameters, ...")
+    parser.add_argument("--y", required=True, help="metric column (pass rate or loss)")
+    parser.add_argument("--run", help="column naming the run (seed)")
+    parser.add_argument(
+        "--trials",
+        help="number of evaluation prompts: a column name or one whole number for all rows",
+    )
+    parser.add_argument("--min-x", type=float, help="exclude rows with x below this")
+    parser.add_argument("--max-x", type=float, help="exclude rows with x above this")
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Likelihood, hierarchy and prior options."""
+    parser.add_argument(
+        "--likelihood", default="auto", help="observation model: auto, normal, student_t, ar1, ..."
+    )
+    parser.add_argument(
+        "--vary",
+        nargs="+",
+        default=["auto"],
+        metavar="PARAM",
+        help="law parameters that vary by run (default: auto; 'none' pools runs fully)",
+    )
+    parser.add_argument(
+        "--prior",
+        action="append",
+        default=[],
+        metavar='NAME="Dist(arg=v, ...)"',
+        help="override a prior, e.g. --prior 'A=Beta(alpha=2, beta=2)'",
+    )
+
+
+def add_sampler_options(parser: argparse.ArgumentParser) -> None:
+    """NUTS options and the credible mass."""
+    parser.add_argument("--ci", type=float, default=DEFAULT_CI, help="credible mass (default 0.89)")
+    parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
+    parser.add_argument(
+        "--tune", type=int, default=1000, help="tuning steps per chain (default 1000)"
+    )
+    parser.add_argument("--chains", type=int, default=4, help="number of chains (default 4)")
+    parser.add_argument("--seed", type=int, help="random seed")
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """--out and --overwrite."""
+    parser.add_argument("--out", required=True, help="folder for the outputs")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace outputs that already exist in --out"
+    )
+
+
+def parse_priors(items: Iterable[str]) -> dict[str, str]:
+    """``NAME=Dist(...)`` strings -> {name: text}."""
+    priors = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise CommandError(f"--prior {item!r}: write it as NAME='Dist(arg=value, ...)'")
+        priors[name.strip()] = text
+    return priors
+
+
+def parse_trials(value: str | None) -> str | int | None:
+    """A whole number, or else a column name."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Sampler settings from parsed options, checked."""
+    for name in ("draws", "tune", "chains"):
+        if getattr(args, name) < 1:
+            raise CommandError(f"--{name} must be at least 1")
+    if not 0 < args.ci < 1:
+        raise CommandError(f"--ci must lie strictly between 0 and 1, got {args.ci}")
+    return {"draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed}
+
+
+def prepare_outputs(out: str, names: Iterable[str], overwrite: bool) -> dict[str, Path]:
+    """Create ``out`` and refuse to replace existing outputs unless asked.
+
+    Returns
+    -------
+    dict
+        Output name -> path inside ``out``.
+    """
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"--out {folder}: exists and is not a folder")
+    paths = {name: folder / name for name in names}
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not overwrite:
+        raise CommandError(f"{existing[0]} already exists; pass --overwrite to replace it")
+    folder.mkdir(parents=True, exist_ok=True)
+    return paths
+
+
+def clean_json(value: Any) -> Any:
+    """Make ``value`` JSON-safe: NumPy scalars to Python, NaN/inf to ``None``."""
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [clean_json(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as indented JSON."""
+    path.write_text(json.dumps(clean_json(payload), indent=2) + "\n")
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as JSON-safe dicts."""
+    return clean_json(frame.to_dict(orient="records"))
+
+
+def format_table(frame: pd.DataFrame) -> str:
+    """A readable fixed-width table with 4 significant digits."""
+    return frame.to_string(float_format=lambda v: f"{v:.4g}")

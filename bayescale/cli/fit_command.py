@@ -1,0 +1,108 @@
+"""``bayescale fit``: fit a law, print the table, write fit.json and the posterior."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+from bayescale.cli.common import (
+    add_data_options,
+    add_model_options,
+    add_output_options,
+    add_sampler_options,
+    format_table,
+    parse_priors,
+    parse_trials,
+    prepare_outputs,
+    sampler_kwargs,
+    write_json,
+)
+from bayescale.export import fit_to_dict
+from bayescale.fitting import fit
+
+NAME = "fit"
+HELP = "fit a scaling law and report its parameters with credible intervals"
+OUTPUTS = ("fit.json", "posterior.nc")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bayescale fit``."""
+    add_data_options(parser)
+    parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")
+    add_model_options(parser)
+    parser.add_argument(
+        "--predict",
+        nargs="+",
+        type=float,
+        metavar="X",
+        help="inputs to predict at (default: 2x and 10x the largest observed)",
+    )
+    parser.add_argument(
+        "--target", nargs="+", type=float, default=[], metavar="R", help="metric values to reach"
+    )
+    add_sampler_options(parser)
+    add_output_options(parser)
+
+
+def fit_from_args(args: argparse.Namespace):
+    """Run :func:`bayescale.fit` with the parsed options (shared by other commands)."""
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        return fit(
+            args.data,
+            args.law,
+            x=args.x,
+            y=args.y,
+            run=args.run,
+            recipe=getattr(args, "recipe", None),
+            trials=parse_trials(args.trials),
+            likelihood=args.likelihood,
+            varying=args.vary[0] if args.vary == ["auto"] else args.vary,
+            priors=parse_priors(args.prior),
+            min_x=args.min_x,
+            max_x=args.max_x,
+            **sampler_kwargs(args),
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fit, print, write outputs; returns the exit status."""
+    sampler_kwargs(args)
+    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
+    result = fit_from_args(args)
+    payload = fit_to_dict(result, ci=args.ci, predict_x=args.predict, targets=args.target)
+    payload["files"] = {name: str(path) for name, path in paths.items()}
+    result.save(paths["posterior.nc"])
+    write_json(paths["fit.json"], payload)
+    print(render(result, payload))
+    return 0
+
+
+def render(result, payload: dict) -> str:
+    """The readable report printed on stdout."""
+    import pandas as pd
+
+    lines = [f"{result.law.formula}   likelihood: {result.spec.likelihood}"]
+    lines.append(
+        f"{len(result.data)} points, {len(result.runs)} runs, {len(result.recipes)} recipes"
+        f" from {result.data.source}"
+    )
+    lines += [f"note: {note}" for note in result.data.notes]
+    ci = payload["ci"]
+    lines += ["", f"parameters (mean, sd, {ci:.0%} interval, r_hat, ess_bulk):"]
+    lines.append(format_table(result.summary(ci=ci).drop(columns="ess_tail")))
+    if payload["predictions"]:
+        lines += ["", "predictions (curve interval; obs_* for a new observation):"]
+        lines.append(format_table(pd.DataFrame(payload["predictions"])))
+    if payload["targets"]:
+        lines += ["", "compute to reach target (interval over draws that reach it):"]
+        lines.append(format_table(pd.DataFrame(payload["targets"])))
+    diagnostics = result.diagnostics
+    lines += [
+        "",
+        f"diagnostics: max r_hat {diagnostics.max_r_hat:.3f}, min ess_bulk "
+        f"{diagnostics.min_ess_bulk:.0f}, divergences {diagnostics.divergences}",
+    ]
+    lines += [f"warning: {message}" for message in diagnostics.warnings]
+    lines.append(f"wrote {', '.join(payload['files'].values())}")
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+"""Shared fixtures: fits are made once per test session and reused.
+
+Compiling a model costs seconds; sampling a small one well under a second. Every
+fixture that fits goes through bayescale's compile cache, so tests that need a
+new data set of an existing model structure only pay for sampling.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+import bayescale as bs
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+ANCHORS = ROOT.parent / "shared" / "anchors"
+
+#: Small but honest NUTS settings for tests that check statistics.
+STAT_SAMPLER = {"draws": 500, "tune": 500, "chains": 4, "seed": 20251013}
+#: Minimal settings for tests that only check plumbing.
+QUICK_SAMPLER = {"draws": 100, "tune": 150, "chains": 2, "seed": 7}
+
+
+@pytest.fixture(scope="session")
+def scalerl_csv() -> Path:
+    """The bundled three-seed simulated ScaleRL data (up to 100k GPU-hours)."""
+    return DATA / "scalerl_3seeds.csv"
+
+
+@pytest.fixture(scope="session")
+def truth() -> dict:
+    """True parameters of the bundled simulated data."""
+    return json.loads((DATA / "truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def scalerl_fit(scalerl_csv):
+    """The default fit of the bundled data up to 50k GPU-hours (held-out tail excluded)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bs.fit(
+            scalerl_csv,
+            x="gpu_hours",
+            y="pass_rate",
+            run="seed",
+            min_x=1500,
+            max_x=50_000,
+            **STAT_SAMPLER,
+        )

@@ -166,6 +166,7 @@ def load_curves(
     recipe: str | None = None,
     n: str | None = None,
     d: str | None = None,
+    compute: str | None = None,
     trials: str | int | None = None,
     bounded: bool = True,
     positive_y: bool = False,
@@ -190,6 +191,9 @@ def load_curves(
         Column naming the recipe; runs are nested in recipes.
     n, d : str, optional
         Columns of parameters and tokens, for two-variable laws.
+    compute : str, optional
+        Column of training compute (FLOP), given with ``n`` instead of ``d``:
+        tokens are derived as ``d = compute / (6 n)`` (the frame keeps ``compute``).
     trials : str or int, optional
         Column with the number of evaluation prompts per row, or one number for all.
     bounded : bool
@@ -217,7 +221,12 @@ def load_curves(
     frame = read_table(data) if is_file else data
     if frame.empty:
         raise DataError(f"{source}: no rows")
-    inputs = {role: col for role, col in {"x": x, "n": n, "d": d}.items() if col is not None}
+    if compute is not None and (n is None or d is not None):
+        raise DataError(
+            f"{source}: compute= derives tokens as compute / (6 n); give it with n= and without d="
+        )
+    given = {"x": x, "n": n, "d": d, "compute": compute}
+    inputs = {role: col for role, col in given.items() if col is not None}
     if not inputs:
         raise DataError(f"{source}: name the input column (x=..., or n=... and d=...)")
     roles = {**inputs, "y": y}
@@ -238,6 +247,8 @@ def load_curves(
         values = check.numeric(col)
         check.fail(col, "must be > 0", (values <= 0).to_numpy())
         canonical[role] = values
+    if compute is not None:
+        canonical["d"] = canonical["compute"] / (6.0 * canonical["n"])
     y_values = check.numeric(y)
     if bounded:
         check.fail(y, "must lie in [0, 1]", ((y_values < 0) | (y_values > 1)).to_numpy())

@@ -18,7 +18,26 @@ sigmoid ``R0``     ``TruncatedNormal(first y, 0.15, 0, 1)``                    t
 ``sigma`` (noise)  ``HalfNormal(0.05)`` rates, ``HalfNormal(0.1)`` log losses    metric-scale noise
 ``nu``             ``Gamma(2, 0.1)``                                           Student-t degrees of freedom
 ``phi``            ``Uniform(-0.5, 0.99)``                                     AR(1) correlation of checkpoints
+``kappa``          ``LogNormal(log 300, 2)``                                   beta-binomial: worth ~6 to 15k prompts
 =================  ==========================================================  ==============================
+
+Reparametrised laws (see :class:`bayescale.laws.Law`) put their priors on terms
+evaluated at the reference input ``X_ref`` (``N_ref``, ``D_ref``): the geometric
+mean of the data's inputs. ``y`` below is the observed metric.
+
+=======================================  ==========================================  ==========================================
+parameter                                default                                     why
+=======================================  ==========================================  ==========================================
+saturating ``A``, ``B``                  as the sigmoid's                            the sigmoid's high-compute limit
+saturating ``gap_ref`` = A - R(C_ref)    ``LogNormal(log 0.1, 1)``                   distance to the asymptote, 0.01-0.7
+power ``alpha``                          ``LogNormal(log 0.1, 1)``                   Kaplan: 0.05-0.1 without E
+power ``L_ref`` = L(X_ref)               ``LogNormal(mean log y, 1)``                the loss in the middle of the data
+power_e, chinchilla ``E``                ``LogNormal(log(min y / 2), 1)``            below the smallest loss seen
+power_e ``alpha``, chinchilla exponents  ``LogNormal(log 0.3, 1)``                   Chinchilla: 0.28-0.37 with E
+power_e ``gap_ref`` = L(X_ref) - E       ``LogNormal(log(median y / 2), 1)``         reducible loss mid-data
+chinchilla ``A_ref`` = A / N_ref^alpha   ``LogNormal(log(median y / 4), 1)``         each term a fraction of the loss
+chinchilla ``B_ref`` = B / D_ref^beta    ``LogNormal(log(median y / 4), 1)``         each term a fraction of the loss
+=======================================  ==========================================  ==========================================
 """
 
 from __future__ import annotations
@@ -29,6 +48,7 @@ import numpy as np
 
 from bayescale.data import CurveData
 from bayescale.laws import Law
+from bayescale.likelihoods import get_likelihood
 from bayescale.priors import Prior
 
 LawPriors = Callable[[CurveData], dict[str, Prior]]
@@ -51,18 +71,75 @@ def _sigmoid_priors(data: CurveData) -> dict[str, Prior]:
     }
 
 
-LAW_PRIORS: dict[str, LawPriors] = {"sigmoid": _sigmoid_priors}
+def _saturating_priors(data: CurveData) -> dict[str, Prior]:
+    sigmoid = _sigmoid_priors(data)
+    return {
+        "A": sigmoid["A"],
+        "B": sigmoid["B"],
+        "gap_ref": Prior("LogNormal", mu=float(np.log(0.1)), sigma=1.0),
+    }
+
+
+def _log_loss(data: CurveData, statistic: str, fraction: float = 1.0) -> float:
+    """``log(fraction * statistic(y))``: a data-centred prior location for losses."""
+    y = data.frame["y"]
+    value = {"min": y.min(), "median": y.median(), "geomean": np.exp(np.log(y).mean())}[statistic]
+    return float(np.log(fraction * value))
+
+
+def _power_priors(data: CurveData) -> dict[str, Prior]:
+    return {
+        "alpha": Prior("LogNormal", mu=float(np.log(0.1)), sigma=1.0),
+        "L_ref": Prior("LogNormal", mu=_log_loss(data, "geomean"), sigma=1.0),
+    }
+
+
+def _irreducible_prior(data: CurveData) -> Prior:
+    return Prior("LogNormal", mu=_log_loss(data, "min", 0.5), sigma=1.0)
+
+
+def _exponent_prior() -> Prior:
+    return Prior("LogNormal", mu=float(np.log(0.3)), sigma=1.0)
+
+
+def _power_e_priors(data: CurveData) -> dict[str, Prior]:
+    return {
+        "E": _irreducible_prior(data),
+        "alpha": _exponent_prior(),
+        "gap_ref": Prior("LogNormal", mu=_log_loss(data, "median", 0.5), sigma=1.0),
+    }
+
+
+def _chinchilla_priors(data: CurveData) -> dict[str, Prior]:
+    term = Prior("LogNormal", mu=_log_loss(data, "median", 0.25), sigma=1.0)
+    return {
+        "E": _irreducible_prior(data),
+        "A_ref": term,
+        "B_ref": term,
+        "alpha": _exponent_prior(),
+        "beta": _exponent_prior(),
+    }
+
+
+LAW_PRIORS: dict[str, LawPriors] = {
+    "sigmoid": _sigmoid_priors,
+    "saturating": _saturating_priors,
+    "power": _power_priors,
+    "power_e": _power_e_priors,
+    "chinchilla": _chinchilla_priors,
+}
 """Law name -> function of the data giving the law parameters' priors."""
 
 
 def noise_priors(likelihood: str, law: Law) -> dict[str, Prior]:
-    """Default priors of an observation model's noise parameters."""
-    sigma = Prior("HalfNormal", sigma=0.05 if law.response == "identity" else 0.1)
-    extra = {
-        "student_t": {"nu": Prior("Gamma", alpha=2.0, beta=0.1)},
-        "ar1": {"phi": Prior("Uniform", lower=-0.5, upper=0.99)},
+    """Default priors of an observation model's noise parameters (binomial: none)."""
+    candidates = {
+        "sigma": Prior("HalfNormal", sigma=0.05 if law.response == "identity" else 0.1),
+        "nu": Prior("Gamma", alpha=2.0, beta=0.1),
+        "phi": Prior("Uniform", lower=-0.5, upper=0.99),
+        "kappa": Prior("LogNormal", mu=float(np.log(300.0)), sigma=2.0),
     }
-    return {"sigma": sigma, **extra.get(likelihood, {})}
+    return {name: candidates[name] for name in get_likelihood(likelihood).parameters}
 
 
 def hierarchy_prior_name(law: Law, parameter: str) -> str:
@@ -73,8 +150,8 @@ def hierarchy_prior_name(law: Law, parameter: str) -> str:
 def hierarchy_prior(law: Law, parameter: str) -> Prior:
     """Default prior on the run-to-run spread of ``parameter``."""
     if parameter in law.positive:
-        return Prior("HalfNormal", sigma=0.2)
-    return Prior("HalfNormal", sigma=0.03 if law.bounded else 0.1)
+        return Prior("Gamma", alpha=2.0, beta=10.0)
+    return Prior("Gamma", alpha=2.0, beta=100.0 if law.bounded else 20.0)
 
 
 def law_priors(law: Law, data: CurveData) -> dict[str, Prior]:

@@ -57,12 +57,15 @@ def resolve_varying(varying: str | Iterable[str], law: Law, data: CurveData) -> 
     return names
 
 
-def _check_parameters(names: Iterable[str], law: Law, option: str) -> None:
-    unknown = [name for name in names if name not in law.parameters]
+def _check_parameters(
+    names: Iterable[str], law: Law, option: str, allowed: tuple[str, ...] | None = None
+) -> None:
+    allowed = law.parameters if allowed is None else allowed
+    unknown = [name for name in names if name not in allowed]
     if unknown:
         raise ValueError(
             f"{option}: {', '.join(unknown)} not a parameter of {law.name}; "
-            f"choose from {', '.join(law.parameters)}"
+            f"choose from {', '.join(allowed)}"
         )
 
 
@@ -79,7 +82,7 @@ def build_spec(
     likelihood = resolve_likelihood(likelihood, law, data)
     varying = resolve_varying(varying, law, data)
     shared = tuple(shared)
-    _check_parameters(shared, law, "shared")
+    _check_parameters(shared, law, "shared", law.free_parameters)
     defaults = {
         **law_priors(law, data),
         **{hierarchy_prior_name(law, name): hierarchy_prior(law, name) for name in varying},
@@ -104,6 +107,7 @@ def fit(
     recipe: str | None = None,
     n: str | None = None,
     d: str | None = None,
+    compute: str | None = None,
     trials: str | int | None = None,
     likelihood: str = "auto",
     varying: str | Iterable[str] = "auto",
@@ -125,18 +129,22 @@ def fit(
         Observations, or a CSV/TSV/Parquet file.
     law : str
         ``"sigmoid"`` (ScaleRL) or another registered law.
-    x, y, run, recipe, n, d, trials : str
+    x, y, run, recipe, n, d, compute, trials : str
         Column names (see :func:`bayescale.data.load_curves`); ``trials`` may be
-        one number for all rows.
+        one number for all rows; ``compute`` with ``n`` gives tokens
+        ``d = compute / (6 n)`` for the ``"chinchilla"`` law.
     likelihood : str
         ``"auto"``, ``"normal"``, ``"student_t"``, ``"ar1"``, ...
         (see :mod:`bayescale.likelihoods`).
     varying : "auto", "none" or sequence of str
         Law parameters that vary by run (partially pooled across seeds).
     shared : sequence of str
-        Law parameters shared by all recipes.
+        Law parameters shared by all recipes (for reparametrised laws, their
+        sampled parameters, e.g. ``alpha`` or ``A_ref``).
     priors : dict, optional
-        Overrides: name -> ``Prior``, ``{"dist": ..., ...}`` or ``"Dist(arg=v, ...)"``.
+        Overrides: name -> ``Prior``, ``{"dist": ..., ...}`` or ``"Dist(arg=v, ...)"``;
+        reparametrised laws take priors on their sampled parameters
+        (:data:`bayescale.default_priors.LAW_PRIORS`).
     min_x : float, optional
         Exclude rows with smaller ``x`` (ScaleRL skips the first ~1.5k GPU-hours).
     max_x : float, optional
@@ -171,6 +179,7 @@ def fit(
         recipe=recipe,
         n=n,
         d=d,
+        compute=compute,
         trials=trials,
         bounded=law_obj.bounded,
         positive_y=law_obj.response == "log",

@@ -40,6 +40,7 @@ def tensor_ops() -> SimpleNamespace:
 
 MeanFunction = Callable[[SimpleNamespace, Mapping[str, Any], Mapping[str, Any]], Any]
 InverseFunction = Callable[[Mapping[str, Any], Any], tuple[Any, Any]]
+DeriveFunction = Callable[[SimpleNamespace, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,23 @@ class Law:
         curve reaches ``target`` and a boolean mask of where it can (NumPy only).
     default_varying : tuple of str
         Parameters that vary by run by default when recipes have several runs.
+    sampled : tuple of str
+        For reparametrised laws: the parameters that get priors and are sampled,
+        when they differ from the reported ``parameters`` (empty otherwise).
+    derive : callable or None
+        ``derive(ops, sampled, log_ref) -> {reported name: value}``: the reported
+        parameters from the sampled ones and the reference log inputs.
+    references : tuple of str
+        Input roles whose reference point ``log_ref[role]`` (the mean log input
+        of the data, see :func:`reference_log_inputs`) ``derive`` uses.
+
+    Notes
+    -----
+    A term like ``A / N^alpha`` is sampled as its value at a reference ``N_ref``
+    in the middle of the data, ``A_ref = A / N_ref^alpha``; then ``A`` and
+    ``alpha`` are not nearly collinear in the posterior (they are when sampled
+    directly, because ``log N`` is far from 0), and ``A_ref`` is on the scale of
+    the metric, where a weakly informative prior is easy to state.
     """
 
     name: str
@@ -84,11 +102,46 @@ class Law:
     mean: MeanFunction
     inverse: InverseFunction | None = None
     default_varying: tuple[str, ...] = ()
+    sampled: tuple[str, ...] = ()
+    derive: DeriveFunction | None = None
+    references: tuple[str, ...] = ()
+
+    @property
+    def free_parameters(self) -> tuple[str, ...]:
+        """The parameters that get priors: ``sampled``, or else ``parameters``."""
+        return self.sampled or self.parameters
+
+    def reported(
+        self, ops: SimpleNamespace, sampled: Mapping[str, Any], log_ref: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The reported parameters from the sampled ones (identity without ``derive``)."""
+        return dict(sampled) if self.derive is None else self.derive(ops, sampled, log_ref)
 
     def curve(self, log_inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
         """Evaluate the curve on the metric's own scale with NumPy ops."""
         value = self.mean(NUMPY_OPS, log_inputs, params)
         return np.exp(value) if self.response == "log" else value
+
+
+def reference_log_inputs(law: Law, frame: Any) -> dict[str, float]:
+    """Reference points of a reparametrised law: the mean log of each input role.
+
+    Parameters
+    ----------
+    law : Law
+    frame : pandas.DataFrame
+        Canonical curve data (columns named by input role).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ref = reference_log_inputs(get_law("chinchilla"), pd.DataFrame({"n": [1e8, 1e10], "d": [1e9, 1e11]}))
+    >>> {role: round(float(np.exp(v))) for role, v in ref.items()}
+    {'n': 1000000000, 'd': 10000000000}
+    """
+    return {
+        role: float(np.log(frame[role].to_numpy(dtype=float)).mean()) for role in law.references
+    }
 
 
 def _sigmoid_mean(ops, log_inputs, p):
@@ -144,3 +197,137 @@ def get_law(name: str) -> Law:
 def available_laws() -> list[str]:
     """Names of the registered laws."""
     return sorted(_LAWS)
+
+
+def _saturating_mean(ops, log_inputs, p):
+    return p["A"] - p["D"] * ops.exp(-p["B"] * log_inputs["x"])
+
+
+def _saturating_derive(ops, s, log_ref):
+    return {"A": s["A"], "B": s["B"], "D": s["gap_ref"] * ops.exp(s["B"] * log_ref["x"])}
+
+
+def _saturating_inverse(p, target):
+    gap = p["A"] - target
+    reachable = gap > 0
+    x = (p["D"] / np.where(reachable, gap, 1.0)) ** (1.0 / p["B"])
+    return np.where(reachable, x, np.nan), reachable
+
+
+SATURATING = register_law(
+    Law(
+        name="saturating",
+        formula="R(C) = A - D / C^B",
+        inputs=("x",),
+        parameters=("A", "B", "D"),
+        positive=frozenset({"B", "D"}),
+        response="identity",
+        bounded=True,
+        mean=_saturating_mean,
+        inverse=_saturating_inverse,
+        default_varying=("A",),
+        sampled=("A", "B", "gap_ref"),
+        derive=_saturating_derive,
+        references=("x",),
+    )
+)
+"""The high-compute limit of the sigmoid, ``D = (A - R0) C_mid^B``; sampled as
+``gap_ref = A - R(C_ref)``, the distance to the asymptote at the reference compute."""
+
+
+def _power_mean(ops, log_inputs, p):
+    return p["alpha"] * (ops.log(p["X_c"]) - log_inputs["x"])
+
+
+def _power_e_mean(ops, log_inputs, p):
+    return ops.logaddexp(ops.log(p["E"]), _power_mean(ops, log_inputs, p))
+
+
+def _power_derive(ops, s, log_ref, term="L_ref"):
+    x_c = ops.exp(log_ref["x"] + ops.log(s[term]) / s["alpha"])
+    return {**{k: v for k, v in s.items() if k != term}, "X_c": x_c}
+
+
+def _power_e_derive(ops, s, log_ref):
+    return _power_derive(ops, s, log_ref, term="gap_ref")
+
+
+def _power_inverse(p, target):
+    gap = target - p.get("E", 0.0)
+    reachable = gap > 0
+    x = p["X_c"] * np.where(reachable, gap, 1.0) ** (-1.0 / p["alpha"])
+    return np.where(reachable, x, np.nan), reachable
+
+
+POWER = register_law(
+    Law(
+        name="power",
+        formula="L(X) = (X_c / X)^alpha",
+        inputs=("x",),
+        parameters=("alpha", "X_c"),
+        positive=frozenset({"alpha", "X_c"}),
+        response="log",
+        bounded=False,
+        mean=_power_mean,
+        inverse=_power_inverse,
+        sampled=("alpha", "L_ref"),
+        derive=_power_derive,
+        references=("x",),
+    )
+)
+"""Kaplan et al. (2020) power law in parameters, tokens or compute; sampled as
+``L_ref = L(X_ref)``, the loss at the reference input."""
+
+POWER_E = register_law(
+    Law(
+        name="power_e",
+        formula="L(X) = E + (X_c / X)^alpha",
+        inputs=("x",),
+        parameters=("E", "alpha", "X_c"),
+        positive=frozenset({"E", "alpha", "X_c"}),
+        response="log",
+        bounded=False,
+        mean=_power_e_mean,
+        inverse=_power_inverse,
+        sampled=("E", "alpha", "gap_ref"),
+        derive=_power_e_derive,
+        references=("x",),
+    )
+)
+"""The power law with an irreducible loss ``E``; sampled as ``gap_ref = L(X_ref) - E``."""
+
+
+def _chinchilla_mean(ops, log_inputs, p):
+    n_term = ops.log(p["A"]) - p["alpha"] * log_inputs["n"]
+    d_term = ops.log(p["B"]) - p["beta"] * log_inputs["d"]
+    return ops.logaddexp(ops.log(p["E"]), ops.logaddexp(n_term, d_term))
+
+
+def _chinchilla_derive(ops, s, log_ref):
+    return {
+        "E": s["E"],
+        "A": s["A_ref"] * ops.exp(s["alpha"] * log_ref["n"]),
+        "B": s["B_ref"] * ops.exp(s["beta"] * log_ref["d"]),
+        "alpha": s["alpha"],
+        "beta": s["beta"],
+    }
+
+
+CHINCHILLA = register_law(
+    Law(
+        name="chinchilla",
+        formula="L(N, D) = E + A / N^alpha + B / D^beta",
+        inputs=("n", "d"),
+        parameters=("E", "A", "B", "alpha", "beta"),
+        positive=frozenset({"E", "A", "B", "alpha", "beta"}),
+        response="log",
+        bounded=False,
+        mean=_chinchilla_mean,
+        sampled=("E", "A_ref", "B_ref", "alpha", "beta"),
+        derive=_chinchilla_derive,
+        references=("n", "d"),
+    )
+)
+"""Hoffmann et al. (2022), fitted on log loss in log-sum-exp form; sampled as the
+two terms' values at the reference point, ``A_ref = A / N_ref^alpha`` and
+``B_ref = B / D_ref^beta``."""

@@ -376,6 +376,25 @@ class Fit:
             )
         return pd.DataFrame(rows)
 
+    def compute_optimal(
+        self,
+        compute: Sequence[float] | np.ndarray | float,
+        *,
+        recipe: str | None = None,
+        ci: float = DEFAULT_CI,
+    ) -> pd.DataFrame:
+        """Compute-optimal parameters, tokens, tokens per parameter and loss.
+
+        For Chinchilla fits; see :func:`bayescale.allocation.compute_optimal`.
+
+        Examples
+        --------
+        >>> fit.compute_optimal([5.88e23])  # doctest: +SKIP
+        """
+        from bayescale.allocation import compute_optimal
+
+        return compute_optimal(self, compute, recipe=recipe, ci=ci)
+
     # ---------------------------------------------------------------- display
     def __repr__(self) -> str:
         return (

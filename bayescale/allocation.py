@@ -158,3 +158,28 @@ def allocation_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             record[name] = {stat: float(row[f"{name}_{stat}"]) for stat in STATISTICS}
         records.append(record)
     return records
+
+
+def allocation_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """A compact table of :func:`allocation_records`: medians and interval bounds.
+
+    Examples
+    --------
+    >>> stats = {"mean": 2.0, "median": 2.0, "lower": 1.0, "upper": 3.0}
+    >>> list(allocation_table([{"compute": 1e21, **{q: stats for q in QUANTITIES}}]).columns[:4])
+    ['compute', 'n_opt', 'n_opt_lower', 'n_opt_upper']
+    """
+    rows = []
+    for record in records:
+        row = {key: value for key, value in record.items() if key not in QUANTITIES}
+        for name in QUANTITIES:
+            stats = record[name]
+            row.update(
+                {
+                    name: stats["median"],
+                    f"{name}_lower": stats["lower"],
+                    f"{name}_upper": stats["upper"],
+                }
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)

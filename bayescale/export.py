@@ -10,6 +10,9 @@ Keys (other tools rely on them):
 - ``predictions``: list of {x, mean, lower, upper, obs_lower, obs_upper} (plus the
   inputs of two-input laws, and ``recipe`` when there are several)
 - ``targets``: list of {target, p_reachable, median, lower, upper}
+- ``allocations`` (chinchilla): list of {compute, n_opt, d_opt, ratio, loss_opt},
+  each quantity a dict {mean, median, lower, upper} (``recipe`` too when there
+  are several); see :mod:`bayescale.allocation`
 - ``diagnostics``: {max_r_hat, min_ess_bulk, divergences, warnings}
 - ``data``: {source, columns, n_points, runs, recipes, notes}
 - ``spec`` and ``sampler``: the model and NUTS settings, to reproduce the fit
@@ -23,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayescale.allocation import allocation_records
 from bayescale.result import Fit
 
 STAT_COLUMNS = ["mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
@@ -51,6 +55,7 @@ def fit_to_dict(
     ci: float,
     predict_x: Sequence[float] | None = None,
     targets: Sequence[float] = (),
+    budgets: Sequence[float] = (),
 ) -> dict[str, Any]:
     """The ``fit.json`` payload for ``fit``.
 
@@ -63,6 +68,8 @@ def fit_to_dict(
         Inputs to predict at; default 2x and 10x the largest observed input.
     targets : sequence of float
         Metric values for compute-to-target.
+    budgets : sequence of float
+        Compute budgets (FLOP) for compute-optimal allocation (chinchilla fits).
     """
     table = fit.summary(ci=ci)
     parameters = {name: _stats(row) for name, row in table[table["level"] == "recipe"].iterrows()}
@@ -82,6 +89,7 @@ def fit_to_dict(
         "hyperparameters": {name: _stats(row) for name, row in hyper.iterrows()},
         "predictions": [],
         "targets": [],
+        "allocations": [],
         "diagnostics": fit.diagnostics.to_dict(),
         "data": {
             "source": fit.data.source,
@@ -101,4 +109,7 @@ def fit_to_dict(
     if targets:
         reach = _per_recipe(fit, fit.compute_to_reach, target=list(targets), ci=ci)
         payload["targets"] = reach.to_dict(orient="records")
+    if budgets:
+        optimal = _per_recipe(fit, fit.compute_optimal, compute=list(budgets), ci=ci)
+        payload["allocations"] = allocation_records(optimal)
     return payload

@@ -69,6 +69,24 @@ def _check_parameters(
         )
 
 
+def check_inputs(law: Law, **columns: str | None) -> None:
+    """Refuse input columns that do not match the law's inputs.
+
+    Raises
+    ------
+    ValueError
+        Naming the options the law needs (``compute`` stands in for ``d``).
+    """
+    given = {role for role, column in columns.items() if column is not None}
+    if "compute" in given:
+        given = (given - {"compute"}) | {"d"}
+    if given != set(law.inputs):
+        needs = " and ".join(f"{role}=" for role in law.inputs)
+        alternative = " (or n= and compute=)" if law.inputs == ("n", "d") else ""
+        got = ", ".join(f"{role}=" for role, c in columns.items() if c is not None) or "none"
+        raise ValueError(f"law {law.name!r} needs {needs}{alternative}; got {got}")
+
+
 def build_spec(
     law: Law,
     data: CurveData,
@@ -171,6 +189,7 @@ def fit(
     >>> fit.summary().loc["A"]  # doctest: +SKIP
     """
     law_obj = get_law(law)
+    check_inputs(law_obj, x=x, n=n, d=d, compute=compute)
     curves = load_curves(
         data,
         x=x,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from bayescale.allocation import allocation_table
 from bayescale.cli.common import (
+    CommandError,
     add_data_options,
     add_model_options,
     add_output_options,
@@ -18,7 +20,8 @@ from bayescale.cli.common import (
     write_json,
 )
 from bayescale.export import fit_to_dict
-from bayescale.fitting import fit
+from bayescale.fitting import check_inputs, fit
+from bayescale.laws import get_law
 
 NAME = "fit"
 HELP = "fit a scaling law and report its parameters with credible intervals"
@@ -29,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``bayescale fit``."""
     add_data_options(parser)
     parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")
+    parser.add_argument("--n", help="parameters column, for two-input laws (chinchilla)")
+    tokens = parser.add_mutually_exclusive_group()
+    tokens.add_argument("--d", help="tokens column, for two-input laws (chinchilla)")
+    tokens.add_argument(
+        "--compute", help="training FLOP column, with --n: tokens are compute / (6 n)"
+    )
     add_model_options(parser)
     parser.add_argument(
         "--predict",
@@ -39,6 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--target", nargs="+", type=float, default=[], metavar="R", help="metric values to reach"
+    )
+    parser.add_argument(
+        "--budget",
+        nargs="+",
+        type=float,
+        default=[],
+        metavar="C",
+        help="compute budgets (FLOP) for compute-optimal allocation (chinchilla)",
     )
     add_sampler_options(parser)
     add_output_options(parser)
@@ -55,6 +72,9 @@ def fit_from_args(args: argparse.Namespace):
             y=args.y,
             run=args.run,
             recipe=getattr(args, "recipe", None),
+            n=getattr(args, "n", None),
+            d=getattr(args, "d", None),
+            compute=getattr(args, "compute", None),
             trials=parse_trials(args.trials),
             likelihood=args.likelihood,
             varying=args.vary[0] if args.vary == ["auto"] else args.vary,
@@ -68,9 +88,14 @@ def fit_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Fit, print, write outputs; returns the exit status."""
     sampler_kwargs(args)
+    if args.budget and args.law != "chinchilla":
+        raise CommandError(f"--budget needs --law chinchilla, not {args.law!r}")
+    check_inputs(get_law(args.law), x=args.x, n=args.n, d=args.d, compute=args.compute)
     paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
     result = fit_from_args(args)
-    payload = fit_to_dict(result, ci=args.ci, predict_x=args.predict, targets=args.target)
+    payload = fit_to_dict(
+        result, ci=args.ci, predict_x=args.predict, targets=args.target, budgets=args.budget
+    )
     payload["files"] = {name: str(path) for name, path in paths.items()}
     result.save(paths["posterior.nc"])
     write_json(paths["fit.json"], payload)
@@ -97,6 +122,9 @@ def render(result, payload: dict) -> str:
     if payload["targets"]:
         lines += ["", "compute to reach target (interval over draws that reach it):"]
         lines.append(format_table(pd.DataFrame(payload["targets"])))
+    if payload["allocations"]:
+        lines += ["", "compute-optimal allocation (median and interval over draws):"]
+        lines.append(format_table(allocation_table(payload["allocations"])))
     diagnostics = result.diagnostics
     lines += [
         "",

@@ -51,3 +51,19 @@ def scalerl_fit(scalerl_csv):
             max_x=50_000,
             **STAT_SAMPLER,
         )
+
+
+@pytest.fixture(scope="session")
+def recipes_fit():
+    """The bundled four-recipe data (ten runs), fitted with the quick sampler."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bs.fit(
+            DATA / "recipes.csv",
+            x="gpu_hours",
+            y="pass_rate",
+            run="seed",
+            recipe="recipe",
+            min_x=1500,
+            **QUICK_SAMPLER,
+        )

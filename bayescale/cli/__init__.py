@@ -14,13 +14,19 @@ import warnings
 from collections.abc import Sequence
 
 from bayescale import __version__
-from bayescale.cli import fit_command
+from bayescale.cli import (
+    backtest_command,
+    compare_command,
+    compare_laws_command,
+    fit_command,
+    windows_command,
+)
 from bayescale.cli.common import CommandError
 from bayescale.data import DataError
 
 #: Modules defining a command: each has ``NAME``, ``HELP``, ``add_arguments(parser)``
 #: and ``run(args) -> int``.
-COMMANDS = [fit_command]
+COMMANDS = [fit_command, compare_command, backtest_command, windows_command, compare_laws_command]
 
 
 class _Parser(argparse.ArgumentParser):

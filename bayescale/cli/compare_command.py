@@ -1,0 +1,113 @@
+"""``bayescale compare``: decide between recipes, with the least-squares procedure beside it."""
+
+from __future__ import annotations
+
+import argparse
+
+from bayescale.cli.common import (
+    add_data_options,
+    add_model_options,
+    add_output_options,
+    add_sampler_options,
+    format_table,
+    prepare_outputs,
+    sampler_kwargs,
+    write_json,
+)
+from bayescale.cli.fit_command import fit_from_args
+from bayescale.compare import (
+    DECISION_RULE,
+    Comparison,
+    check_options,
+    compare_fit,
+    least_squares_curves,
+)
+
+NAME = "compare"
+HELP = "compare recipes: posterior of the difference, P(beyond the ROPE) and a decision"
+OUTPUTS = ("compare.json",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bayescale compare``."""
+    add_data_options(parser)
+    parser.add_argument(
+        "--by", dest="recipe", default="recipe", help="column naming the recipe (default: recipe)"
+    )
+    parser.add_argument(
+        "--parameter",
+        default="A",
+        help="what to compare: A, B (or another law parameter), or compute (needs --target)",
+    )
+    parser.add_argument(
+        "--rope",
+        type=float,
+        help="half-width of the region of practical equivalence "
+        "(default: 0.02 for A, 0.1 for B, log(1.1) for the compute log ratio)",
+    )
+    parser.add_argument("--baseline", help="compare every recipe against this one")
+    parser.add_argument("--target", type=float, help="metric value to reach (--parameter compute)")
+    parser.add_argument(
+        "--r0",
+        type=float,
+        help="start pass rate for the least-squares fits (default: each seed's first evaluation)",
+    )
+    add_model_options(parser)
+    add_sampler_options(parser)
+    add_output_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check, fit, compare, print and write compare.json; returns the exit status."""
+    sampler_kwargs(args)
+    curves = least_squares_curves(
+        args.data, args.law, x=args.x, y=args.y, run=args.run, recipe=args.recipe, max_x=args.max_x
+    )
+    if curves is not None:
+        check_options(curves.recipes, args.law, **_options(args), ci=args.ci)
+    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
+    result = compare_fit(
+        fit_from_args(args),
+        **_options(args),
+        ci=args.ci,
+        least_squares_data=curves,
+        min_x=args.min_x,
+        r0=args.r0,
+    )
+    write_json(paths["compare.json"], {**result.to_dict(), "file": str(paths["compare.json"])})
+    print(render(result))
+    print(f"wrote {paths['compare.json']}")
+    return 0
+
+
+def _options(args: argparse.Namespace) -> dict:
+    return {
+        "parameter": args.parameter,
+        "rope": args.rope,
+        "baseline": args.baseline,
+        "target": args.target,
+    }
+
+
+def render(result: Comparison) -> str:
+    """The readable report printed on stdout."""
+    what = result.parameter
+    if what == "compute":
+        what = f"log compute to reach {result.target:g}"
+    lines = [
+        f"Delta {what}, ROPE +/-{result.rope:.4g}, {result.ci:.0%} interval",
+        f"rule: {DECISION_RULE}",
+        "",
+        format_table(result.pairs.set_index(["a", "b"])),
+        "",
+        "per recipe: posterior (mean, median, interval) and least squares over seeds (ls_*):",
+        format_table(result.recipes),
+    ]
+    lines += [f"note: {note}" for note in result.notes]
+    diagnostics = result.fit.diagnostics
+    lines.append(
+        f"diagnostics: max r_hat {diagnostics.max_r_hat:.3f}, min ess_bulk "
+        f"{diagnostics.min_ess_bulk:.0f}, divergences {diagnostics.divergences}"
+    )
+    lines += [f"warning: {message}" for message in diagnostics.warnings]
+    return "\n".join(lines)

@@ -10,6 +10,7 @@ Examples
 
 __version__ = "0.1.0"
 
+from bayescale.compare import Comparison, compare
 from bayescale.data import CurveData, DataError, load_curves, read_table
 from bayescale.fitting import fit
 from bayescale.persistence import load_fit as load
@@ -17,11 +18,13 @@ from bayescale.priors import Prior
 from bayescale.result import Fit
 
 __all__ = [
+    "Comparison",
     "CurveData",
     "DataError",
     "Fit",
     "Prior",
     "__version__",
+    "compare",
     "fit",
     "load",
     "load_curves",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.stats
 import xarray as xr
 
 from bayescale.data import CurveData
@@ -48,6 +49,11 @@ class Likelihood:
     draw : callable
         ``(mu, params, rng, trials) -> DataArray``: a new observation on the
         response scale, from draws of the mean ``mu`` and of the noise parameters.
+    log_likelihood : callable or None
+        ``(y, mu, params, arrays) -> ndarray``: pointwise log-likelihood in NumPy,
+        for PSIS-LOO. ``y`` has shape ``(obs,)``, ``mu`` ``(samples, obs)``, each
+        noise parameter ``(samples, 1)``, ``arrays`` are the model's data arrays
+        (:func:`bayescale.model.model_arrays`); returns ``(samples, obs)``.
     """
 
     name: str
@@ -58,6 +64,7 @@ class Likelihood:
     draw: Callable[
         [xr.DataArray, Mapping[str, xr.DataArray], np.random.Generator, Any], xr.DataArray
     ]
+    log_likelihood: Callable[..., np.ndarray] | None = None
 
 
 def _no_arrays(data: CurveData) -> dict[str, np.ndarray]:
@@ -78,6 +85,10 @@ def _draw_normal(mu, params, rng, trials):
     return mu + params["sigma"] * _standard_normal(mu, rng)
 
 
+def _log_normal(y, mu, params, arrays):
+    return scipy.stats.norm.logpdf(y, loc=mu, scale=params["sigma"])
+
+
 NORMAL = Likelihood(
     name="normal",
     parameters=("sigma",),
@@ -85,6 +96,7 @@ NORMAL = Likelihood(
     arrays=_no_arrays,
     add=_add_normal,
     draw=_draw_normal,
+    log_likelihood=_log_normal,
 )
 
 
@@ -100,6 +112,10 @@ def _draw_student_t(mu, params, rng, trials):
     return mu + params["sigma"] * t
 
 
+def _log_student_t(y, mu, params, arrays):
+    return scipy.stats.t.logpdf(y, params["nu"], loc=mu, scale=params["sigma"])
+
+
 STUDENT_T = Likelihood(
     name="student_t",
     parameters=("sigma", "nu"),
@@ -107,6 +123,7 @@ STUDENT_T = Likelihood(
     arrays=_no_arrays,
     add=_add_student_t,
     draw=_draw_student_t,
+    log_likelihood=_log_student_t,
 )
 
 
@@ -137,6 +154,16 @@ def _draw_ar1(mu, params, rng, trials):
     return mu + stationary_sd * _standard_normal(mu, rng)
 
 
+def _log_ar1(y, mu, params, arrays):
+    """The conditional terms ``log p(y_t | y_(t-1))`` (the first point of a run: stationary)."""
+    phi, sigma = params["phi"], params["sigma"]
+    has_prev = arrays["has_prev"]
+    residual = y - mu
+    conditional_mean = mu + phi * residual[:, arrays["prev_idx"]] * has_prev
+    sd = has_prev * sigma + (1.0 - has_prev) * sigma / np.sqrt(1.0 - phi**2)
+    return scipy.stats.norm.logpdf(y, loc=conditional_mean, scale=sd)
+
+
 AR1 = Likelihood(
     name="ar1",
     parameters=("sigma", "phi"),
@@ -144,6 +171,7 @@ AR1 = Likelihood(
     arrays=_ar1_arrays,
     add=_add_ar1,
     draw=_draw_ar1,
+    log_likelihood=_log_ar1,
 )
 
 _LIKELIHOODS: dict[str, Likelihood] = {lk.name: lk for lk in (NORMAL, STUDENT_T, AR1)}

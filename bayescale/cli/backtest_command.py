@@ -1,0 +1,83 @@
+"""``bayescale backtest``: fit on x <= each cut-off, score the held-out rest."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+from bayescale.backtest import backtest
+from bayescale.cli.common import (
+    CommandError,
+    add_data_options,
+    add_model_options,
+    add_output_options,
+    add_sampler_options,
+    format_table,
+    parse_priors,
+    parse_trials,
+    prepare_outputs,
+    sampler_kwargs,
+    write_json,
+)
+
+NAME = "backtest"
+HELP = "fit on compute up to each cut-off and check the predictions of the held-out rest"
+OUTPUTS = ("backtest.json",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bayescale backtest``."""
+    add_data_options(parser)
+    parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")
+    parser.add_argument(
+        "--cut", nargs="+", type=float, required=True, metavar="X", help="cut-offs on x"
+    )
+    parser.add_argument(
+        "--true-asymptote",
+        type=float,
+        help="known asymptote (simulated data); default: the fit on all the data",
+    )
+    parser.add_argument(
+        "--truth-column",
+        help="column with the noiseless curve (simulated data) to measure final_error against",
+    )
+    add_model_options(parser)
+    add_sampler_options(parser)
+    add_output_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the backtest, print the table, write backtest.json; returns the exit status."""
+    settings = sampler_kwargs(args)
+    if args.max_x is not None:
+        raise CommandError("--max-x does not apply: the cut-offs set the training window")
+    if args.x is None:
+        raise CommandError("--x is required: the cut-offs apply to it")
+    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = backtest(
+            args.data,
+            args.cut,
+            args.law,
+            x=args.x,
+            y=args.y,
+            run=args.run,
+            recipe=args.recipe,
+            trials=parse_trials(args.trials),
+            min_x=args.min_x,
+            true_asymptote=args.true_asymptote,
+            truth_column=args.truth_column,
+            likelihood=args.likelihood,
+            varying=args.vary[0] if args.vary == ["auto"] else args.vary,
+            priors=parse_priors(args.prior),
+            **settings,
+        )
+    payload = result.to_dict()
+    payload["data"] = args.data
+    payload["files"] = {name: str(path) for name, path in paths.items()}
+    write_json(paths["backtest.json"], payload)
+    print(f"likelihood {result.likelihood}; asymptote_error against the {result.reference}")
+    print(format_table(result.table().set_index("cut")))
+    print(f"wrote {paths['backtest.json']}")
+    return 0

@@ -1,0 +1,88 @@
+"""``bayescale windows``: refit over compute windows and show how the parameters move."""
+
+from __future__ import annotations
+
+import argparse
+
+from bayescale.cli.common import (
+    CommandError,
+    add_data_options,
+    add_model_options,
+    add_output_options,
+    add_sampler_options,
+    format_table,
+    parse_priors,
+    parse_trials,
+    prepare_outputs,
+    records,
+    sampler_kwargs,
+    write_json,
+)
+from bayescale.windows import Window, fit_windows
+
+NAME = "windows"
+HELP = "refit over compute windows (early-compute exclusions) and tabulate A, B, C_mid"
+OUTPUTS = ("windows.json",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bayescale windows``."""
+    add_data_options(parser)
+    parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")
+    parser.add_argument(
+        "--window",
+        nargs="+",
+        required=True,
+        metavar="MIN:MAX",
+        help="compute windows, e.g. 1500:50000 0:50000 5000:50000 (an empty end is open)",
+    )
+    add_model_options(parser)
+    add_sampler_options(parser)
+    add_output_options(parser)
+
+
+def parse_window(text: str) -> Window:
+    """``"1500:50000"`` -> (1500.0, 50000.0); ``"5000:"`` -> (5000.0, None)."""
+    low, sep, high = text.partition(":")
+    if not sep:
+        raise CommandError(f"--window {text!r}: write it as MIN:MAX, e.g. 1500:50000")
+    try:
+        return (float(low) if low.strip() else None, float(high) if high.strip() else None)
+    except ValueError:
+        raise CommandError(f"--window {text!r}: MIN and MAX must be numbers") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fit every window, print the table, write windows.json; returns the exit status."""
+    settings = sampler_kwargs(args)
+    if args.min_x is not None or args.max_x is not None:
+        raise CommandError("--min-x/--max-x do not apply: give the windows with --window")
+    windows = [parse_window(text) for text in args.window]
+    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
+    table = fit_windows(
+        args.data,
+        windows,
+        args.law,
+        ci=args.ci,
+        x=args.x,
+        y=args.y,
+        run=args.run,
+        recipe=args.recipe,
+        trials=parse_trials(args.trials),
+        likelihood=args.likelihood,
+        varying=args.vary[0] if args.vary == ["auto"] else args.vary,
+        priors=parse_priors(args.prior),
+        **settings,
+    )
+    payload = {
+        "data": args.data,
+        "law": args.law,
+        "ci": args.ci,
+        "windows": records(table),
+        "files": {name: str(path) for name, path in paths.items()},
+    }
+    write_json(paths["windows.json"], payload)
+    print(f"recipe-level parameters per window ({args.ci:.0%} intervals; shift from the first):")
+    print(format_table(table.set_index(["window", "parameter"]).drop(columns=["min_x", "max_x"])))
+    print(f"wrote {paths['windows.json']}")
+    return 0

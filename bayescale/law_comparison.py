@@ -1,0 +1,266 @@
+"""Compare laws on the same data by PSIS-LOO, with Pareto-k warnings surfaced.
+
+nutpie does not store the pointwise log-likelihood, so it is computed here from
+the posterior: the law (written once in :mod:`bayescale.laws`) gives each run's
+curve at every observation for every draw, and the observation model's NumPy
+``log_likelihood`` (:mod:`bayescale.likelihoods`) scores the data.
+
+- Every term is a density of the metric on its own scale: laws fitted to
+  ``log(y)`` (losses) get the Jacobian ``-log(y)``, so they compare with laws
+  fitted to ``y``.
+- ``"ar1"`` contributes the conditional terms ``log p(y_t | y_(t-1), theta)``; LOO
+  then leaves out one term at a time, a common approximation for time series
+  that slightly favours models that predict the next checkpoint well.
+- Count models (``"binomial"``, ``"beta_binomial"``) give probabilities of counts,
+  not densities of ``y``; they are compared only with each other.
+
+Examples
+--------
+>>> import bayescale as bs
+>>> from bayescale.law_comparison import compare_laws
+>>> table = compare_laws("data/scalerl_3seeds.csv", laws=["sigmoid", "saturating"],
+...                      x="gpu_hours", y="pass_rate", run="seed",
+...                      min_x=1500)  # doctest: +SKIP
+>>> table.frame[["elpd", "se", "elpd_diff", "max_pareto_k"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescale.laws import NUMPY_OPS
+from bayescale.model import model_arrays
+from bayescale.result import SAMPLE_DIMS, Fit
+
+COUNT_LIKELIHOODS = frozenset({"binomial", "beta_binomial"})
+VAR_NAME = "y"
+"""Name of the pointwise log-likelihood variable in the ``log_likelihood`` group."""
+PARETO_K_GOOD = 0.7
+"""Pareto k above this marks an observation whose LOO estimate is unreliable."""
+
+
+def curve_at_observations(fit: Fit) -> xr.DataArray:
+    """Each run's curve on the response scale at its own observations.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(chain, draw, obs)``, ``obs`` in the order of ``fit.data.frame``.
+
+    Examples
+    --------
+    >>> mu = curve_at_observations(fit)  # doctest: +SKIP
+    >>> mu.sizes["obs"] == len(fit.data)  # doctest: +SKIP
+    True
+    """
+    frame = fit.data.frame
+    pieces = []
+    for run in fit.runs:
+        rows = frame.index[frame["run"] == run]
+        log_inputs = {
+            role: xr.DataArray(np.log(frame.loc[rows, role].to_numpy(float)), dims="obs")
+            for role in fit.law.inputs
+        }
+        mean = fit.law.mean(NUMPY_OPS, log_inputs, fit.parameter_draws(run=run))
+        pieces.append(mean.assign_coords(obs=rows.to_numpy()))
+    return xr.concat(pieces, dim="obs").sortby("obs").transpose(*SAMPLE_DIMS, "obs")
+
+
+def pointwise_log_likelihood(fit: Fit) -> xr.DataArray:
+    """Log-likelihood of every observation under every posterior draw.
+
+    On the metric's own scale (Jacobian ``-log y`` for laws fitted to ``log y``);
+    for ``"ar1"`` the conditional terms (see the module notes).
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``y``, dims ``(chain, draw, obs)``.
+
+    Examples
+    --------
+    >>> ll = pointwise_log_likelihood(fit)  # doctest: +SKIP
+    >>> float(ll.sum("obs").mean())  # doctest: +SKIP
+    """
+    likelihood = fit.likelihood
+    if likelihood.log_likelihood is None:
+        raise ValueError(f"likelihood {likelihood.name!r} has no pointwise log-likelihood")
+    mu = curve_at_observations(fit)
+    n_chain, n_draw, n_obs = mu.shape
+    samples = n_chain * n_draw
+    params = {
+        name: value.transpose(*SAMPLE_DIMS).to_numpy().reshape(samples, 1)
+        for name, value in fit.noise_draws().items()
+    }
+    arrays = model_arrays(fit.spec, fit.data)
+    values = likelihood.log_likelihood(
+        arrays["y"], mu.to_numpy().reshape(samples, n_obs), params, arrays
+    )
+    if fit.law.response == "log":
+        values = values - np.log(fit.data.frame["y"].to_numpy(float))
+    return xr.DataArray(
+        values.reshape(n_chain, n_draw, n_obs),
+        dims=(*SAMPLE_DIMS, "obs"),
+        coords={"chain": mu["chain"], "draw": mu["draw"], "obs": np.arange(n_obs)},
+        name=VAR_NAME,
+    )
+
+
+def with_log_likelihood(fit: Fit) -> xr.DataTree:
+    """The fit's posterior tree plus a ``log_likelihood`` group (variable ``y``).
+
+    Examples
+    --------
+    >>> tree = with_log_likelihood(fit)  # doctest: +SKIP
+    >>> sorted(tree.children)  # doctest: +SKIP
+    ['log_likelihood', 'observed_data', 'posterior', 'sample_stats']
+    """
+    groups = {f"/{name}": node.to_dataset() for name, node in fit.posterior.children.items()}
+    groups["/log_likelihood"] = pointwise_log_likelihood(fit).to_dataset()
+    return xr.DataTree.from_dict(groups)
+
+
+@dataclass
+class LawComparison:
+    """PSIS-LOO comparison of fits of the same data.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per model, best first: ``rank``, ``elpd`` (expected log pointwise
+        predictive density), ``se``, ``elpd_diff`` and ``dse`` (difference to the
+        best and its standard error), ``p_loo`` (effective parameters),
+        ``weight`` (stacking), ``n_bad_pareto_k`` and ``max_pareto_k``.
+    pareto_k : dict of str to numpy.ndarray
+        Pareto shape of every observation, per model.
+    warnings : list of str
+        One line per model with observations whose ``k > 0.7``.
+    """
+
+    frame: pd.DataFrame
+    pareto_k: dict[str, np.ndarray]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form: ``models`` (the rows) and ``warnings``."""
+        rows = self.frame.reset_index(names="model").to_dict(orient="records")
+        return {"models": rows, "warnings": list(self.warnings)}
+
+
+def compare_fits(fits: Mapping[str, Fit]) -> LawComparison:
+    """Compare fits of the same observations by PSIS-LOO.
+
+    Parameters
+    ----------
+    fits : mapping of str to Fit
+        Model name -> fit. All must have fitted the same rows (same runs, inputs
+        and metric values).
+
+    Returns
+    -------
+    LawComparison
+
+    Raises
+    ------
+    ValueError
+        With fewer than two fits, fits of different observations, or count and
+        continuous observation models mixed.
+
+    Examples
+    --------
+    >>> cmp = compare_fits({"sigmoid": fit_a, "saturating": fit_b})  # doctest: +SKIP
+    >>> cmp.frame["elpd_diff"]  # doctest: +SKIP
+    """
+    import arviz_stats as azs
+
+    if len(fits) < 2:
+        raise ValueError("compare at least two fits")
+    _check_same_observations(fits)
+    trees = {name: with_log_likelihood(fit) for name, fit in fits.items()}
+    loos = {name: azs.loo(tree, pointwise=True, var_name=VAR_NAME) for name, tree in trees.items()}
+    table = azs.compare(loos, round_to="none")
+    pareto_k = {name: np.asarray(loo.pareto_k).ravel() for name, loo in loos.items()}
+    frame = pd.DataFrame(
+        {
+            "rank": table["rank"].astype(int),
+            "elpd": table["elpd"],
+            "se": table["se"],
+            "elpd_diff": table["elpd_diff"],
+            "dse": table["dse"],
+            "p_loo": table["p"],
+            "weight": table["weight"],
+            "n_bad_pareto_k": [int((pareto_k[name] > PARETO_K_GOOD).sum()) for name in table.index],
+            "max_pareto_k": [float(pareto_k[name].max()) for name in table.index],
+        },
+        index=table.index,
+    )
+    frame.index.name = "model"
+    warnings = [
+        f"{name}: {row.n_bad_pareto_k} of {len(pareto_k[name])} observations have Pareto k > "
+        f"{PARETO_K_GOOD} (max {row.max_pareto_k:.2f}); their LOO estimates are unreliable"
+        for name, row in frame.iterrows()
+        if row.n_bad_pareto_k
+    ]
+    return LawComparison(frame=frame, pareto_k=pareto_k, warnings=warnings)
+
+
+def _check_same_observations(fits: Mapping[str, Fit]) -> None:
+    names = list(fits)
+    first = fits[names[0]].data.frame
+    roles = ["run", *fits[names[0]].law.inputs, "y"]
+    for name in names[1:]:
+        other = fits[name].data.frame
+        same = len(other) == len(first) and all(
+            role in other and np.array_equal(other[role].to_numpy(), first[role].to_numpy())
+            for role in roles
+        )
+        if not same:
+            raise ValueError(f"fits {names[0]!r} and {name!r} are of different observations")
+    counts = {name: fit.spec.likelihood in COUNT_LIKELIHOODS for name, fit in fits.items()}
+    if len(set(counts.values())) > 1:
+        raise ValueError(
+            "count likelihoods (binomial, beta_binomial) score counts, not densities of y: "
+            "compare them only with each other"
+        )
+
+
+def compare_laws(
+    data: Any,
+    laws: Sequence[str] = ("sigmoid", "saturating"),
+    **fit_options: Any,
+) -> LawComparison:
+    """Fit each law to the same data and compare them by PSIS-LOO.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        As for :func:`bayescale.fit`.
+    laws : sequence of str
+        Registered law names (e.g. ``"sigmoid"``, ``"saturating"`` and ``"power"``
+        on the same metric).
+    **fit_options
+        Passed to :func:`bayescale.fit` for every law (columns, ``likelihood``,
+        ``min_x``, sampler settings, ...). Each fit goes through the compile-once
+        cache of :mod:`bayescale.sampling`.
+
+    Returns
+    -------
+    LawComparison
+        Rows named by law.
+
+    Examples
+    --------
+    >>> cmp = compare_laws("data/scalerl_3seeds.csv", laws=["sigmoid", "saturating"],
+    ...                    x="gpu_hours", y="pass_rate", run="seed")  # doctest: +SKIP
+    >>> cmp.warnings  # doctest: +SKIP
+    []
+    """
+    from bayescale.fitting import fit
+
+    return compare_fits({law: fit(data, law, **fit_options) for law in dict.fromkeys(laws)})

@@ -1,0 +1,205 @@
+"""Benchmark: compile once, fit many (issue 7). Not a test: it prints figures.
+
+On the bundled three-seed data (``data/scalerl_3seeds.csv``, 1.5k to 50k
+GPU-hours) and the default model (sigmoid, AR(1) residuals, A varying by seed),
+it measures in one run:
+
+(a) plain ``pymc.sample()`` with PyMC's default settings on the same PyMC model
+    (built by :func:`bayescale.model.build_model` from the same arrays);
+(b) our first (cold) fit: compile + sample;
+(c) our later (warm) fits of new data of the same shape (simulated with the
+    settings of ``data/truth.json``, new random seeds);
+(d) a 1000-resample bootstrap of the ScaleRL least-squares fit (all three seeds
+    pooled into one curve);
+(e) ``fit_many`` of 50 such curves with the default executor (local worker
+    processes, each compiling once);
+
+and prints medians, the ratio of each to (a), and the effective sample size
+(minimum bulk ESS over A, B, C_mid, R0) per second. Then it runs consecutive warm
+fits and prints the process's resident memory (RSS) at the start and the end and
+its slope per fit.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_fit.py
+    .venv/bin/python benchmarks/bench_fit.py --plain 1 --warm 5 --many 10 --memory-fits 50
+
+Timings depend on the machine and on its load; the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import bayescale as bs
+from bayescale.data import load_curves
+from bayescale.diagnostics import check_convergence
+from bayescale.fitting import build_spec
+from bayescale.laws import get_law
+from bayescale.least_squares import bootstrap_least_squares
+from bayescale.model import build_model, model_arrays
+from bayescale.sampling import clear_cache
+from bayescale.simulate import simulate_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+CSV = ROOT / "data" / "scalerl_3seeds.csv"
+COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed"}
+WINDOW = {"min_x": 1500.0, "max_x": 50_000.0}
+
+
+def similar_datasets(count: int, first_seed: int) -> list[pd.DataFrame]:
+    """New data sets of the bundled data's shape, simulated like it (truth.json)."""
+    truth = json.loads((ROOT / "data" / "truth.json").read_text())["scalerl_3seeds.csv"]
+    settings = dict(truth["settings"])
+    settings.pop("law")
+    return [
+        simulate_runs(
+            params=truth["params"], n_runs=truth["n_runs"], rng=first_seed + i, **settings
+        )
+        for i in range(count)
+    ]
+
+
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    """Wall-clock seconds of one call, and its value."""
+    start = time.perf_counter()
+    value = function()
+    return time.perf_counter() - start, value
+
+
+def plain_pymc_sample(seed: int) -> tuple[float, float]:
+    """Seconds and min bulk ESS of ``pymc.sample()`` with default settings."""
+    import pymc as pm
+
+    law = get_law("sigmoid")
+    curves = load_curves(CSV, **COLUMNS, bounded=True, **WINDOW)
+    spec = build_spec(law, curves)
+    arrays = model_arrays(spec, curves)
+    model = build_model(spec, arrays, len(curves.runs), len(curves.recipes))
+
+    def run():
+        with model:
+            return pm.sample(random_seed=seed, progressbar=False)
+
+    seconds, tree = timed(run)
+    return seconds, check_convergence(tree, spec)[1]
+
+
+def our_fit(data: Any, seed: int) -> tuple[float, bs.Fit]:
+    """Seconds of one ``bs.fit`` with default settings, and the fit."""
+    return timed(lambda: bs.fit(data, **COLUMNS, **WINDOW, seed=seed))
+
+
+def bootstrap_seconds(repeats: int) -> float:
+    """Median seconds of a 1000-resample least-squares bootstrap."""
+    frame = pd.read_csv(CSV)
+    r0 = float(frame.loc[frame["gpu_hours"] == frame["gpu_hours"].min(), "pass_rate"].mean())
+    window = frame[frame["gpu_hours"].between(WINDOW["min_x"], WINDOW["max_x"])]
+    x, y = window["gpu_hours"].to_numpy(), window["pass_rate"].to_numpy()
+    return statistics.median(
+        timed(lambda i=i: bootstrap_least_squares(x, y, r0=r0, n_resamples=1000, rng=i))[0]
+        for i in range(repeats)
+    )
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB."""
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def memory_over_warm_fits(datasets: list[pd.DataFrame], draws: int) -> np.ndarray:
+    """RSS (MB) after each of ``len(datasets)`` consecutive warm fits."""
+    rss = []
+    for i, frame in enumerate(datasets):
+        bs.fit(frame, **COLUMNS, **WINDOW, seed=i, draws=draws, tune=draws)
+        rss.append(rss_mb())
+    return np.array(rss)
+
+
+def slope(values: np.ndarray) -> float:
+    """Least-squares slope of ``values`` against their index."""
+    return float(np.polyfit(np.arange(values.size), values, 1)[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plain", type=int, default=2, help="repeats of plain pymc.sample")
+    parser.add_argument("--warm", type=int, default=10, help="warm fits of new data")
+    parser.add_argument("--bootstrap", type=int, default=3, help="repeats of the bootstrap")
+    parser.add_argument("--many", type=int, default=50, help="data sets for fit_many")
+    parser.add_argument("--memory-fits", type=int, default=200, help="warm fits for RSS")
+    parser.add_argument(
+        "--memory-draws", type=int, default=1000, help="draws (= tune) of the RSS fits"
+    )
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start")
+
+    plain = [plain_pymc_sample(seed) for seed in range(args.plain)]
+    clear_cache()
+    cold_seconds, cold = our_fit(CSV, 0)
+    warm = [our_fit(frame, i) for i, frame in enumerate(similar_datasets(args.warm, 1000))]
+    boot = bootstrap_seconds(args.bootstrap)
+    many_data = similar_datasets(args.many, 2000)
+    many_seconds, many = timed(lambda: bs.fit_many(many_data, **COLUMNS, **WINDOW, seed=0))
+
+    plain_s = statistics.median(s for s, _ in plain)
+    warm_s = statistics.median(s for s, _ in warm)
+    rows = [
+        ("(a) pymc.sample, defaults", len(plain), plain_s, statistics.median(e for _, e in plain)),
+        ("(b) bayescale cold fit", 1, cold_seconds, cold.diagnostics.min_ess_bulk),
+        ("(c) bayescale warm fit", len(warm), warm_s,
+         statistics.median(f.diagnostics.min_ess_bulk for _, f in warm)),
+        ("(d) LS bootstrap, 1000", args.bootstrap, boot, 1000.0),
+        (f"(e) fit_many, {args.many} curves", 1, many_seconds,
+         statistics.median(f.diagnostics.min_ess_bulk for f in many.fits if f is not None)),
+    ]  # fmt: skip
+    print(f"\n{'':30s} {'n':>3s} {'median s':>9s} {'/ (a)':>8s} {'min ESS':>8s} {'ESS/s':>8s}")
+    for label, n, seconds, ess in rows:
+        per_fit = seconds / args.many if label.startswith("(e)") else seconds
+        print(
+            f"{label:30s} {n:3d} {seconds:9.2f} {seconds / plain_s:8.3f} {ess:8.0f} "
+            f"{ess / per_fit:8.0f}"
+        )
+    print(
+        "(e) ESS is the median per curve and ESS/s per curve; (d) counts the 1000 "
+        "independent resamples as its ESS."
+    )
+    compile_s = cold.times.compile
+    print(
+        f"\nwarm fit / plain pymc.sample = 1/{plain_s / warm_s:.1f}; "
+        f"cold fit: compile {compile_s:.1f} s + sample {cold.times.sample:.1f} s; "
+        f"warm fit: sample {statistics.median(f.times.sample for _, f in warm):.2f} s"
+    )
+    expected = compile_s + args.many * warm_s
+    print(
+        f"fit_many {args.many}: {many_seconds:.1f} s vs one compile + {args.many} warm fits "
+        f"= {expected:.1f} s (ratio {many_seconds / expected:.2f}); failed {len(many.failed)}; "
+        f"compiles inside workers {sum(f.times.compile > 0 for f in many.fits if f)}"
+    )
+
+    rss = memory_over_warm_fits(similar_datasets(args.memory_fits, 3000), args.memory_draws)
+    half = rss[rss.size // 2 :]
+    print(
+        f"\nRSS over {rss.size} warm fits (draws=tune={args.memory_draws}): "
+        f"start {rss[0]:.0f} MB, end {rss[-1]:.0f} MB, slope {slope(rss) * 1024:.1f} KB/fit "
+        f"(second half {slope(half) * 1024:.1f} KB/fit)"
+    )
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,10 @@ def resolve_likelihood(likelihood: str, law: Law, data: CurveData) -> str:
 
     ``"auto"`` gives ``"ar1"`` for bounded metrics (pass rates evaluated at
     consecutive checkpoints of a run, whose noise is correlated) and ``"normal"``
-    otherwise.
+    otherwise. It stays ``"ar1"`` when ``trials`` are given: the binomial models
+    treat checkpoints as independent, and on curves with within-run drift their
+    extrapolation intervals under-cover like the iid Normal's (see
+    ``docs/honest_intervals.md``); choose them for independent evaluations.
     """
     if likelihood != "auto":
         chosen = get_likelihood(likelihood)
@@ -138,6 +141,7 @@ def fit(
     chains: int = 4,
     seed: int | None = None,
     cores: int | None = None,
+    target_accept: float = 0.9,
 ) -> Fit:
     """Fit a scaling law to curve data and return the posterior.
 
@@ -167,8 +171,8 @@ def fit(
         Exclude rows with smaller ``x`` (ScaleRL skips the first ~1.5k GPU-hours).
     max_x : float, optional
         Exclude rows with larger ``x`` (hold out the tail to check extrapolation).
-    draws, tune, chains, seed, cores
-        NUTS settings (nutpie).
+    draws, tune, chains, seed, cores, target_accept
+        NUTS settings (nutpie); see :class:`~bayescale.sampling.SamplerSettings`.
 
     Returns
     -------
@@ -209,7 +213,14 @@ def fit(
     spec = build_spec(
         law_obj, curves, likelihood=likelihood, varying=varying, shared=shared, priors=priors
     )
-    settings = SamplerSettings(draws=draws, tune=tune, chains=chains, seed=seed, cores=cores)
+    settings = SamplerSettings(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        cores=cores,
+        target_accept=target_accept,
+    )
     return fit_curves(curves, spec, settings)
 
 

@@ -33,6 +33,9 @@ class SamplerSettings:
         Random seed; ``None`` draws one.
     cores : int or None
         Parallel chains; ``None`` uses every core.
+    target_accept : float
+        NUTS target acceptance rate; higher means smaller steps and fewer
+        divergences on curved posteriors.
     """
 
     draws: int = 1000
@@ -40,6 +43,7 @@ class SamplerSettings:
     chains: int = 4
     seed: int | None = None
     cores: int | None = None
+    target_accept: float = 0.9
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -49,6 +53,7 @@ class SamplerSettings:
             "chains": self.chains,
             "seed": self.seed,
             "cores": self.cores,
+            "target_accept": self.target_accept,
         }
 
 
@@ -125,6 +130,7 @@ def sample_posterior(
         chains=settings.chains,
         cores=settings.cores,
         seed=settings.seed,
+        target_accept=settings.target_accept,
         save_warmup=False,
         progress_bar=False,
     )

@@ -19,13 +19,20 @@ class CommandError(Exception):
     """A user error the CLI reports in one line with exit status 2."""
 
 
-def add_data_options(parser: argparse.ArgumentParser, *, inputs: bool = True) -> None:
-    """DATA plus the column options of the curve laws."""
-    parser.add_argument("data", help="CSV, TSV or Parquet file with one row per evaluation")
+def add_data_options(
+    parser: argparse.ArgumentParser, *, inputs: bool = True, required: bool = True
+) -> None:
+    """DATA plus the column options of the curve laws (optional when ``required=False``,
+    for commands that can also read a saved fit)."""
+    parser.add_argument(
+        "data",
+        nargs=None if required else "?",
+        help="CSV, TSV or Parquet file with one row per evaluation",
+    )
     parser.add_argument("--law", default="sigmoid", help="scaling law (default: sigmoid)")
     if inputs:
         parser.add_argument("--x", help="input column: compute, GPU-hours, parameters, ...")
-    parser.add_argument("--y", required=True, help="metric column (pass rate or loss)")
+    parser.add_argument("--y", required=required, help="metric column (pass rate or loss)")
     parser.add_argument("--run", help="column naming the run (seed)")
     parser.add_argument(
         "--trials",
@@ -65,6 +72,9 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--chains", type=int, default=4, help="number of chains (default 4)")
     parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument(
+        "--target-accept", type=float, default=0.9, help="NUTS target acceptance (default 0.9)"
+    )
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -101,9 +111,18 @@ def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     for name in ("draws", "tune", "chains"):
         if getattr(args, name) < 1:
             raise CommandError(f"--{name} must be at least 1")
-    if not 0 < args.ci < 1:
-        raise CommandError(f"--ci must lie strictly between 0 and 1, got {args.ci}")
-    return {"draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed}
+    for name in ("ci", "target_accept"):
+        value = getattr(args, name)
+        if not 0 < value < 1:
+            option = "--" + name.replace("_", "-")
+            raise CommandError(f"{option} must lie strictly between 0 and 1, got {value}")
+    return {
+        "draws": args.draws,
+        "tune": args.tune,
+        "chains": args.chains,
+        "seed": args.seed,
+        "target_accept": args.target_accept,
+    }
 
 
 def prepare_outputs(out: str, names: Iterable[str], overwrite: bool) -> dict[str, Path]:

@@ -1,0 +1,39 @@
+# bayescale: set-up and the two everyday commands.
+#   make demo   fit the bundled three-seed data and print the summary (outputs in out/demo)
+#   make test   run the test suite (the same command CI runs)
+# Both create the virtual environment .venv with a Python >= 3.12 found by
+# scripts/find-python.sh (set PYTHON=/path/to/python3.12 to choose one).
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?= -m "not slow"
+
+.PHONY: demo test test-slow lint venv clean
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	@PY="$$(scripts/find-python.sh)" && echo "creating $(VENV) with $$PY" && "$$PY" -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/bayescale fit data/scalerl_3seeds.csv --x gpu_hours --y pass_rate --run seed \
+		--min-x 1500 --max-x 50000 --predict 100000 200000 --target 0.55 0.6 \
+		--seed 1 --out out/demo --overwrite
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) out

@@ -298,8 +298,7 @@ def plot_difference(
     return ax
 
 
-def _forest_rows(fit: Fit, parameter: str, ci: float) -> pd.DataFrame:
-    table = fit.summary(ci=ci)
+def _forest_rows(table: pd.DataFrame, parameter: str) -> pd.DataFrame:
     names = table.index.str.split("[").str[0]
     rows = table[(names == parameter) & table["level"].isin(["recipe", "run"])]
     return rows.assign(label=[str(name) for name in rows.index])
@@ -335,10 +334,11 @@ def plot_forest(
     >>> fig = plot_forest(fit, ["A", "B"])  # doctest: +SKIP
     """
     parameters = list(parameters or fit.law.parameters)
+    table = fit.summary(ci=ci)
     if ax is None:
         import matplotlib.pyplot as plt
 
-        rows = max(len(_forest_rows(fit, p, ci)) for p in parameters)
+        rows = max(len(_forest_rows(table, p)) for p in parameters)
         ax = plt.subplots(
             1,
             len(parameters),
@@ -350,7 +350,7 @@ def plot_forest(
     if len(axes) != len(parameters):
         raise ValueError(f"need one Axes per parameter ({len(parameters)}), got {len(axes)}")
     for panel, parameter in zip(axes, parameters, strict=True):
-        rows = _forest_rows(fit, parameter, ci)
+        rows = _forest_rows(table, parameter)
         y = np.arange(len(rows))[::-1]
         colors = np.where(rows["level"] == "recipe", "black", "grey")
         if parameter in fit.law.positive and rows["upper"].max() > 10 * rows["lower"].min():
@@ -407,3 +407,126 @@ def plot_diagnostics(
         figure_kwargs={"layout": "constrained"},
     )
     return collection.viz["figure"].item()
+
+
+def _budget_range(fit: Fit) -> np.ndarray:
+    compute = 6.0 * fit.data.frame["n"] * fit.data.frame["d"]
+    return np.geomspace(float(compute.min()), 10 * float(compute.max()), 60)
+
+
+def plot_loss_contours(
+    fit: Fit,
+    *,
+    recipe: str | None = None,
+    levels: int = 12,
+    ax: Axes | None = None,
+) -> Axes:
+    """Loss contours of a Chinchilla fit in (N, D), with the data and the frontier.
+
+    Contours are the posterior median loss on a log grid around the data; the
+    points are the fitted runs coloured by their loss; the dashed line is the
+    compute-optimal frontier (posterior median ``N_opt(C)``, ``D_opt(C)``).
+
+    Parameters
+    ----------
+    fit : Fit
+        A fit of the ``"chinchilla"`` law.
+    recipe : str, optional
+    levels : int
+        Number of contour levels.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = plot_loss_contours(fit)  # doctest: +SKIP
+    """
+    recipe = fit._recipe(recipe)
+    frame = fit.data.frame[fit.data.frame["recipe"] == recipe]
+    ax = _axes(ax)
+    n = np.geomspace(frame["n"].min() / 2, frame["n"].max() * 2, 50)
+    d = np.geomspace(frame["d"].min() / 2, frame["d"].max() * 2, 50)
+    grid_n, grid_d = np.meshgrid(n, d)
+    loss = fit.predict(n=grid_n.ravel(), d=grid_d.ravel(), recipe=recipe)["median"]
+    lines = ax.contour(
+        grid_n, grid_d, loss.to_numpy().reshape(grid_n.shape), levels, cmap="viridis"
+    )
+    ax.clabel(lines, fontsize=6, fmt="%.2f")
+    ax.scatter(frame["n"], frame["d"], c=frame["y"], cmap="viridis", s=10, edgecolor="k", lw=0.3)
+    optimum = fit.compute_optimal(_budget_range(fit), recipe=recipe)
+    inside = optimum["n_opt_median"].between(n[0], n[-1]) & optimum["d_opt_median"].between(
+        d[0], d[-1]
+    )
+    ax.plot(
+        optimum.loc[inside, "n_opt_median"],
+        optimum.loc[inside, "d_opt_median"],
+        "k--",
+        label="compute-optimal frontier",
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(n[0], n[-1])
+    ax.set_ylim(d[0], d[-1])
+    ax.set_xlabel(f"parameters N ({fit.data.columns['n']})")
+    ax.set_ylabel("tokens D")
+    ax.legend(fontsize=7, loc="upper left")
+    return ax
+
+
+def plot_frontier(
+    fit: Fit,
+    *,
+    compute: Sequence[float] | np.ndarray | None = None,
+    recipe: str | None = None,
+    ci: float = DEFAULT_CI,
+    ax: Axes | None = None,
+) -> Axes:
+    """Compute-optimal model size ``N_opt(C)`` with its credible band.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fit of the ``"chinchilla"`` law.
+    compute : array-like, optional
+        Budgets in FLOP; default from the smallest run's ``6 N D`` to ten times
+        the largest.
+    recipe : str, optional
+    ci : float
+        Credible mass of the band.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Log-log axes: the band, the median line and the fitted runs as
+        ``(6 N D, N)`` points.
+
+    Examples
+    --------
+    >>> ax = plot_frontier(fit, compute=np.geomspace(1e18, 1e25, 40))  # doctest: +SKIP
+    """
+    recipe = fit._recipe(recipe)
+    budgets = _budget_range(fit) if compute is None else np.asarray(compute, dtype=float)
+    optimum = fit.compute_optimal(budgets, recipe=recipe, ci=ci)
+    ax = _axes(ax)
+    ax.fill_between(
+        budgets,
+        optimum["n_opt_lower"],
+        optimum["n_opt_upper"],
+        color=CURVE_COLOR,
+        alpha=0.3,
+        label=f"{ci:.0%} interval",
+    )
+    ax.plot(budgets, optimum["n_opt_median"], color=CURVE_COLOR, label="posterior median N_opt")
+    frame = fit.data.frame[fit.data.frame["recipe"] == recipe]
+    ax.scatter(6.0 * frame["n"] * frame["d"], frame["n"], s=6, color="grey", label="fitted runs")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(budgets[0], budgets[-1])
+    ax.set_xlabel("training compute C = 6 N D (FLOP)")
+    ax.set_ylabel("compute-optimal parameters N_opt")
+    ax.legend(fontsize=7, loc="upper left")
+    return ax

@@ -19,6 +19,7 @@ from bayescale.cli import (
     compare_command,
     compare_laws_command,
     fit_command,
+    report_command,
     windows_command,
 )
 from bayescale.cli.common import CommandError
@@ -26,7 +27,14 @@ from bayescale.data import DataError
 
 #: Modules defining a command: each has ``NAME``, ``HELP``, ``add_arguments(parser)``
 #: and ``run(args) -> int``.
-COMMANDS = [fit_command, compare_command, backtest_command, windows_command, compare_laws_command]
+COMMANDS = [
+    fit_command,
+    compare_command,
+    backtest_command,
+    windows_command,
+    compare_laws_command,
+    report_command,
+]
 
 
 class _Parser(argparse.ArgumentParser):

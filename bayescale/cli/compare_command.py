@@ -34,6 +34,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--by", dest="recipe", default="recipe", help="column naming the recipe (default: recipe)"
     )
+    add_decision_options(parser)
+    parser.add_argument("--target", type=float, help="metric value to reach (--parameter compute)")
+    parser.add_argument(
+        "--r0",
+        type=float,
+        help="start pass rate for the least-squares fits (default: each seed's first evaluation)",
+    )
+    add_model_options(parser)
+    add_sampler_options(parser)
+    add_output_options(parser)
+
+
+def add_decision_options(parser: argparse.ArgumentParser) -> None:
+    """--parameter, --rope and --baseline (shared with ``bayescale report``)."""
     parser.add_argument(
         "--parameter",
         default="A",
@@ -46,15 +60,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: 0.02 for A, 0.1 for B, log(1.1) for the compute log ratio)",
     )
     parser.add_argument("--baseline", help="compare every recipe against this one")
-    parser.add_argument("--target", type=float, help="metric value to reach (--parameter compute)")
-    parser.add_argument(
-        "--r0",
-        type=float,
-        help="start pass rate for the least-squares fits (default: each seed's first evaluation)",
-    )
-    add_model_options(parser)
-    add_sampler_options(parser)
-    add_output_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,6 +31,14 @@ OUTPUTS = ("fit.json", "posterior.nc")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``bayescale fit``."""
     add_data_options(parser)
+    add_fit_options(parser)
+    add_sampler_options(parser)
+    add_output_options(parser)
+
+
+def add_fit_options(parser: argparse.ArgumentParser) -> None:
+    """Recipe and input columns, model options, predictions, targets and budgets
+    (shared with ``bayescale report``)."""
     parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")
     parser.add_argument("--n", help="parameters column, for two-input laws (chinchilla)")
     tokens = parser.add_mutually_exclusive_group()
@@ -57,8 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="C",
         help="compute budgets (FLOP) for compute-optimal allocation (chinchilla)",
     )
-    add_sampler_options(parser)
-    add_output_options(parser)
 
 
 def fit_from_args(args: argparse.Namespace):
@@ -85,12 +91,17 @@ def fit_from_args(args: argparse.Namespace):
         )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Fit, print, write outputs; returns the exit status."""
+def check_fit_args(args: argparse.Namespace) -> None:
+    """Refuse inconsistent fit options before any output is written (shared by other commands)."""
     sampler_kwargs(args)
     if args.budget and args.law != "chinchilla":
         raise CommandError(f"--budget needs --law chinchilla, not {args.law!r}")
     check_inputs(get_law(args.law), x=args.x, n=args.n, d=args.d, compute=args.compute)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fit, print, write outputs; returns the exit status."""
+    check_fit_args(args)
     paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
     result = fit_from_args(args)
     payload = fit_to_dict(

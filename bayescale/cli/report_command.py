@@ -1,0 +1,111 @@
+"""``bayescale report``: the HTML and Markdown uncertainty report of a fit.
+
+Either fits the data first (the options of ``bayescale fit`` and, for several
+recipes, the decision options of ``bayescale compare``), or reads a saved fit
+with ``--from FIT_FILE`` (e.g. ``posterior.nc`` written by ``bayescale fit``)
+without refitting.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bayescale.cli.common import (
+    CommandError,
+    add_data_options,
+    add_output_options,
+    add_sampler_options,
+    prepare_outputs,
+    sampler_kwargs,
+)
+from bayescale.cli.compare_command import add_decision_options
+from bayescale.cli.fit_command import add_fit_options, check_fit_args, fit_from_args
+from bayescale.compare import check_options, compare_fit, least_squares_curves
+from bayescale.persistence import load_fit
+from bayescale.report import OUTPUTS, build_report
+
+NAME = "report"
+HELP = "write an HTML and a Markdown uncertainty report (fit DATA, or --from a saved fit)"
+
+#: Options that describe data or a model: meaningless with --from.
+DATA_OPTIONS = ("data", "y", "x", "run", "recipe", "n", "d", "compute", "trials")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bayescale report``."""
+    add_data_options(parser, required=False)
+    parser.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FIT_FILE",
+        help="report on a fit saved by 'bayescale fit' (posterior.nc) or fit.save, without refitting",
+    )
+    add_fit_options(parser)
+    add_decision_options(parser)
+    add_sampler_options(parser)
+    add_output_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fit (or load), compare recipes, write the report; returns the exit status."""
+    sampler_kwargs(args)
+    comparison_data = _check(args)
+    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
+    fit = load_fit(args.from_file) if args.from_file else fit_from_args(args)
+    comparison = None
+    if len(fit.recipes) > 1:
+        comparison = compare_fit(
+            fit,
+            **_decision(args),
+            ci=args.ci,
+            least_squares_data=comparison_data,
+            min_x=args.min_x,
+        )
+    report = build_report(
+        fit,
+        comparison=comparison,
+        predict_x=args.predict,
+        targets=args.target,
+        budgets=args.budget,
+        ci=args.ci,
+    )
+    report.write(args.out)
+    warnings = fit.diagnostics.warnings
+    print(f"{fit!r}")
+    print("\n".join(f"warning: {message}" for message in warnings) or "no warnings")
+    print(f"wrote {', '.join(str(path) for path in paths.values())}")
+    return 0
+
+
+def _check(args: argparse.Namespace):
+    """Refuse inconsistent options before any output or sampling.
+
+    Returns the least-squares data of a multi-recipe sigmoid table (or None).
+    """
+    if args.from_file:
+        given = [name for name in DATA_OPTIONS if getattr(args, name, None) is not None]
+        if given:
+            options = ", ".join("DATA" if name == "data" else f"--{name}" for name in given)
+            raise CommandError(f"--from reads a saved fit: drop {options}")
+        return None
+    if args.data is None or args.y is None:
+        raise CommandError("give DATA with --y (and the column options), or --from FIT_FILE")
+    check_fit_args(args)
+    if args.recipe is None:
+        return None
+    curves = least_squares_curves(
+        args.data, args.law, x=args.x, y=args.y, run=args.run, recipe=args.recipe, max_x=args.max_x
+    )
+    if curves is not None and len(curves.recipes) > 1:
+        check_options(curves.recipes, args.law, **_decision(args), ci=args.ci)
+    return curves
+
+
+def _decision(args: argparse.Namespace) -> dict:
+    target = args.target[0] if args.parameter == "compute" and args.target else None
+    return {
+        "parameter": args.parameter,
+        "rope": args.rope,
+        "baseline": args.baseline,
+        "target": target,
+    }

@@ -23,7 +23,7 @@ import numpy as np
 
 from bayescale.data import CurveData
 from bayescale.default_priors import hierarchy_prior_name
-from bayescale.laws import Law, get_law, tensor_ops
+from bayescale.laws import Law, get_law, reference_log_inputs, tensor_ops
 from bayescale.likelihoods import Likelihood, get_likelihood
 from bayescale.priors import Prior
 
@@ -96,6 +96,8 @@ def model_arrays(spec: ModelSpec, data: CurveData) -> dict[str, np.ndarray]:
     arrays["recipe_of_run"] = np.array([recipe_index[run_recipe[r]] for r in runs], dtype="int64")
     if spec.likelihood_obj.needs_trials:
         arrays["trials"] = frame["trials"].to_numpy(dtype="int64")
+    for role, value in reference_log_inputs(law, frame).items():
+        arrays[f"ref_log_{role}"] = np.asarray(value)
     arrays.update(spec.likelihood_obj.arrays(data))
     for name, prior in spec.priors.items():
         for arg, value in prior.params.items():
@@ -128,10 +130,12 @@ def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, 
         recipe_of_run = data_vars["recipe_of_run"]
         run_zeros = pt.zeros(n_runs)
         per_run = {}
+        recipe_params = _recipe_parameters(spec, data_vars, n_recipes)
         for name in law.parameters:
-            dims = None if name in spec.shared else "recipe"
-            recipe_level = spec.priors[name].build(name, dims=dims)
-            base = recipe_level + run_zeros if dims is None else recipe_level[recipe_of_run]
+            recipe_level = recipe_params[name]
+            base = (
+                recipe_level + run_zeros if recipe_level.ndim == 0 else recipe_level[recipe_of_run]
+            )
             if name in spec.varying:
                 spread_name = hierarchy_prior_name(law, name)
                 spread = spec.priors[spread_name].build(spread_name)
@@ -148,3 +152,28 @@ def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, 
         noise = {name: spec.priors[name].build(name) for name in likelihood.parameters}
         likelihood.add(mu, data_vars["y"], data_vars, noise)
     return model
+
+
+def _recipe_parameters(spec: ModelSpec, data_vars: Mapping[str, Any], n_recipes: int) -> dict:
+    """Recipe-level law parameters inside the model context.
+
+    The law's free parameters get their priors (dim ``recipe`` unless shared);
+    a reparametrised law's reported parameters are then derived from them and
+    kept as deterministics with dim ``recipe``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    law = spec.law_obj
+    sampled = {
+        name: spec.priors[name].build(name, dims=None if name in spec.shared else "recipe")
+        for name in law.free_parameters
+    }
+    log_ref = {role: data_vars[f"ref_log_{role}"] for role in law.references}
+    reported = law.reported(tensor_ops(), sampled, log_ref)
+    return {
+        name: value
+        if name in sampled
+        else pm.Deterministic(name, pt.broadcast_to(value, (n_recipes,)), dims="recipe")
+        for name, value in reported.items()
+    }

@@ -44,8 +44,9 @@ def check_convergence(tree: xr.DataTree, spec: ModelSpec) -> tuple[float, float,
     import arviz_stats as azs
 
     post = tree["posterior"].to_dataset()[reported_variables(spec)]
-    r_hat = float(max(azs.rhat(post)[v].max() for v in post.data_vars))
-    ess = float(min(azs.ess(post, method="bulk")[v].min() for v in post.data_vars))
+    r_hats, esses = azs.rhat(post), azs.ess(post, method="bulk")
+    r_hat = float(max(r_hats[v].max() for v in post.data_vars))
+    ess = float(min(esses[v].min() for v in post.data_vars))
     divergences = int(tree["sample_stats"]["diverging"].sum())
     messages = []
     if not np.isfinite(r_hat) or r_hat > R_HAT_MAX:

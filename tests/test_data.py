@@ -134,7 +134,7 @@ def test_missing_and_unknown_files(tmp_path):
         _load(tmp_path / "absent.csv")
     other = tmp_path / "curves.xlsx"
     other.write_text("x")
-    with pytest.raises(DataError, match="unknown file type '.xlsx'"):
+    with pytest.raises(DataError, match=r"unknown file type '\.xlsx'"):
         _load(other)
 
 

@@ -7,10 +7,14 @@ shared across recipes, the prior families and the numbers of runs and recipes
 make up :func:`structure_key`.
 
 Hierarchy: each recipe has its own law parameters (unless shared). A parameter
-that varies by run is non-centred: ``P_run = P_recipe + sigma_P * z_run`` for
-unbounded parameters, ``P_run = P_recipe * exp(sigma_log_P * z_run)`` for positive
-ones. The spreads are shared by all recipes, so a single-seed recipe borrows the
-seed variance learned from the others.
+that varies by run is centred: ``P_run ~ Normal(P_recipe, sigma_P)`` for unbounded
+parameters, ``log P_run ~ Normal(log P_recipe, sigma_log_P)`` for positive ones.
+Each run has tens of checkpoints, so its own parameters are well informed and the
+centred form samples better than the non-centred one (measured: no R-hat or ESS
+problems where the non-centred form left divergences); the spreads have
+zero-avoiding priors (see :mod:`bayescale.default_priors`). The spreads are
+shared by all recipes, so a single-seed recipe borrows the seed variance learned
+from the others.
 """
 
 from __future__ import annotations
@@ -112,8 +116,8 @@ def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, 
     -------
     pymc.Model
         Free variables: the recipe-level law parameters (dim ``recipe`` unless
-        shared), ``z_<P>`` and the spreads for varying parameters, the noise
-        parameters; deterministics ``<P>_run`` (dim ``run``) for varying ones.
+        shared), ``<P>_run`` (or ``log_<P>_run``, deterministic ``<P>_run``; dim
+        ``run``) and the spreads for varying parameters, the noise parameters.
     """
     import pymc as pm
     import pytensor.tensor as pt

@@ -214,7 +214,8 @@ def fit_many(
     Raises
     ------
     TypeError
-        If ``fit_options`` has an option :func:`bayescale.fit` does not take.
+        If ``fit_options`` has an option :func:`bayescale.fit` does not take, or
+        ``executor`` is not an executor.
     ValueError
         For an empty collection, a DataFrame without ``by`` or a missing ``by``
         column.
@@ -228,8 +229,11 @@ def fit_many(
 
     Notes
     -----
-    Calibration and backtest studies should call this function: it is the
-    compile-once path. To run on a Dask cluster::
+    The default pool starts its workers with ``spawn``: in a script, call
+    ``fit_many`` under ``if __name__ == "__main__":`` (as for any
+    multiprocessing code). Batch studies (calibration, backtests, sweeps) can
+    call this function to spread their fits over processes or a cluster. To run
+    on a Dask cluster::
 
         from dask.distributed import Client
         client = Client("tcp://scheduler:8786")   # or Client(LocalCluster(...))
@@ -248,6 +252,10 @@ def fit_many(
     named = _named_datasets(datasets, by)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    if executor is not None and executor != "serial" and not hasattr(executor, "submit"):
+        raise TypeError(
+            f"fit_many: executor must be None, 'serial' or have a submit method, got {executor!r}"
+        )
     items = [
         (i, name, data, None if seed is None else seed + i)
         for i, (name, data) in enumerate(named.items())

@@ -154,6 +154,7 @@ def test_a_fit_survives_pickling(scalerl_fit):
         ([], {}, ValueError, "no data sets"),
         ([pd.DataFrame()], {"drawz": 10}, TypeError, "drawz"),
         ([pd.DataFrame()], {"chunk_size": 0}, ValueError, "chunk_size"),
+        ([pd.DataFrame()], {"executor": "threads"}, TypeError, "submit method"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_work(datasets, options, error, match):

@@ -157,18 +157,19 @@ def rank_uniformity(ranks: pd.Series, n_rank_draws: int, bins: int = 10) -> floa
     return float(scipy.stats.chisquare(counts).pvalue)
 
 
-def draw_prior(prior: Prior, rng: np.random.Generator) -> float:
-    """One draw from a :class:`~bayescale.priors.Prior`.
+def draw_prior(prior: Prior, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` independent draws from a :class:`~bayescale.priors.Prior`.
 
     Examples
     --------
-    >>> 0 < draw_prior(Prior("Beta", alpha=2, beta=2), np.random.default_rng(0)) < 1
-    True
+    >>> draws = draw_prior(Prior("Beta", alpha=2, beta=2), 5, np.random.default_rng(0))
+    >>> draws.shape, bool(((draws > 0) & (draws < 1)).all())
+    ((5,), True)
     """
     import pymc as pm
 
     dist = getattr(pm, prior.dist).dist(**prior.params)
-    return float(pm.draw(dist, random_seed=rng))
+    return np.asarray(pm.draw(dist, draws=size, random_seed=rng), dtype=float).reshape(size)
 
 
 def calibration_spec(
@@ -253,13 +254,16 @@ def calibrate(
     if missing:
         raise ValueError(f"calibration draws {', '.join(missing)} from priors; {law!r} has none")
     rng = np.random.default_rng(seed)
+    drawn = {
+        name: np.full(n_datasets, float(truth[name]))
+        if truth and name in truth
+        else draw_prior(prior, n_datasets, rng)
+        for name, prior in spec.priors.items()
+    }
     rows: dict[str, list[dict[str, float]]] = {"truth": [], "rank": [], "50": [], "90": []}
     fit_rows = []
     for index in range(n_datasets):
-        values = {
-            name: float(truth[name]) if truth and name in truth else draw_prior(prior, rng)
-            for name, prior in spec.priors.items()
-        }
+        values = {name: float(column[index]) for name, column in drawn.items()}
         frame = _simulate_from(spec, values, n_runs, simulate_options, rng)
         settings = SamplerSettings(
             draws=draws, tune=tune, chains=chains, seed=seed * 100_003 + index

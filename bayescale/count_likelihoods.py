@@ -39,7 +39,7 @@ Examples
 >>> beta_binomial = get_likelihood("beta_binomial")
 >>> ll = beta_binomial.log_likelihood(
 ...     np.array([0.5]), np.array([[0.5]]), {"kappa": np.array([[1e9]])},
-...     {"trials": np.array([100]), "counts": np.array([50])})
+...     {"trials": np.array([100])})
 >>> round(float(ll[0, 0]), 3)  # the binomial limit: log C(100, 50) / 2^100
 -2.531
 """
@@ -50,17 +50,23 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
-from bayescale.data import CurveData
-from bayescale.likelihoods import Likelihood, register_likelihood
+from bayescale.likelihoods import Likelihood, _no_arrays, register_likelihood
 
 EPS = 1e-6
 """The curve's mean is clipped into ``[EPS, 1 - EPS]`` for count likelihoods."""
 
 
-def count_arrays(data: CurveData) -> dict[str, np.ndarray]:
-    """``counts = round(y * trials)``: the number of successes per evaluation."""
-    frame = data.frame
-    return {"counts": np.rint(frame["y"].to_numpy() * frame["trials"].to_numpy()).astype("int64")}
+def counts(y: np.ndarray, trials: np.ndarray) -> np.ndarray:
+    """``round(y * trials)``: the number of successes per evaluation (NumPy)."""
+    return np.rint(y * trials).astype("int64")
+
+
+def _tensor_counts(observed, data_vars):
+    """The counts inside the model, from the ``y`` and ``trials`` containers (so
+    swapping data into a compiled model swaps the counts too)."""
+    import pytensor.tensor as pt
+
+    return pt.round(observed * data_vars["trials"]).astype("int64")
 
 
 def _clip(mu):
@@ -78,7 +84,7 @@ def _add_binomial(mu, observed, data_vars, params) -> None:
     import pytensor.tensor as pt
 
     p = pt.clip(mu, EPS, 1.0 - EPS)
-    pm.Binomial("obs", n=data_vars["trials"], p=p, observed=data_vars["counts"])
+    pm.Binomial("obs", n=data_vars["trials"], p=p, observed=_tensor_counts(observed, data_vars))
 
 
 def _draw_binomial(mu, params, rng, trials):
@@ -88,7 +94,7 @@ def _draw_binomial(mu, params, rng, trials):
 
 
 def _log_binomial(y, mu, params, arrays):
-    return scipy.stats.binom.logpmf(arrays["counts"], arrays["trials"], _clip(mu))
+    return scipy.stats.binom.logpmf(counts(y, arrays["trials"]), arrays["trials"], _clip(mu))
 
 
 BINOMIAL = register_likelihood(
@@ -96,7 +102,7 @@ BINOMIAL = register_likelihood(
         name="binomial",
         parameters=(),
         needs_trials=True,
-        arrays=count_arrays,
+        arrays=_no_arrays,
         add=_add_binomial,
         draw=_draw_binomial,
         log_likelihood=_log_binomial,
@@ -114,7 +120,7 @@ def _add_beta_binomial(mu, observed, data_vars, params) -> None:
         n=data_vars["trials"],
         alpha=p * kappa,
         beta=(1.0 - p) * kappa,
-        observed=data_vars["counts"],
+        observed=_tensor_counts(observed, data_vars),
     )
 
 
@@ -128,9 +134,8 @@ def _draw_beta_binomial(mu, params, rng, trials):
 
 def _log_beta_binomial(y, mu, params, arrays):
     p, kappa = _clip(mu), params["kappa"]
-    return scipy.stats.betabinom.logpmf(
-        arrays["counts"], arrays["trials"], p * kappa, (1.0 - p) * kappa
-    )
+    n = arrays["trials"]
+    return scipy.stats.betabinom.logpmf(counts(y, n), n, p * kappa, (1.0 - p) * kappa)
 
 
 BETA_BINOMIAL = register_likelihood(
@@ -138,7 +143,7 @@ BETA_BINOMIAL = register_likelihood(
         name="beta_binomial",
         parameters=("kappa",),
         needs_trials=True,
-        arrays=count_arrays,
+        arrays=_no_arrays,
         add=_add_beta_binomial,
         draw=_draw_beta_binomial,
         log_likelihood=_log_beta_binomial,

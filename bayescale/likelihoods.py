@@ -14,6 +14,9 @@ Choosing one:
   checkpoints of a run (correlation ``phi`` estimated). Evaluations 100 steps
   apart on the same prompts drift together; ignoring that makes intervals too
   narrow.
+- ``"binomial"``, ``"beta_binomial"``: counts of successes out of ``trials``
+  graded generations, for independent evaluations
+  (:mod:`bayescale.count_likelihoods`).
 """
 
 from __future__ import annotations

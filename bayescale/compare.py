@@ -349,7 +349,7 @@ def compare_fit(
             {
                 "a": a,
                 "b": b,
-                **difference_summary(draws[a] - draws[b], rope, ci),
+                **difference_summary(_subtract(draws[a], draws[b]), rope, ci),
                 **_least_squares_pair(ls_table, a, b, rope),
             }
             for a, b in recipe_pairs(fit.recipes, baseline)
@@ -510,7 +510,7 @@ def difference_summary(delta: np.ndarray, rope: float, ci: float) -> dict[str, A
     method = "linear" if np.isfinite(defined).all() else "inverted_cdf"
     lower, median, upper = np.quantile(defined, [(1 - ci) / 2, 0.5, (1 + ci) / 2], method=method)
     return {
-        "mean": float(defined.mean()),
+        "mean": float(_mean(defined)),
         "median": float(median),
         "lower": float(lower),
         "upper": float(upper),
@@ -622,10 +622,22 @@ def least_squares_seed_values(
     return None
 
 
+def _subtract(a: Any, b: Any) -> Any:
+    """``a - b`` where infinite compute on both sides gives NaN (undefined) quietly."""
+    with np.errstate(invalid="ignore"):
+        return np.subtract(a, b)
+
+
+def _mean(values: np.ndarray) -> float:
+    """Mean that is NaN, without a warning, when draws hold both +inf and -inf."""
+    with np.errstate(invalid="ignore"):
+        return float(values.mean())
+
+
 def _least_squares_pair(values: pd.DataFrame, a: str, b: str, rope: float) -> dict[str, Any]:
     if a not in values.index or b not in values.index:
         return {"ls_difference": float("nan"), "ls_decision": "n/a"}
-    difference = float(values.loc[a, "ls_mean"] - values.loc[b, "ls_mean"])
+    difference = float(_subtract(values.loc[a, "ls_mean"], values.loc[b, "ls_mean"]))
     if not np.isfinite(difference):
         return {"ls_difference": difference, "ls_decision": "n/a"}
     word = "higher" if difference > rope else "lower" if difference < -rope else "equivalent"

@@ -82,6 +82,10 @@ class Law:
     references : tuple of str
         Input roles whose reference point ``log_ref[role]`` (the mean log input
         of the data, see :func:`reference_log_inputs`) ``derive`` uses.
+    low_rank_mass_matrix : bool
+        Adapt NUTS with nutpie's low-rank mass matrix, for posteriors with
+        strong correlations that no simple reparametrisation removes (the
+        irreducible loss ``E`` against the exponents).
 
     Notes
     -----
@@ -105,6 +109,7 @@ class Law:
     sampled: tuple[str, ...] = ()
     derive: DeriveFunction | None = None
     references: tuple[str, ...] = ()
+    low_rank_mass_matrix: bool = False
 
     @property
     def free_parameters(self) -> tuple[str, ...]:
@@ -292,6 +297,7 @@ POWER_E = register_law(
         sampled=("E", "alpha", "gap_ref"),
         derive=_power_e_derive,
         references=("x",),
+        low_rank_mass_matrix=True,
     )
 )
 """The power law with an irreducible loss ``E``; sampled as ``gap_ref = L(X_ref) - E``."""
@@ -326,6 +332,7 @@ CHINCHILLA = register_law(
         sampled=("E", "A_ref", "B_ref", "alpha", "beta"),
         derive=_chinchilla_derive,
         references=("n", "d"),
+        low_rank_mass_matrix=True,
     )
 )
 """Hoffmann et al. (2022), fitted on log loss in log-sum-exp form; sampled as the

@@ -6,13 +6,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from conftest import ANCHORS, QUICK_SAMPLER
 from matplotlib.collections import LineCollection, PathCollection, PolyCollection
+from matplotlib.contour import ContourSet
 from matplotlib.patches import Rectangle
 
+import bayescale as bs
 from bayescale import plots
+from bayescale.datasets import load_chinchilla
 
 
 @pytest.fixture(autouse=True)
@@ -112,3 +118,56 @@ def test_diagnostics_rank_plot_has_a_panel_per_reported_variable(scalerl_fit):
     assert titles == {"A", "B", "C_mid", "R0", "sigma_A", "sigma", "phi"}
     with pytest.raises(ValueError, match="kind"):
         plots.plot_diagnostics(scalerl_fit, kind="pair")
+
+
+CHINCHILLA_CSV = ANCHORS / "chinchilla" / "svg_extracted_data.csv"
+
+
+@pytest.fixture(scope="module")
+def chinchilla_quick_fit():
+    if not CHINCHILLA_CSV.is_file():
+        pytest.skip("../shared/anchors/chinchilla is not present")
+    data = load_chinchilla(CHINCHILLA_CSV, drop_highest=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bs.fit(
+            data, "chinchilla", n="n", d="d", y="loss", likelihood="student_t", **QUICK_SAMPLER
+        )
+
+
+def test_loss_contours_show_surface_data_and_frontier(chinchilla_quick_fit):
+    ax = plots.plot_loss_contours(chinchilla_quick_fit, levels=8)
+    assert any(isinstance(c, ContourSet) for c in ax.collections)
+    (points,) = [c for c in ax.collections if type(c) is PathCollection]
+    assert points.get_offsets().shape[0] == len(chinchilla_quick_fit.data)  # 240 runs
+    (frontier,) = ax.lines
+    n_opt, d_opt = frontier.get_xdata(), frontier.get_ydata()
+    assert len(n_opt) > 5 and np.all(np.diff(n_opt) > 0) and np.all(np.diff(d_opt) > 0)
+    frame = chinchilla_quick_fit.data.frame
+    assert ax.get_xlim()[0] < frame["n"].min() and ax.get_xlim()[1] > frame["n"].max()
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+
+
+def test_frontier_band_contains_the_median_and_grows_with_compute(chinchilla_quick_fit):
+    budgets = np.geomspace(1e19, 1e25, 30)
+    ax = plots.plot_frontier(chinchilla_quick_fit, compute=budgets, ci=0.8)
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    (median,) = ax.lines
+    n_opt = median.get_ydata()
+    assert np.all(np.diff(n_opt) > 0)
+    edge = band.get_paths()[0].vertices
+    low = np.interp(np.log(budgets), np.log(edge[1:31, 0]), edge[1:31, 1])
+    assert np.all(low <= n_opt * (1 + 1e-9))
+    assert ax.get_xlim() == pytest.approx((1e19, 1e25))
+    assert ax.get_ylabel() == "compute-optimal parameters N_opt"
+
+
+def test_chinchilla_report_shows_surface_and_allocation(chinchilla_quick_fit):
+    from bayescale.report import build_report
+
+    report = build_report(chinchilla_quick_fit, budgets=[5.88e23])
+    predictions = next(s for s in report.sections if s.title == "Predictions")
+    assert [b.name for b in predictions.blocks if hasattr(b, "png")] == ["chinchilla"]
+    (table,) = [b.frame for b in predictions.blocks if hasattr(b, "frame")]
+    assert table["compute"].tolist() == [5.88e23]
+    assert table["ratio_lower"].iloc[0] < table["ratio"].iloc[0] < table["ratio_upper"].iloc[0]

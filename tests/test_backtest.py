@@ -1,0 +1,110 @@
+"""Extrapolation backtests and fit-window stability on the bundled data (known truth)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import QUICK_SAMPLER, STAT_SAMPLER
+
+from bayescale.backtest import asymptotes, backtest
+from bayescale.cli import main
+from bayescale.windows import fit_windows
+
+COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed"}
+
+
+@pytest.fixture(scope="module")
+def bundled_backtest(scalerl_csv):
+    """Cut at 50k GPU-hours, scored against the true asymptote and noiseless curve."""
+    return backtest(
+        scalerl_csv,
+        [50_000],
+        **COLUMNS,
+        min_x=1500,
+        true_asymptote=0.61,
+        truth_column="true_mean",
+        keep_fits=True,
+        **STAT_SAMPLER,
+    )
+
+
+def test_backtest_at_50k_reports_coverage_of_the_held_out_points(bundled_backtest):
+    """150 held-out points (50 per seed beyond 50k); the 90% predictive intervals of
+    each seed hold at least 80% of them and more than the 50% intervals do."""
+    (cut,) = bundled_backtest.cuts
+    assert (cut.cut, cut.n_train, cut.n_heldout) == (50_000.0, 147, 150)
+    assert 0.8 <= cut.coverage_90 <= 1.0
+    assert 0.2 <= cut.coverage_50 < cut.coverage_90
+    assert bundled_backtest.reference == "true_asymptote"
+    # the asymptote predicted from half the compute is within 0.02 of the truth
+    assert cut.asymptote_error < 0.02
+    assert cut.final_error < 0.02
+    assert bundled_backtest.final_against == "true_mean"
+
+
+def test_asymptote_is_the_curve_limit(bundled_backtest):
+    """The infinite-compute limit of the sigmoid is its posterior median A."""
+    fit = bundled_backtest.fits[50_000.0]
+    expected = float(fit.draws_dataset["A"].median())
+    assert asymptotes(fit)["all"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_backtest_rejects_a_cut_leaving_runs_too_few_points(scalerl_csv):
+    with pytest.raises(ValueError, match="too few points"):
+        backtest(scalerl_csv, [2000], **COLUMNS, min_x=1500, true_asymptote=0.61, **QUICK_SAMPLER)
+
+
+def test_cli_backtest_writes_the_cuts_and_refuses_to_overwrite(scalerl_csv, tmp_path, capsys):
+    """Without a known asymptote the reference is the all-data fit."""
+    args = [
+        "backtest", str(scalerl_csv), "--x", "gpu_hours", "--y", "pass_rate", "--run", "seed",
+        "--min-x", "1500", "--cut", "50000", "--out", str(tmp_path),
+        "--draws", str(QUICK_SAMPLER["draws"]), "--tune", str(QUICK_SAMPLER["tune"]),
+        "--chains", str(QUICK_SAMPLER["chains"]), "--seed", "3",
+    ]  # fmt: skip
+    assert main(args) == 0
+    payload = json.loads((tmp_path / "backtest.json").read_text())
+    assert payload["reference"] == "all-data fit"
+    (cut,) = payload["cuts"]
+    expected = {"cut", "n_train", "n_heldout", "coverage_50", "coverage_90"}
+    assert expected | {"asymptote_error", "final_error"} <= set(cut)
+    assert cut["n_heldout"] == 150 and 0 <= cut["coverage_90"] <= 1
+    assert "coverage_90" in capsys.readouterr().out
+    assert main(args) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_cli_backtest_names_a_missing_column(scalerl_csv, tmp_path, capsys):
+    args = ["backtest", str(scalerl_csv), "--x", "compute", "--y", "pass_rate", "--cut", "5e4"]
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "missing column 'compute'" in err and "Traceback" not in err
+
+
+def test_fit_windows_shows_how_the_parameters_move(scalerl_csv):
+    """ScaleRL's window check: 1.5k-50k and 5k-50k both hold the true A = 0.61 in
+    their 90% intervals, and the shift is measured from the first window."""
+    table = fit_windows(scalerl_csv, [(1500, 50_000), (5000, 50_000)], **COLUMNS, **STAT_SAMPLER)
+    a = table[table["parameter"] == "A"].set_index("window")
+    assert list(a.index) == ["1500-50000", "5000-50000"]
+    assert (a["lower"] <= 0.61).all() and (a["upper"] >= 0.61).all()
+    assert a["shift"].iloc[0] == 0.0
+    assert a["n_points"].tolist() == [147, 138]
+    assert set(table["parameter"]) == {"A", "B", "C_mid", "R0"}
+
+
+def test_cli_windows_writes_the_table(scalerl_csv, tmp_path):
+    args = [
+        "windows", str(scalerl_csv), "--x", "gpu_hours", "--y", "pass_rate", "--run", "seed",
+        "--window", "1500:50000", "5000:", "--out", str(tmp_path),
+        "--draws", "100", "--tune", "150", "--chains", "2", "--seed", "1",
+    ]  # fmt: skip
+    assert main(args) == 0
+    rows = pd.DataFrame(json.loads((tmp_path / "windows.json").read_text())["windows"])
+    assert set(rows["window"]) == {"1500-50000", "5000-"}
+    assert np.isnan(rows.loc[rows["window"] == "5000-", "max_x"].astype(float)).all()
+    bad = ["windows", str(scalerl_csv), "--y", "pass_rate", "--window", "5000", "--out", "x"]
+    assert main(bad) == 2

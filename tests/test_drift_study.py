@@ -1,0 +1,69 @@
+"""Extrapolation intervals on curves with correlated within-run drift (slow study).
+
+Data: the simulator's ScaleRL-like runs (A = 0.61, B = 1.92, C_mid = 2542, three
+seeds, mean@16 on 1000 prompts) with a slow AR(1) drift (sd 0.015, correlation
+0.9 between evaluations 1k GPU-hours apart). Each model is fitted on 1.5k-20k
+GPU-hours and predicts the held-out 21k-40k points of every seed.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayescale.backtest import backtest
+from bayescale.simulate import simulate_runs
+
+TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
+N_DATASETS = 30
+
+
+def drift_study(likelihoods: list[str], n_datasets: int = N_DATASETS) -> pd.DataFrame:
+    """Held-out coverage of each model on the same simulated data sets."""
+    rows = []
+    for index in range(n_datasets):
+        df = simulate_runs(
+            params=TRUTH, n_runs=3, x_max=40_000.0, drift_sd=0.015, drift_corr=0.9,
+            held_out_from=None, rng=1000 + index,
+        )  # fmt: skip
+        for likelihood in likelihoods:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = backtest(
+                    df, [20_000], x="gpu_hours", y="pass_rate", run="seed", trials=16_000,
+                    min_x=1500, likelihood=likelihood, true_asymptote=TRUTH["A"],
+                    truth_column="true_mean", draws=300, tune=400, chains=4, seed=index,
+                )  # fmt: skip
+            cut = result.cuts[0]
+            rows.append(
+                {
+                    "dataset": index,
+                    "likelihood": likelihood,
+                    "coverage_50": cut.coverage_50,
+                    "coverage_90": cut.coverage_90,
+                    "curve_coverage_90": cut.curve_coverage_90,
+                    "asymptote_error": cut.asymptote_error,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.slow
+def test_ar1_intervals_cover_where_iid_models_under_cover():
+    """Over 30 data sets x 60 held-out points: the iid Normal's 90% predictive
+    intervals hold clearly less than 90% of the held-out points, AR(1)'s hold
+    85-95%, and AR(1) beats Normal by more than three standard errors of the
+    paired per-data-set difference. (The beta-binomial, iid given the curve,
+    is reported beside them.)"""
+    study = drift_study(["normal", "ar1", "beta_binomial"])
+    table = study.groupby("likelihood")[["coverage_50", "coverage_90", "curve_coverage_90"]].mean()
+    print(table.to_string())
+    wide = study.pivot(index="dataset", columns="likelihood", values="coverage_90")
+    gain = wide["ar1"] - wide["normal"]
+    print(f"ar1 - normal: {gain.mean():.3f} +/- {gain.std(ddof=1) / np.sqrt(len(gain)):.3f}")
+    assert table.loc["normal", "coverage_90"] < 0.82
+    assert 0.85 <= table.loc["ar1", "coverage_90"] <= 0.95
+    assert gain.mean() > 3 * gain.std(ddof=1) / np.sqrt(len(gain))

@@ -1,0 +1,134 @@
+"""Observation models: NumPy log-likelihoods, PyMC terms, predictive draws, a count fit."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+import xarray as xr
+from conftest import STAT_SAMPLER
+
+import bayescale as bs
+from bayescale.data import load_curves
+from bayescale.default_priors import noise_priors
+from bayescale.fitting import build_spec, resolve_likelihood
+from bayescale.laws import SIGMOID
+from bayescale.likelihoods import available_likelihoods, get_likelihood
+from bayescale.model import build_model, model_arrays
+from bayescale.simulate import simulate_runs
+
+TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
+NOISE = {"sigma": 0.02, "nu": 4.0, "phi": 0.7, "kappa": 50.0}
+
+
+def small_curves(trials: int | None = 1000) -> bs.CurveData:
+    """Two runs of eight evaluations from the simulator (mean@4 on 250 prompts)."""
+    df = simulate_runs(
+        params=TRUTH, n_runs=2, x_max=8000.0, n_prompts=250, samples_per_prompt=4, rng=3
+    )
+    return load_curves(df, x="gpu_hours", y="pass_rate", run="seed", trials=trials)
+
+
+@pytest.mark.parametrize("name", ["normal", "student_t", "ar1", "binomial", "beta_binomial"])
+def test_numpy_log_likelihood_equals_the_pymc_model_term(name):
+    """The NumPy pointwise log-likelihood (used for LOO) sums to the PyMC model's
+    log-probability of the observations at the same parameter values."""
+    curves = small_curves()
+    spec = build_spec(SIGMOID, curves, likelihood=name, varying="none")
+    arrays = model_arrays(spec, curves)
+    model = build_model(spec, arrays, n_runs=2, n_recipes=1)
+    point = model.initial_point()
+    values = {**TRUTH, **{k: v for k, v in NOISE.items() if k in spec.likelihood_obj.parameters}}
+    for var in model.free_RVs:
+        transform = model.rvs_to_transforms[var]
+        value = np.full(point[model.rvs_to_values[var].name].shape, values[var.name])
+        if transform is not None:
+            value = transform.forward(value, *var.owner.inputs).eval()
+        point[model.rvs_to_values[var].name] = value
+    logp = model.compile_fn(model.logp(vars=[model["obs"]], sum=True), mode="FAST_COMPILE")
+    mu = SIGMOID.mean(
+        bs.laws.NUMPY_OPS, {"x": arrays["log_x"]}, {k: np.float64(v) for k, v in TRUTH.items()}
+    )
+    params = {k: np.array([[values[k]]]) for k in spec.likelihood_obj.parameters}
+    ours = spec.likelihood_obj.log_likelihood(arrays["y"], mu[None, :], params, arrays)
+    assert ours.shape == (1, len(curves))
+    np.testing.assert_allclose(ours.sum(), float(logp(point)), rtol=1e-6)
+
+
+def test_ar1_conditional_terms_sum_to_the_stationary_gaussian_joint():
+    """Conditional AR(1) terms of a run add up to the exact joint density of a
+    stationary AR(1) series (Toeplitz covariance s^2 phi^|i-j| / (1 - phi^2))."""
+    ar1 = get_likelihood("ar1")
+    rng = np.random.default_rng(0)
+    n, phi, sigma = 12, 0.8, 0.03
+    mu = np.linspace(0.3, 0.6, n)
+    y = mu + rng.normal(0, 0.05, n)
+    arrays = {"prev_idx": np.r_[0, np.arange(n - 1)], "has_prev": np.r_[0.0, np.ones(n - 1)]}
+    params = {"phi": np.array([[phi]]), "sigma": np.array([[sigma]])}
+    total = ar1.log_likelihood(y, mu[None, :], params, arrays).sum()
+    lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    cov = sigma**2 * phi**lags / (1 - phi**2)
+    np.testing.assert_allclose(total, scipy.stats.multivariate_normal(mu, cov).logpdf(y))
+
+
+@pytest.mark.parametrize(
+    ("name", "factor"),
+    [("binomial", 1.0), ("beta_binomial", 1.0 + 399 / 41.0)],
+)
+def test_count_draws_have_the_binomial_variance_times_the_dispersion(name, factor):
+    """New observations scatter with variance mu (1 - mu) / trials, inflated by
+    1 + (trials - 1) / (kappa + 1) for the beta-binomial (kappa = 40)."""
+    likelihood = get_likelihood(name)
+    mu = xr.DataArray(np.full((4, 20_000), 0.3), dims=("chain", "draw"))
+    kappa = {"kappa": xr.DataArray(np.full((4, 20_000), 40.0), dims=("chain", "draw"))}
+    draws = likelihood.draw(mu, kappa, np.random.default_rng(1), 400).to_numpy()
+    assert abs(draws.mean() - 0.3) < 0.002
+    expected = 0.3 * 0.7 / 400 * factor
+    assert draws.var() == pytest.approx(expected, rel=0.05)
+
+
+def test_count_likelihoods_need_trials_and_have_their_own_priors():
+    curves = small_curves(trials=None)
+    with pytest.raises(ValueError, match="trials"):
+        resolve_likelihood("beta_binomial", SIGMOID, curves)
+    assert noise_priors("binomial", SIGMOID) == {}
+    assert set(noise_priors("beta_binomial", SIGMOID)) == {"kappa"}
+    assert {"binomial", "beta_binomial"} <= set(available_likelihoods())
+
+
+def test_auto_keeps_ar1_for_curves_even_with_trials():
+    """Checkpoints of one run drift together, so pass-rate curves get AR(1) by
+    default; the count models are chosen explicitly (see the README)."""
+    assert resolve_likelihood("auto", SIGMOID, small_curves()) == "ar1"
+
+
+def test_beta_binomial_fit_recovers_the_truth_of_mean_at_k_data():
+    """mean@16 on 1000 prompts of Beta(2m, 2(1-m)) difficulty, no drift, trials =
+    16,000 generations: the variance is the binomial one times 1 + 15/3 = 6, i.e.
+    kappa = 15999 / 5 - 1 ~ 3199; the 90% intervals of kappa and of A hold the truth."""
+    df = simulate_runs(
+        params=TRUTH, n_runs=1, x_max=40_000.0, drift_sd=0.0, held_out_from=None, rng=11
+    )
+    df = df[df["gpu_hours"] >= 1500]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bs.fit(
+            df,
+            x="gpu_hours",
+            y="pass_rate",
+            run="seed",
+            trials=16_000,
+            likelihood="beta_binomial",
+            **STAT_SAMPLER,
+        )
+    table = fit.summary(ci=0.9)
+    assert table.loc["kappa", "lower"] <= 15999 / 5 - 1 <= table.loc["kappa", "upper"]
+    assert table.loc["A", "lower"] <= TRUTH["A"] <= table.loc["A", "upper"]
+    assert fit.diagnostics.max_r_hat < 1.02
+    pred = fit.predict([50_000.0], ci=0.9)
+    # the predictive interval is wider than the curve's by the evaluation noise
+    assert (pred["obs_upper"] - pred["obs_lower"]).iloc[0] > (pred["upper"] - pred["lower"]).iloc[0]
+    assert isinstance(pred, pd.DataFrame)

@@ -140,7 +140,7 @@ class Comparison:
     baseline: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    def least_squares_summary(self) -> dict[str, dict[str, Any]]:
+    def least_squares_report(self) -> dict[str, dict[str, Any]]:
         """Recipe -> per-seed estimates and their mean and spread (the JSON ``least_squares``)."""
         out = {}
         for recipe, seeds in self.least_squares.groupby("recipe", sort=False):
@@ -169,7 +169,7 @@ class Comparison:
             "decision_rule": DECISION_RULE,
             "pairs": self.pairs.to_dict(orient="records"),
             "recipes": self.recipes.reset_index().to_dict(orient="records"),
-            "least_squares": self.least_squares_summary(),
+            "least_squares": self.least_squares_report(),
             "diagnostics": self.fit.diagnostics.to_dict(),
             "notes": list(self.notes),
         }
@@ -277,6 +277,8 @@ def compare(
         if fit_options:
             raise ValueError(f"{', '.join(fit_options)}: fit options apply to a table, not a Fit")
         return compare_fit(data, ci=ci, r0=r0, **options)
+    if y is None:
+        raise ValueError("name the metric column: y=...")
     law = fit_options.get("law", "sigmoid")
     curves = least_squares_curves(
         data, law, x=x, y=y, run=run, recipe=by, max_x=fit_options.get("max_x")

@@ -23,6 +23,8 @@ ANCHORS = ROOT.parent / "shared" / "anchors"
 STAT_SAMPLER = {"draws": 500, "tune": 500, "chains": 4, "seed": 20251013}
 #: Minimal settings for tests that only check plumbing.
 QUICK_SAMPLER = {"draws": 100, "tune": 150, "chains": 2, "seed": 7}
+#: QUICK_SAMPLER as command-line options.
+QUICK_CLI = [item for key, value in QUICK_SAMPLER.items() for item in (f"--{key}", str(value))]
 
 
 @pytest.fixture(scope="session")

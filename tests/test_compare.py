@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DATA, QUICK_SAMPLER, STAT_SAMPLER
+from conftest import DATA, QUICK_CLI, STAT_SAMPLER
 
 import bayescale as bs
 from bayescale.cli import main
@@ -241,14 +241,7 @@ CLI_ARGS = [
     "1500",
     "--baseline",
     "baseline",
-    "--draws",
-    str(QUICK_SAMPLER["draws"]),
-    "--tune",
-    str(QUICK_SAMPLER["tune"]),
-    "--chains",
-    str(QUICK_SAMPLER["chains"]),
-    "--seed",
-    "3",
+    *QUICK_CLI,
 ]
 
 

@@ -8,14 +8,15 @@ it measures in one run:
     (built by :func:`bayescale.model.build_model` from the same arrays);
 (b) our first (cold) fit: compile + sample;
 (c) our later (warm) fits of new data of the same shape (simulated with the
-    settings of ``data/truth.json``, new random seeds);
+    settings of ``data/truth.json``, new random seeds), with our default settings
+    (4 chains) and (c') with as many chains as (a) used, for equal ESS;
 (d) a 1000-resample bootstrap of the ScaleRL least-squares fit (all three seeds
     pooled into one curve);
 (e) ``fit_many`` of 50 such curves with the default executor (local worker
     processes, each compiling once);
 
 and prints medians, the ratio of each to (a), and the effective sample size
-(minimum bulk ESS over A, B, C_mid, R0) per second. Then it runs consecutive warm
+(minimum bulk ESS over the reported parameters) per second. Then it runs consecutive warm
 fits and prints the process's resident memory (RSS) at the start and the end and
 its slope per fit.
 
@@ -78,8 +79,8 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
-def plain_pymc_sample(seed: int) -> tuple[float, float]:
-    """Seconds and min bulk ESS of ``pymc.sample()`` with default settings."""
+def plain_pymc_sample(seed: int) -> tuple[float, float, int]:
+    """Seconds, min bulk ESS and chain count of ``pymc.sample()`` with default settings."""
     import pymc as pm
 
     law = get_law("sigmoid")
@@ -93,12 +94,12 @@ def plain_pymc_sample(seed: int) -> tuple[float, float]:
             return pm.sample(random_seed=seed, progressbar=False)
 
     seconds, tree = timed(run)
-    return seconds, check_convergence(tree, spec)[1]
+    return seconds, check_convergence(tree, spec)[1], tree["posterior"].sizes["chain"]
 
 
-def our_fit(data: Any, seed: int) -> tuple[float, bs.Fit]:
-    """Seconds of one ``bs.fit`` with default settings, and the fit."""
-    return timed(lambda: bs.fit(data, **COLUMNS, **WINDOW, seed=seed))
+def our_fit(data: Any, seed: int, **settings: int) -> tuple[float, bs.Fit]:
+    """Seconds of one ``bs.fit`` (default settings unless given), and the fit."""
+    return timed(lambda: bs.fit(data, **COLUMNS, **WINDOW, seed=seed, **settings))
 
 
 def bootstrap_seconds(repeats: int) -> float:
@@ -134,13 +135,35 @@ def slope(values: np.ndarray) -> float:
     return float(np.polyfit(np.arange(values.size), values, 1)[0])
 
 
+def fit_columns(timed_fits: list[tuple[float, bs.Fit]]) -> tuple[list[float], list[float]]:
+    """Seconds and min bulk ESS of each timed fit."""
+    return [s for s, _ in timed_fits], [f.diagnostics.min_ess_bulk for _, f in timed_fits]
+
+
+def print_table(rows: list[tuple[str, list[float], list[float]]], plain_s: float, many: int):
+    """Median seconds, ratio to (a), median min ESS and ESS per second of each row."""
+    print(f"\n{'':36s} {'n':>3s} {'median s':>9s} {'/ (a)':>8s} {'min ESS':>8s} {'ESS/s':>8s}")
+    for label, seconds, ess in rows:
+        median_s, median_ess = statistics.median(seconds), statistics.median(ess)
+        per_curve = median_s / many if label.startswith("(e)") else median_s
+        print(
+            f"{label:36s} {len(seconds):3d} {median_s:9.2f} {median_s / plain_s:8.3f} "
+            f"{median_ess:8.0f} {median_ess / per_curve:8.0f}"
+        )
+    print(
+        "ESS: median over fits of the minimum bulk ESS over the reported parameters (law, "
+        "per-run, spread, noise); (e) gives ESS/s per curve; (d) counts its 1000 "
+        "independent resamples as its ESS."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plain", type=int, default=2, help="repeats of plain pymc.sample")
     parser.add_argument("--warm", type=int, default=10, help="warm fits of new data")
     parser.add_argument("--bootstrap", type=int, default=3, help="repeats of the bootstrap")
-    parser.add_argument("--many", type=int, default=50, help="data sets for fit_many")
-    parser.add_argument("--memory-fits", type=int, default=200, help="warm fits for RSS")
+    parser.add_argument("--many", type=int, default=50, help="data sets for fit_many (0: skip)")
+    parser.add_argument("--memory-fits", type=int, default=200, help="warm fits for RSS (0: skip)")
     parser.add_argument(
         "--memory-draws", type=int, default=1000, help="draws (= tune) of the RSS fits"
     )
@@ -149,55 +172,55 @@ def main() -> None:
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start")
 
     plain = [plain_pymc_sample(seed) for seed in range(args.plain)]
+    plain_s = statistics.median(p[0] for p in plain)
+    plain_chains = plain[0][2]
     clear_cache()
     cold_seconds, cold = our_fit(CSV, 0)
     warm = [our_fit(frame, i) for i, frame in enumerate(similar_datasets(args.warm, 1000))]
-    boot = bootstrap_seconds(args.bootstrap)
-    many_data = similar_datasets(args.many, 2000)
-    many_seconds, many = timed(lambda: bs.fit_many(many_data, **COLUMNS, **WINDOW, seed=0))
-
-    plain_s = statistics.median(s for s, _ in plain)
-    warm_s = statistics.median(s for s, _ in warm)
+    same_chains = [
+        our_fit(frame, i, chains=plain_chains)
+        for i, frame in enumerate(similar_datasets(args.warm, 1000))
+    ]
     rows = [
-        ("(a) pymc.sample, defaults", len(plain), plain_s, statistics.median(e for _, e in plain)),
-        ("(b) bayescale cold fit", 1, cold_seconds, cold.diagnostics.min_ess_bulk),
-        ("(c) bayescale warm fit", len(warm), warm_s,
-         statistics.median(f.diagnostics.min_ess_bulk for _, f in warm)),
-        ("(d) LS bootstrap, 1000", args.bootstrap, boot, 1000.0),
-        (f"(e) fit_many, {args.many} curves", 1, many_seconds,
-         statistics.median(f.diagnostics.min_ess_bulk for f in many.fits if f is not None)),
+        (f"(a) pymc.sample, defaults ({plain_chains} ch)", [p[0] for p in plain],
+         [p[1] for p in plain]),
+        ("(b) bayescale cold fit", [cold_seconds], [cold.diagnostics.min_ess_bulk]),
+        ("(c) bayescale warm fit", *fit_columns(warm)),
+        (f"(c') warm fit, {plain_chains} chains like (a)", *fit_columns(same_chains)),
+        ("(d) LS bootstrap, 1000", [bootstrap_seconds(args.bootstrap)], [1000.0]),
     ]  # fmt: skip
-    print(f"\n{'':30s} {'n':>3s} {'median s':>9s} {'/ (a)':>8s} {'min ESS':>8s} {'ESS/s':>8s}")
-    for label, n, seconds, ess in rows:
-        per_fit = seconds / args.many if label.startswith("(e)") else seconds
-        print(
-            f"{label:30s} {n:3d} {seconds:9.2f} {seconds / plain_s:8.3f} {ess:8.0f} "
-            f"{ess / per_fit:8.0f}"
-        )
-    print(
-        "(e) ESS is the median per curve and ESS/s per curve; (d) counts the 1000 "
-        "independent resamples as its ESS."
-    )
+    if args.many:
+        many_data = similar_datasets(args.many, 2000)
+        many_seconds, many = timed(lambda: bs.fit_many(many_data, **COLUMNS, **WINDOW, seed=0))
+        many_ess = [f.diagnostics.min_ess_bulk for f in many.fits if f is not None]
+        rows.append((f"(e) fit_many, {args.many} curves", [many_seconds], many_ess))
+    print_table(rows, plain_s, args.many)
+
+    warm_s = statistics.median(s for s, _ in warm)
+    same_s = statistics.median(s for s, _ in same_chains)
     compile_s = cold.times.compile
     print(
-        f"\nwarm fit / plain pymc.sample = 1/{plain_s / warm_s:.1f}; "
-        f"cold fit: compile {compile_s:.1f} s + sample {cold.times.sample:.1f} s; "
-        f"warm fit: sample {statistics.median(f.times.sample for _, f in warm):.2f} s"
+        f"\nwarm fit / plain pymc.sample = 1/{plain_s / warm_s:.1f} ({plain_chains}-chain warm "
+        f"fit: 1/{plain_s / same_s:.1f}); cold fit: compile {compile_s:.1f} s + sample "
+        f"{cold.times.sample:.1f} s; warm fit: sample "
+        f"{statistics.median(f.times.sample for _, f in warm):.2f} s"
     )
-    expected = compile_s + args.many * warm_s
-    print(
-        f"fit_many {args.many}: {many_seconds:.1f} s vs one compile + {args.many} warm fits "
-        f"= {expected:.1f} s (ratio {many_seconds / expected:.2f}); failed {len(many.failed)}; "
-        f"compiles inside workers {sum(f.times.compile > 0 for f in many.fits if f)}"
-    )
-
-    rss = memory_over_warm_fits(similar_datasets(args.memory_fits, 3000), args.memory_draws)
-    half = rss[rss.size // 2 :]
-    print(
-        f"\nRSS over {rss.size} warm fits (draws=tune={args.memory_draws}): "
-        f"start {rss[0]:.0f} MB, end {rss[-1]:.0f} MB, slope {slope(rss) * 1024:.1f} KB/fit "
-        f"(second half {slope(half) * 1024:.1f} KB/fit)"
-    )
+    if args.many:
+        expected = compile_s + args.many * warm_s
+        print(
+            f"fit_many {args.many}: {many_seconds:.1f} s vs one compile + {args.many} warm "
+            f"fits = {expected:.1f} s (ratio {many_seconds / expected:.2f}); failed "
+            f"{len(many.failed)}; compiles inside workers "
+            f"{sum(f.times.compile > 0 for f in many.fits if f)}"
+        )
+    if args.memory_fits:
+        rss = memory_over_warm_fits(similar_datasets(args.memory_fits, 3000), args.memory_draws)
+        half = rss[rss.size // 2 :]
+        print(
+            f"\nRSS over {rss.size} warm fits (draws=tune={args.memory_draws}): "
+            f"start {rss[0]:.0f} MB, end {rss[-1]:.0f} MB, slope {slope(rss) * 1024:.1f} "
+            f"KB/fit (second half {slope(half) * 1024:.1f} KB/fit)"
+        )
     print(f"load average {os.getloadavg()[0]:.1f} at end")
 
 

@@ -150,7 +150,8 @@ def fit(
     data : DataFrame or path
         Observations, or a CSV/TSV/Parquet file.
     law : str
-        ``"sigmoid"`` (ScaleRL) or another registered law.
+        ``"sigmoid"`` (ScaleRL), ``"saturating"``, ``"power"``, ``"power_e"``,
+        ``"chinchilla"`` (see :mod:`bayescale.laws`) or another registered law.
     x, y, run, recipe, n, d, compute, trials : str
         Column names (see :func:`bayescale.data.load_curves`); ``trials`` may be
         one number for all rows; ``compute`` with ``n`` gives tokens

@@ -195,7 +195,12 @@ def _html_block(block: Block) -> str:
 
 
 def _md(text: Any) -> str:
-    return _esc(text).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+    return (
+        html.escape(str(text), quote=False)
+        .replace("|", "\\|")
+        .replace("*", "\\*")
+        .replace("_", "\\_")
+    )
 
 
 def _markdown_block(block: Block, figure_dir: str) -> str:

@@ -135,7 +135,7 @@ class LawComparison:
     frame : pandas.DataFrame
         One row per model, best first: ``rank``, ``elpd`` (expected log pointwise
         predictive density), ``se``, ``elpd_diff`` and ``dse`` (difference to the
-        best and its standard error), ``p_loo`` (effective parameters),
+        best, <= 0, and its standard error), ``p_loo`` (effective parameters),
         ``weight`` (stacking), ``n_bad_pareto_k`` and ``max_pareto_k``.
     pareto_k : dict of str to numpy.ndarray
         Pareto shape of every observation, per model.

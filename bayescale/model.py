@@ -134,9 +134,9 @@ def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, 
         recipe_of_run = data_vars["recipe_of_run"]
         run_zeros = pt.zeros(n_runs)
         per_run = {}
-        recipe_params = _recipe_parameters(spec, data_vars, n_recipes)
+        derived = _derived_parameters(spec, data_vars, n_recipes)
         for name in law.parameters:
-            recipe_level = recipe_params[name]
+            recipe_level = derived[name] if name in derived else _recipe_prior(spec, name)
             base = (
                 recipe_level + run_zeros if recipe_level.ndim == 0 else recipe_level[recipe_of_run]
             )
@@ -158,21 +158,26 @@ def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, 
     return model
 
 
-def _recipe_parameters(spec: ModelSpec, data_vars: Mapping[str, Any], n_recipes: int) -> dict:
-    """Recipe-level law parameters inside the model context.
+def _recipe_prior(spec: ModelSpec, name: str) -> Any:
+    """The recipe-level random variable ``name`` (dim ``recipe`` unless shared)."""
+    return spec.priors[name].build(name, dims=None if name in spec.shared else "recipe")
 
-    The law's free parameters get their priors (dim ``recipe`` unless shared);
-    a reparametrised law's reported parameters are then derived from them and
-    kept as deterministics with dim ``recipe``.
+
+def _derived_parameters(spec: ModelSpec, data_vars: Mapping[str, Any], n_recipes: int) -> dict:
+    """Recipe-level parameters of a reparametrised law (empty for the others).
+
+    The law's sampled parameters get their priors; the reported parameters are
+    derived from them and the reference points, and kept as deterministics with
+    dim ``recipe``. Laws without ``derive`` build each prior in the parameter loop
+    of :func:`build_model`, as they always did (same variables, same order).
     """
     import pymc as pm
     import pytensor.tensor as pt
 
     law = spec.law_obj
-    sampled = {
-        name: spec.priors[name].build(name, dims=None if name in spec.shared else "recipe")
-        for name in law.free_parameters
-    }
+    if law.derive is None:
+        return {}
+    sampled = {name: _recipe_prior(spec, name) for name in law.free_parameters}
     log_ref = {role: data_vars[f"ref_log_{role}"] for role in law.references}
     reported = law.reported(tensor_ops(), sampled, log_ref)
     return {

@@ -36,7 +36,16 @@ DOWNLOAD_TIMEOUT = 60.0
 
 
 def default_cache_dir() -> Path:
-    """``$BAYESCALE_CACHE``, else ``$XDG_CACHE_HOME/bayescale``, else ``~/.cache/bayescale``."""
+    """``$BAYESCALE_CACHE``, else ``$XDG_CACHE_HOME/bayescale``, else ``~/.cache/bayescale``.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["BAYESCALE_CACHE"] = "/tmp/bayescale-cache"
+    >>> str(default_cache_dir())
+    '/tmp/bayescale-cache'
+    >>> del os.environ["BAYESCALE_CACHE"]
+    """
     if os.environ.get("BAYESCALE_CACHE"):
         return Path(os.environ["BAYESCALE_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -53,6 +62,12 @@ def cached_download(url: str, filename: str, cache_dir: str | Path | None = None
     ------
     DataError
         If the download fails (the message names the URL and the cache folder).
+
+    Examples
+    --------
+    >>> path = cached_download(CHINCHILLA_URL, CHINCHILLA_FILE)  # doctest: +SKIP
+    >>> path.name  # doctest: +SKIP
+    'chinchilla_svg_extracted_data.csv'
     """
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     target = folder / filename

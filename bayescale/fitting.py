@@ -79,6 +79,15 @@ def check_inputs(law: Law, **columns: str | None) -> None:
     ------
     ValueError
         Naming the options the law needs (``compute`` stands in for ``d``).
+
+    Examples
+    --------
+    >>> from bayescale.laws import get_law
+    >>> check_inputs(get_law("chinchilla"), n="Model Size", compute="Training FLOP")
+    >>> check_inputs(get_law("chinchilla"), x="Model Size")
+    Traceback (most recent call last):
+    ...
+    ValueError: law 'chinchilla' needs n= and d= (or n= and compute=); got x=
     """
     given = {role for role, column in columns.items() if column is not None}
     if "compute" in given:

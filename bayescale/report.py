@@ -249,8 +249,8 @@ def data_section(fit: Fit) -> Section:
     roles = data.input_roles
     per_run = frame.groupby(["recipe", "run"], sort=False).agg(
         points=("y", "size"),
-        **{f"{data.columns[r]} min": (r, "min") for r in roles},
-        **{f"{data.columns[r]} max": (r, "max") for r in roles},
+        **{f"{data.columns.get(r, r)} min": (r, "min") for r in roles},
+        **{f"{data.columns.get(r, r)} max": (r, "max") for r in roles},
         **{
             f"{data.columns['y']} first": ("y", "first"),
             f"{data.columns['y']} last": ("y", "last"),

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 import pandas as pd
 import pytest
-from conftest import DATA, QUICK_SAMPLER
+from conftest import ANCHORS, DATA, QUICK_CLI, QUICK_SAMPLER
 
 import bayescale as bs
 from bayescale.cli import main
@@ -114,14 +114,7 @@ def test_cli_reports_the_bundled_data_with_held_out_points(tmp_path, capsys):
         "50000",
         "--target",
         "0.6",
-        "--draws",
-        str(QUICK_SAMPLER["draws"]),
-        "--tune",
-        str(QUICK_SAMPLER["tune"]),
-        "--chains",
-        str(QUICK_SAMPLER["chains"]),
-        "--seed",
-        "7",
+        *QUICK_CLI,
         "--out",
         str(out),
     ]
@@ -171,3 +164,36 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys, m
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(
+    not (ANCHORS / "chinchilla" / "svg_extracted_data.csv").is_file(),
+    reason="../shared/anchors/chinchilla is not present",
+)
+def test_cli_reports_a_chinchilla_fit_from_a_compute_column(tmp_path):
+    out = tmp_path / "chinchilla"
+    args = [
+        "report",
+        str(ANCHORS / "chinchilla" / "svg_extracted_data.csv"),
+        "--law",
+        "chinchilla",
+        "--n",
+        "Model Size",
+        "--compute",
+        "Training FLOP",
+        "--y",
+        "loss",
+        "--likelihood",
+        "student_t",
+        "--budget",
+        "5.88e23",
+        *QUICK_CLI,
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    html_text = (out / "report.html").read_text()
+    # tokens come from the compute column: the data table names the role
+    assert "Model Size min" in html_text and "d max" in html_text
+    assert "Compute-optimal allocation" in html_text
+    assert [name for name, _ in EMBEDDED.findall(html_text)] == ["forest", "chinchilla", "rank"]

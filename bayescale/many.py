@@ -39,10 +39,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import multiprocessing
 import os
 import queue
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -225,7 +227,8 @@ def fit_many(
     FitManyWarning
         Once per batch, counting failed fits and fits with diagnostic warnings
         (each fit's own warnings are in ``fit.diagnostics.warnings`` and
-        :meth:`ManyFits.table`, not repeated per fit).
+        :meth:`ManyFits.table`, not repeated per fit, except for fits run on
+        executor threads, which warn as usual).
 
     Notes
     -----
@@ -333,14 +336,30 @@ def _fit_chunk(chunk: Sequence[_Item], options: Mapping[str, Any]) -> list[_Outc
     outcomes: list[_Outcome] = []
     for position, _name, data, seed in chunk:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                warnings.simplefilter("ignore", IdentificationWarning)
+            with _without_fit_warnings():
                 result = fit(data, **options, seed=seed)
             outcomes.append((position, result, None))
         except Exception as err:
             outcomes.append((position, None, _message(err)))
     return outcomes
+
+
+@contextlib.contextmanager
+def _without_fit_warnings() -> Iterator[None]:
+    """Silence per-fit diagnostic warnings (they are kept in each fit's diagnostics).
+
+    Warning filters are global to a process and ``catch_warnings`` is not
+    thread-safe (it could leave the filters changed), so this only acts on a
+    main thread: serial runs and process-pool workers. Fits on executor threads
+    (a thread pool, Dask workers) warn as usual.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", IdentificationWarning)
+        yield
 
 
 def _message(err: BaseException) -> str:

@@ -80,7 +80,7 @@ def test_dask_local_cluster_gives_the_same_fits(serial_fits, cut_frames):
     )
     size_before = sampling.cache_size()
     with cluster, distributed.Client(cluster) as client, warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitManyWarning)
+        warnings.simplefilter("ignore")  # fits on worker threads warn as usual
         fits = bs.fit_many(
             list(cut_frames.values()), executor=client, progress=False, **COLUMNS, **QUICK_SAMPLER
         )

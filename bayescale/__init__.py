@@ -14,6 +14,7 @@ from bayescale import count_likelihoods  # noqa: F401  (registers binomial, beta
 from bayescale.compare import Comparison, compare
 from bayescale.data import CurveData, DataError, load_curves, read_table
 from bayescale.fitting import fit
+from bayescale.many import ManyFits, fit_many
 from bayescale.persistence import load_fit as load
 from bayescale.priors import Prior
 from bayescale.result import Fit
@@ -23,10 +24,12 @@ __all__ = [
     "CurveData",
     "DataError",
     "Fit",
+    "ManyFits",
     "Prior",
     "__version__",
     "compare",
     "fit",
+    "fit_many",
     "load",
     "load_curves",
     "read_table",

@@ -278,8 +278,11 @@ def fit_many(
             workers = min(workers, len(chunks))
             options = {**fit_options, "cores": cores or max(1, cpus // workers)}
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            try:
                 _run_on(pool, chunks, options, outcomes, bar)
+            finally:  # on an interrupt, drop the data sets not yet started
+                pool.shutdown(cancel_futures=True)
         else:
             _run_on(executor, chunks, {**fit_options, "cores": cores}, outcomes, bar)
     finally:

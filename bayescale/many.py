@@ -272,17 +272,7 @@ def fit_many(
             for chunk in chunks:
                 _record(outcomes, _fit_chunk(chunk, {**fit_options, "cores": cores}), bar)
         elif executor is None:
-            chains = int(fit_options.get("chains", 4))
-            cpus = os.cpu_count() or 1
-            workers = workers or max(1, cpus // chains)
-            workers = min(workers, len(chunks))
-            options = {**fit_options, "cores": cores or max(1, cpus // workers)}
-            context = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-            try:
-                _run_on(pool, chunks, options, outcomes, bar)
-            finally:  # on an interrupt, drop the data sets not yet started
-                pool.shutdown(cancel_futures=True)
+            _run_on_local_pool(chunks, fit_options, workers, cores, outcomes, bar)
         else:
             _run_on(executor, chunks, {**fit_options, "cores": cores}, outcomes, bar)
     finally:
@@ -389,6 +379,27 @@ def _run_on(
         except Exception as err:
             results = [(item[0], None, _message(err)) for item in chunk]
         _record(outcomes, results, bar)
+
+
+def _run_on_local_pool(
+    chunks: Sequence[Sequence[_Item]],
+    fit_options: Mapping[str, Any],
+    workers: int | None,
+    cores: int | None,
+    outcomes: dict[int, _Outcome],
+    bar: Progress,
+) -> None:
+    """A spawned process pool sharing the machine's cores: workers x cores = cpus."""
+    chains = int(fit_options.get("chains", inspect.signature(fit).parameters["chains"].default))
+    cpus = os.cpu_count() or 1
+    workers = min(workers or max(1, cpus // chains), len(chunks))
+    options = {**fit_options, "cores": cores or max(1, cpus // workers)}
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        _run_on(pool, chunks, options, outcomes, bar)
+    finally:  # on an interrupt, drop the data sets not yet started
+        pool.shutdown(cancel_futures=True)
 
 
 def _record(outcomes: dict[int, _Outcome], results: list[_Outcome], bar: Progress) -> None:

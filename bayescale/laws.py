@@ -82,10 +82,10 @@ class Law:
     references : tuple of str
         Input roles whose reference point ``log_ref[role]`` (the mean log input
         of the data, see :func:`reference_log_inputs`) ``derive`` uses.
-    low_rank_mass_matrix : bool
-        Adapt NUTS with nutpie's low-rank mass matrix, for posteriors with
+    adaptation : {"diag", "low_rank"}
+        nutpie's mass-matrix adaptation: ``"low_rank"`` for posteriors with
         strong correlations that no simple reparametrisation removes (the
-        irreducible loss ``E`` against the exponents).
+        irreducible loss ``E`` against the exponents), ``"diag"`` otherwise.
 
     Notes
     -----
@@ -109,7 +109,7 @@ class Law:
     sampled: tuple[str, ...] = ()
     derive: DeriveFunction | None = None
     references: tuple[str, ...] = ()
-    low_rank_mass_matrix: bool = False
+    adaptation: str = "diag"
 
     @property
     def free_parameters(self) -> tuple[str, ...]:
@@ -297,7 +297,7 @@ POWER_E = register_law(
         sampled=("E", "alpha", "gap_ref"),
         derive=_power_e_derive,
         references=("x",),
-        low_rank_mass_matrix=True,
+        adaptation="low_rank",
     )
 )
 """The power law with an irreducible loss ``E``; sampled as ``gap_ref = L(X_ref) - E``."""
@@ -332,7 +332,7 @@ CHINCHILLA = register_law(
         sampled=("E", "A_ref", "B_ref", "alpha", "beta"),
         derive=_chinchilla_derive,
         references=("n", "d"),
-        low_rank_mass_matrix=True,
+        adaptation="low_rank",
     )
 )
 """Hoffmann et al. (2022), fitted on log loss in log-sum-exp form; sampled as the

@@ -131,7 +131,7 @@ def sample_posterior(
         cores=settings.cores,
         seed=settings.seed,
         target_accept=settings.target_accept,
-        low_rank_modified_mass_matrix=spec.law_obj.low_rank_mass_matrix,
+        adaptation=spec.law_obj.adaptation,
         save_warmup=False,
         progress_bar=False,
     )

@@ -148,14 +148,14 @@ def test_b_differences_contain_the_truth(bundled, recipe_truth):
 
 
 def test_compute_ratio_to_reach_a_target(bundled, recipe_truth):
-    """log(C_a / C_b) to reach 0.58 (reached by every draw): better, 0.05 higher in A,
+    """log(C_a / C_b) to reach 0.58 (reached in nearly every draw): better, 0.05 higher in A,
     needs less compute (true log ratio -0.35): lower; the equal pair picks no side."""
     result = compare_fit(bundled.fit, parameter="compute", target=0.58, baseline="baseline")
     assert result.rope == pytest.approx(math.log(1.1))
     params = {name: spec["params"] for name, spec in recipe_truth.items()}
     true_log_c = {name: math.log(SIGMOID.inverse(p, 0.58)[0]) for name, p in params.items()}
     assert true_log_c["better"] - true_log_c["baseline"] == pytest.approx(-0.349, abs=0.001)
-    assert (result.pairs["p_defined"] == 1.0).all()
+    assert (result.pairs["p_defined"] > 0.99).all()
     assert _pair(result, "better")["decision"] == "lower"
     assert _pair(result, "baseline_repeat")["decision"] in {"equivalent", "undecided"}
 

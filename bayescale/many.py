@@ -28,13 +28,18 @@ processes; files on disk stay netCDF (:mod:`bayescale.persistence`).
 
 Examples
 --------
->>> import bayescale as bs
+The same runs cut at three compute budgets share one structure: in this
+process (``"serial"``) the first fit compiles it, or none does if an earlier fit
+already has, and the others only sample:
+
 >>> import pandas as pd
->>> df = pd.read_csv("data/recipes.csv")
->>> fits = bs.fit_many(df, by="recipe", x="gpu_hours", y="pass_rate",
-...                    run="seed", seed=1)  # doctest: +SKIP
->>> fits.table()  # doctest: +SKIP
->>> fits["better"].summary()  # doctest: +SKIP
+>>> import bayescale as bs
+>>> df = pd.read_csv("data/scalerl_3seeds.csv")
+>>> cuts = {c: df[df["gpu_hours"] <= c] for c in (10_000, 20_000, 40_000)}
+>>> fits = bs.fit_many(cuts, executor="serial", x="gpu_hours", y="pass_rate",
+...                    run="seed", min_x=1500, seed=1)  # doctest: +SKIP
+>>> [fit.times.compile for fit in fits][1:]  # doctest: +SKIP
+[0.0, 0.0]
 """
 
 from __future__ import annotations

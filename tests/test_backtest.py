@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -19,16 +20,18 @@ COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed"}
 @pytest.fixture(scope="module")
 def bundled_backtest(scalerl_csv):
     """Cut at 50k GPU-hours, scored against the true asymptote and noiseless curve."""
-    return backtest(
-        scalerl_csv,
-        [50_000],
-        **COLUMNS,
-        min_x=1500,
-        true_asymptote=0.61,
-        truth_column="true_mean",
-        keep_fits=True,
-        **STAT_SAMPLER,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return backtest(
+            scalerl_csv,
+            [50_000],
+            **COLUMNS,
+            min_x=1500,
+            true_asymptote=0.61,
+            truth_column="true_mean",
+            keep_fits=True,
+            **STAT_SAMPLER,
+        )
 
 
 def test_backtest_at_50k_reports_coverage_of_the_held_out_points(bundled_backtest):

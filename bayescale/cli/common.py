@@ -125,6 +125,21 @@ def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Columns and model options of a one-input law, for the Python functions that
+    take :func:`bayescale.fit`'s keywords (backtest, windows, compare-laws)."""
+    return {
+        "x": args.x,
+        "y": args.y,
+        "run": args.run,
+        "recipe": getattr(args, "recipe", None),
+        "trials": parse_trials(args.trials),
+        "likelihood": args.likelihood,
+        "varying": args.vary[0] if args.vary == ["auto"] else args.vary,
+        "priors": parse_priors(args.prior),
+    }
+
+
 def prepare_outputs(out: str, names: Iterable[str], overwrite: bool) -> dict[str, Path]:
     """Create ``out`` and refuse to replace existing outputs unless asked.
 

@@ -85,7 +85,8 @@ class Law:
     adaptation : {"diag", "low_rank"}
         nutpie's mass-matrix adaptation: ``"low_rank"`` for posteriors with
         strong correlations that no simple reparametrisation removes (the
-        irreducible loss ``E`` against the exponents), ``"diag"`` otherwise.
+        irreducible loss ``E`` against the exponents; the sigmoid's ``B``,
+        ``C_mid`` and ``R0``), ``"diag"`` otherwise.
 
     Notes
     -----
@@ -173,6 +174,7 @@ SIGMOID = Law(
     mean=_sigmoid_mean,
     inverse=_sigmoid_inverse,
     default_varying=("A",),
+    adaptation="low_rank",
 )
 
 _LAWS: dict[str, Law] = {SIGMOID.name: SIGMOID}

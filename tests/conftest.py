@@ -18,6 +18,24 @@ import bayescale as bs
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 ANCHORS = ROOT.parent / "shared" / "anchors"
+CHINCHILLA_CSV = ANCHORS / "chinchilla" / "svg_extracted_data.csv"
+#: Skip a test when the published Chinchilla data are not beside the repository.
+needs_chinchilla = pytest.mark.skipif(
+    not CHINCHILLA_CSV.is_file(), reason="../shared/anchors/chinchilla is not present"
+)
+#: CLI columns and likelihood of the robust Chinchilla fit, tokens from compute.
+CHINCHILLA_CLI = [
+    "--law",
+    "chinchilla",
+    "--n",
+    "Model Size",
+    "--compute",
+    "Training FLOP",
+    "--y",
+    "loss",
+    "--likelihood",
+    "student_t",
+]
 
 #: Small but honest NUTS settings for tests that check statistics.
 STAT_SAMPLER = {"draws": 500, "tune": 500, "chains": 4, "seed": 20251013}

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import nbformat
 import pytest
-from conftest import ANCHORS, ROOT
+from conftest import CHINCHILLA_CSV, ROOT
 from nbclient import NotebookClient
 
 pytestmark = pytest.mark.notebook
@@ -37,7 +37,7 @@ def _run(name: str) -> nbformat.NotebookNode:
 def executed() -> dict[str, nbformat.NotebookNode | Exception]:
     """Every notebook, run concurrently (each kernel mostly waits on its own compile)."""
     names = [path.name for path in sorted(NOTEBOOKS.glob("*.ipynb"))]
-    if not (ANCHORS / "chinchilla" / "svg_extracted_data.csv").is_file():
+    if not CHINCHILLA_CSV.is_file():
         names.remove(CHINCHILLA)
     with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(len(names)) as pool:
         patch.setenv("BAYESCALE_QUICK", "1")

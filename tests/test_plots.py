@@ -11,7 +11,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from conftest import ANCHORS, QUICK_SAMPLER
+from conftest import CHINCHILLA_CSV, QUICK_SAMPLER
 from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.contour import ContourSet
 from matplotlib.patches import Rectangle
@@ -118,9 +118,6 @@ def test_diagnostics_rank_plot_has_a_panel_per_reported_variable(scalerl_fit):
     assert titles == {"A", "B", "C_mid", "R0", "sigma_A", "sigma", "phi"}
     with pytest.raises(ValueError, match="kind"):
         plots.plot_diagnostics(scalerl_fit, kind="pair")
-
-
-CHINCHILLA_CSV = ANCHORS / "chinchilla" / "svg_extracted_data.csv"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ANCHORS, QUICK_SAMPLER, STAT_SAMPLER
+from conftest import CHINCHILLA_CLI, CHINCHILLA_CSV, QUICK_SAMPLER, STAT_SAMPLER, needs_chinchilla
 
 import bayescale as bs
 from bayescale import datasets
@@ -23,7 +23,6 @@ from bayescale.data import DataError, load_curves
 from bayescale.laws import get_law
 from bayescale.simulate import simulate_runs
 
-CHINCHILLA_CSV = ANCHORS / "chinchilla" / "svg_extracted_data.csv"
 CHINCHILLA_BUDGET = 6 * 70e9 * 1.4e12  # 5.88e23 FLOP: 70B parameters x 1.4T tokens
 
 # Besiroglu et al. (2024), Table 1: point estimates and bootstrap 95% intervals.
@@ -34,10 +33,6 @@ EPOCH = {
     "alpha": (0.3478, 0.317, 0.373),
     "beta": (0.3658, 0.331, 0.415),
 }
-
-needs_anchors = pytest.mark.skipif(
-    not CHINCHILLA_CSV.is_file(), reason="../shared/anchors/chinchilla is not present"
-)
 
 
 def quiet_fit(*args, **kwargs) -> bs.Fit:
@@ -64,7 +59,7 @@ def chinchilla_fit(chinchilla_data) -> bs.Fit:
     )
 
 
-@needs_anchors
+@needs_chinchilla
 def test_loader_drops_the_five_highest_losses_and_derives_tokens(chinchilla_data):
     raw = pd.read_csv(CHINCHILLA_CSV)
     assert len(raw) == 245 and len(chinchilla_data) == 240
@@ -74,7 +69,7 @@ def test_loader_drops_the_five_highest_losses_and_derives_tokens(chinchilla_data
     )
 
 
-@needs_anchors
+@needs_chinchilla
 def test_chinchilla_converges_with_default_settings(chinchilla_fit):
     """r_hat <= 1.01 and no divergences, with 4 x 1000 draws after 1000 tuning steps."""
     assert chinchilla_fit.sampler.draws == 1000 and chinchilla_fit.sampler.chains == 4
@@ -82,7 +77,7 @@ def test_chinchilla_converges_with_default_settings(chinchilla_fit):
     assert chinchilla_fit.diagnostics.divergences == 0
 
 
-@needs_anchors
+@needs_chinchilla
 def test_chinchilla_posterior_agrees_with_the_published_refit(chinchilla_fit):
     """Each published point estimate lies in our 95% interval, and our interval
     overlaps most of the published bootstrap interval (parameters named E, A, B, alpha, beta)."""
@@ -95,7 +90,7 @@ def test_chinchilla_posterior_agrees_with_the_published_refit(chinchilla_fit):
         assert overlap > 0.5 * min(high - low, ours["upper"] - ours["lower"]), name
 
 
-@needs_anchors
+@needs_chinchilla
 def test_tokens_per_parameter_at_the_chinchilla_budget(chinchilla_fit):
     """D_opt/N_opt at 5.88e23 FLOP: median within Epoch's bootstrap 80% interval (~10-28),
     and the ~93 implied by Chinchilla's own rounded parameters lies outside our 95% interval."""
@@ -105,7 +100,7 @@ def test_tokens_per_parameter_at_the_chinchilla_budget(chinchilla_fit):
     np.testing.assert_allclose(6 * row["n_opt_median"] * row["d_opt_median"], CHINCHILLA_BUDGET)
 
 
-@needs_anchors
+@needs_chinchilla
 def test_predict_at_n_and_d_covers_the_observed_losses(chinchilla_fit, chinchilla_data):
     """89% predictive intervals at the fitted (N, D) contain at least 85% of the losses."""
     points = chinchilla_data
@@ -115,7 +110,7 @@ def test_predict_at_n_and_d_covers_the_observed_losses(chinchilla_fit, chinchill
     assert (pred["lower"] <= pred["median"]).all() and (pred["median"] <= pred["upper"]).all()
 
 
-@needs_anchors
+@needs_chinchilla
 def test_allocation_survives_save_and_load(chinchilla_fit, tmp_path):
     chinchilla_fit.save(tmp_path / "fit.nc")
     loaded = bs.load(tmp_path / "fit.nc")
@@ -139,22 +134,13 @@ def test_compute_optimal_allocation_minimises_loss_on_the_iso_flop_line():
         assert np.all(loss > opt["loss_opt"])
 
 
-@needs_anchors
+@needs_chinchilla
 def test_cli_fit_chinchilla_with_compute_and_budget(tmp_path):
     """`bayescale fit --law chinchilla --n --compute --budget` writes allocations with intervals."""
     out = tmp_path / "out"
     argv = [
         str(CHINCHILLA_CSV),
-        "--law",
-        "chinchilla",
-        "--n",
-        "Model Size",
-        "--compute",
-        "Training FLOP",
-        "--y",
-        "loss",
-        "--likelihood",
-        "student_t",
+        *CHINCHILLA_CLI,
         "--budget",
         "1e21",
         str(CHINCHILLA_BUDGET),

@@ -12,7 +12,14 @@ matplotlib.use("Agg")
 
 import pandas as pd
 import pytest
-from conftest import ANCHORS, DATA, QUICK_CLI, QUICK_SAMPLER
+from conftest import (
+    CHINCHILLA_CLI,
+    CHINCHILLA_CSV,
+    DATA,
+    QUICK_CLI,
+    QUICK_SAMPLER,
+    needs_chinchilla,
+)
 
 import bayescale as bs
 from bayescale.cli import main
@@ -166,25 +173,13 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys, m
     assert message in err and err.count("\n") == 1
 
 
-@pytest.mark.skipif(
-    not (ANCHORS / "chinchilla" / "svg_extracted_data.csv").is_file(),
-    reason="../shared/anchors/chinchilla is not present",
-)
+@needs_chinchilla
 def test_cli_reports_a_chinchilla_fit_from_a_compute_column(tmp_path):
     out = tmp_path / "chinchilla"
     args = [
         "report",
-        str(ANCHORS / "chinchilla" / "svg_extracted_data.csv"),
-        "--law",
-        "chinchilla",
-        "--n",
-        "Model Size",
-        "--compute",
-        "Training FLOP",
-        "--y",
-        "loss",
-        "--likelihood",
-        "student_t",
+        str(CHINCHILLA_CSV),
+        *CHINCHILLA_CLI,
         "--budget",
         "5.88e23",
         *QUICK_CLI,

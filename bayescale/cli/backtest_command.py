@@ -11,6 +11,7 @@ from bayescale.cli.common import (
     add_data_options,
     add_model_options,
     add_output_options,
+    add_recipe_option,
     add_sampler_options,
     format_table,
     model_kwargs,
@@ -27,7 +28,7 @@ OUTPUTS = ("backtest.json",)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``bayescale backtest``."""
     add_data_options(parser)
-    parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")
+    add_recipe_option(parser)
     parser.add_argument(
         "--cut", nargs="+", type=float, required=True, metavar="X", help="cut-offs on x"
     )

@@ -42,6 +42,11 @@ def add_data_options(
     parser.add_argument("--max-x", type=float, help="exclude rows with x above this")
 
 
+def add_recipe_option(parser: argparse.ArgumentParser) -> None:
+    """--recipe: the column naming the recipe of each run."""
+    parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Likelihood, hierarchy and prior options."""
     parser.add_argument(

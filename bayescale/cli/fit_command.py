@@ -11,6 +11,7 @@ from bayescale.cli.common import (
     add_data_options,
     add_model_options,
     add_output_options,
+    add_recipe_option,
     add_sampler_options,
     format_table,
     model_kwargs,
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
     """Recipe and input columns, model options, predictions, targets and budgets
     (shared with ``bayescale report``)."""
-    parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")
+    add_recipe_option(parser)
     parser.add_argument("--n", help="parameters column, for two-input laws (chinchilla)")
     tokens = parser.add_mutually_exclusive_group()
     tokens.add_argument("--d", help="tokens column, for two-input laws (chinchilla)")

@@ -10,7 +10,10 @@ Examples
 
 __version__ = "0.1.0"
 
-from bayescale import count_likelihoods  # noqa: F401  (registers binomial, beta_binomial)
+from bayescale import (
+    count_likelihoods,  # noqa: F401  (registers binomial, beta_binomial)
+    drift_likelihood,  # noqa: F401  (registers drift)
+)
 from bayescale.compare import Comparison, compare
 from bayescale.data import CurveData, DataError, load_curves, read_table
 from bayescale.fitting import fit

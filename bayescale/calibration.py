@@ -5,11 +5,17 @@
 1. Draw the true parameters from the model's own priors (or take the fixed values
    given in ``truth``): the law parameters, the run-to-run spreads and the noise.
 2. Simulate runs with :func:`bayescale.simulate.simulate_runs`: run-level
-   parameters around the recipe's, the curve, and AR(1) noise within each run
-   (``drift_sd = sigma / sqrt(1 - phi^2)``, ``drift_corr = phi``), measured on so
-   many prompts that the measurement adds nothing: the data come from exactly the
-   ``"ar1"`` model that is fitted. (The simulator's drift correlation is >= 0, so
-   the prior of ``phi`` here is ``Uniform(0, 0.95)`` unless you override it.)
+   parameters around the recipe's, the curve, and the noise of the fitted
+   observation model, so that the data come from exactly the model that is fitted:
+
+   - ``likelihood="ar1"``: AR(1) noise within each run (``drift_sd = sigma /
+     sqrt(1 - phi^2)``, ``drift_corr = phi``), measured on so many prompts that the
+     measurement adds nothing. (The simulator's drift correlation is >= 0, so the
+     prior of ``phi`` here is ``Uniform(0, 0.95)`` unless you override it.)
+   - ``likelihood="drift"``: the same AR(1) drift (``drift_sd``, ``drift_corr``)
+     plus independent Normal measurement noise of standard deviation ``sigma``.
+     A pass rate pushed outside [0, 1] by that noise is clipped (rare at the
+     default priors).
 3. Fit, and record the rank of each true value among the posterior draws and
    whether it lies inside the central 50% and 90% intervals.
 
@@ -60,8 +66,9 @@ from bayescale.simulate import simulate_runs
 PILOT_TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
 """Sigmoid values of the pilot data set that centres the data-dependent priors."""
 
-CALIBRATION_PRIORS = {"phi": Prior("Uniform", lower=0.0, upper=0.95)}
-"""Priors that differ from the defaults in a calibration study (see module notes)."""
+CALIBRATION_PRIORS = {"ar1": {"phi": Prior("Uniform", lower=0.0, upper=0.95)}}
+"""Per observation model, the priors that differ from the defaults in a calibration
+study (see module notes)."""
 
 PREDICTED = "y_at_2x"
 
@@ -175,6 +182,7 @@ def draw_prior(prior: Prior, size: int, rng: np.random.Generator) -> np.ndarray:
 def calibration_spec(
     law: str = "sigmoid",
     *,
+    likelihood: str = "drift",
     n_runs: int = 3,
     priors: Mapping[str, Prior | str | Mapping[str, Any]] | None = None,
     simulate_options: Mapping[str, Any] | None = None,
@@ -183,18 +191,21 @@ def calibration_spec(
 
     Examples
     --------
-    >>> calibration_spec().priors["phi"]  # doctest: +SKIP
+    >>> calibration_spec(likelihood="ar1").priors["phi"]  # doctest: +SKIP
     Prior(dist='Uniform', params={'lower': 0.0, 'upper': 0.95})
     """
     law_obj = get_law(law)
     pilot_params = {name: PILOT_TRUTH[name] for name in law_obj.parameters}
-    pilot = _simulate(law, pilot_params, {}, 0.01, 0.5, n_runs, simulate_options, 0)
+    pilot_noise = {"sigma": 0.01, "phi": 0.5, "drift_sd": 0.01, "drift_corr": 0.5}
+    pilot = _simulate(
+        law, pilot_params, {}, _noise_settings(likelihood, pilot_noise), n_runs, simulate_options, 0
+    )
     return build_spec(
         law_obj,
         _curves(pilot),
-        likelihood="ar1",
+        likelihood=likelihood,
         varying="auto",
-        priors={**CALIBRATION_PRIORS, **(priors or {})},
+        priors={**CALIBRATION_PRIORS.get(likelihood, {}), **(priors or {})},
     )
 
 
@@ -202,6 +213,7 @@ def calibrate(
     n_datasets: int = 100,
     law: str = "sigmoid",
     *,
+    likelihood: str = "drift",
     n_runs: int = 3,
     truth: Mapping[str, float] | None = None,
     priors: Mapping[str, Prior | str | Mapping[str, Any]] | None = None,
@@ -220,11 +232,15 @@ def calibrate(
         Number of simulated data sets (100 or more for a coverage check).
     law : str
         A bounded law of compute without reparametrisation (``"sigmoid"``).
+    likelihood : {"drift", "ar1"}
+        The observation model that simulates the noise and is fitted (default:
+        ``"drift"``, the default for pass-rate curves).
     n_runs : int
         Runs (seeds) per data set; with more than one, the law's default
         parameters vary by run and their spreads are drawn too.
     truth : mapping, optional
-        Fixed true values (law parameters, ``sigma``, ``phi``, ``sigma_A``, ...);
+        Fixed true values (law parameters, ``sigma``, ``phi`` or ``drift_sd`` and
+        ``drift_corr``, ``sigma_A``, ...);
         anything not given is drawn from the prior.
     priors : mapping, optional
         Prior overrides for the study (used to simulate and to fit).
@@ -249,7 +265,13 @@ def calibrate(
     """
     start = time.perf_counter()
     law_obj = get_law(law)
-    spec = calibration_spec(law, n_runs=n_runs, priors=priors, simulate_options=simulate_options)
+    spec = calibration_spec(
+        law,
+        likelihood=likelihood,
+        n_runs=n_runs,
+        priors=priors,
+        simulate_options=simulate_options,
+    )
     missing = [name for name in law_obj.parameters if name not in spec.priors]
     if missing:
         raise ValueError(f"calibration draws {', '.join(missing)} from priors; {law!r} has none")
@@ -304,32 +326,52 @@ def calibrate(
     )
 
 
+def _noise_settings(likelihood: str, values: Mapping[str, float]) -> dict[str, float]:
+    """The simulator's drift and the extra Normal measurement noise that reproduce
+    ``likelihood`` with noise parameters ``values``."""
+    if likelihood == "ar1":
+        phi = values["phi"]
+        return {"drift_sd": values["sigma"] / np.sqrt(1.0 - phi**2), "drift_corr": phi, "sd": 0.0}
+    if likelihood == "drift":
+        return {
+            "drift_sd": values["drift_sd"],
+            "drift_corr": values["drift_corr"],
+            "sd": values["sigma"],
+        }
+    raise ValueError(f"calibration simulates the 'ar1' and 'drift' models, not {likelihood!r}")
+
+
 def _simulate(
     law: str,
     params: Mapping[str, float],
     seed_sd: Mapping[str, float],
-    sigma: float,
-    phi: float,
+    noise: Mapping[str, float],
     n_runs: int,
     options: Mapping[str, Any] | None,
     rng: Any,
 ) -> pd.DataFrame:
-    """Runs with stationary AR(1) noise (innovation sd ``sigma``, correlation ``phi``)
-    measured without binomial noise (10^9 prompts, one sample each, equal difficulty)."""
+    """Runs with stationary AR(1) drift and Normal measurement noise (``noise`` from
+    :func:`_noise_settings`), without binomial noise (10^9 prompts, one sample
+    each, equal difficulty)."""
+    generator = np.random.default_rng(rng)
     settings = {"x_max": 20_000.0, "held_out_from": None, **(options or {})}
-    return simulate_runs(
+    frame = simulate_runs(
         law=law,
         params=params,
         n_runs=n_runs,
         seed_sd=seed_sd,
-        drift_sd=sigma / np.sqrt(1.0 - phi**2),
-        drift_corr=phi,
+        drift_sd=noise["drift_sd"],
+        drift_corr=noise["drift_corr"],
         n_prompts=10**9,
         samples_per_prompt=1,
         prompt_concentration=np.inf,
-        rng=rng,
+        rng=generator,
         **settings,
     )
+    if noise["sd"] > 0:
+        measured = frame["pass_rate"] + generator.normal(0.0, noise["sd"], len(frame))
+        frame["pass_rate"] = measured.clip(0.0, 1.0)
+    return frame
 
 
 def _simulate_from(
@@ -342,9 +384,8 @@ def _simulate_from(
     law = spec.law_obj
     seed_sd = {name: values[hierarchy_prior_name(law, name)] for name in spec.varying}
     params = {name: values[name] for name in law.parameters}
-    return _simulate(
-        spec.law, params, seed_sd, values["sigma"], values["phi"], n_runs, options, rng
-    )
+    noise = _noise_settings(spec.likelihood, values)
+    return _simulate(spec.law, params, seed_sd, noise, n_runs, options, rng)
 
 
 def _curves(frame: pd.DataFrame):

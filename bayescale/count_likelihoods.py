@@ -24,8 +24,8 @@ moves ``y`` by at most ``0.5 / n``, far below the noise ``sqrt(y (1 - y) / n)``.
   evaluation is worth.
 
 Both treat evaluations as independent given the curve. Consecutive checkpoints of
-one run evaluated on the same prompts drift together; for curves use ``"ar1"`` (the
-``"auto"`` default for pass rates), and use these models for evaluations that are
+one run evaluated on the same prompts drift together; for curves use ``"drift"``
+(the ``"auto"`` default for pass rates), and use these models for evaluations that are
 independent (one final evaluation per run, or checkpoints far apart).
 
 The curve's mean is clipped into ``[1e-6, 1 - 1e-6]``. The sigmoid with ``A`` and

@@ -18,6 +18,8 @@ sigmoid ``R0``     ``TruncatedNormal(first y, 0.15, 0, 1)``                    t
 ``sigma`` (noise)  ``HalfNormal(0.05)`` rates, ``HalfNormal(0.1)`` log losses    metric-scale noise
 ``nu``             ``Gamma(2, 0.1)``                                           Student-t degrees of freedom
 ``phi``            ``Uniform(-0.5, 0.99)``                                     AR(1) correlation of checkpoints
+``drift_sd``       ``HalfNormal(0.05)`` rates, ``HalfNormal(0.1)`` log losses    drift model: size of the drift
+``drift_corr``     ``Uniform(0, 0.99)``                                        drift model: drift's step-to-step correlation
 ``kappa``          ``LogNormal(log 300, 2)``                                   beta-binomial: worth ~6 to 15k prompts
 =================  ==========================================================  ==============================
 
@@ -139,8 +141,11 @@ LAW_PRIORS: dict[str, LawPriors] = {
 
 def noise_priors(likelihood: str, law: Law) -> dict[str, Prior]:
     """Default priors of an observation model's noise parameters (binomial: none)."""
+    noise_scale = 0.05 if law.response == "identity" else 0.1
     candidates = {
-        "sigma": Prior("HalfNormal", sigma=0.05 if law.response == "identity" else 0.1),
+        "sigma": Prior("HalfNormal", sigma=noise_scale),
+        "drift_sd": Prior("HalfNormal", sigma=noise_scale),
+        "drift_corr": Prior("Uniform", lower=0.0, upper=0.99),
         "nu": Prior("Gamma", alpha=2.0, beta=0.1),
         "phi": Prior("Uniform", lower=-0.5, upper=0.99),
         "kappa": Prior("LogNormal", mu=float(np.log(300.0)), sigma=2.0),

@@ -24,18 +24,19 @@ from bayescale.likelihoods import get_likelihood
 from bayescale.model import ModelSpec, model_arrays
 from bayescale.priors import Prior, merge_priors
 from bayescale.result import Diagnostics, Fit
-from bayescale.sampling import SamplerSettings, sample_posterior
+from bayescale.sampling import DEFAULT_TARGET_ACCEPT, SamplerSettings, sample_posterior
 
 
 def resolve_likelihood(likelihood: str, law: Law, data: CurveData) -> str:
     """The observation model to use; ``"auto"`` picks the honest default.
 
-    ``"auto"`` gives ``"ar1"`` for bounded metrics (pass rates evaluated at
-    consecutive checkpoints of a run, whose noise is correlated) and ``"normal"``
-    otherwise. It stays ``"ar1"`` when ``trials`` are given: the binomial models
-    treat checkpoints as independent, and on curves with within-run drift their
-    extrapolation intervals under-cover like the iid Normal's (see
-    ``docs/honest_intervals.md``); choose them for independent evaluations.
+    ``"auto"`` gives ``"drift"`` for bounded metrics (pass rates evaluated at
+    consecutive checkpoints of a run: slow drift within the run plus fresh
+    measurement noise) and ``"normal"`` otherwise. It stays ``"drift"`` when
+    ``trials`` are given: the binomial models treat checkpoints as independent,
+    and on curves with within-run drift their extrapolation intervals under-cover
+    like the iid Normal's (see ``docs/honest_intervals.md``); choose them for
+    independent evaluations.
     """
     if likelihood != "auto":
         chosen = get_likelihood(likelihood)
@@ -44,7 +45,7 @@ def resolve_likelihood(likelihood: str, law: Law, data: CurveData) -> str:
                 f"likelihood {likelihood!r} needs the number of evaluation prompts: pass trials="
             )
         return likelihood
-    return "ar1" if law.bounded else "normal"
+    return "drift" if law.bounded else "normal"
 
 
 def resolve_varying(varying: str | Iterable[str], law: Law, data: CurveData) -> tuple[str, ...]:
@@ -150,7 +151,7 @@ def fit(
     chains: int = 4,
     seed: int | None = None,
     cores: int | None = None,
-    target_accept: float = 0.9,
+    target_accept: float = DEFAULT_TARGET_ACCEPT,
 ) -> Fit:
     """Fit a scaling law to curve data and return the posterior.
 
@@ -166,7 +167,7 @@ def fit(
         one number for all rows; ``compute`` with ``n`` gives tokens
         ``d = compute / (6 n)`` for the ``"chinchilla"`` law.
     likelihood : str
-        ``"auto"``, ``"normal"``, ``"student_t"``, ``"ar1"``, ...
+        ``"auto"``, ``"normal"``, ``"student_t"``, ``"ar1"``, ``"drift"``, ...
         (see :mod:`bayescale.likelihoods`).
     varying : "auto", "none" or sequence of str
         Law parameters that vary by run (partially pooled across seeds).

@@ -8,9 +8,10 @@ curve at every observation for every draw, and the observation model's NumPy
 - Every term is a density of the metric on its own scale: laws fitted to
   ``log(y)`` (losses) get the Jacobian ``-log(y)``, so they compare with laws
   fitted to ``y``.
-- ``"ar1"`` contributes the conditional terms ``log p(y_t | y_(t-1), theta)``; LOO
-  then leaves out one term at a time, a common approximation for time series
-  that slightly favours models that predict the next checkpoint well.
+- ``"ar1"`` contributes the conditional terms ``log p(y_t | y_(t-1), theta)`` and
+  ``"drift"`` the Kalman filter's one-step terms ``log p(y_t | y_1..y_(t-1),
+  theta)``; LOO then leaves out one term at a time, a common approximation for
+  time series that slightly favours models that predict the next checkpoint well.
 - Count models (``"binomial"``, ``"beta_binomial"``) give probabilities of counts,
   not densities of ``y``; they are compared only with each other.
 
@@ -76,7 +77,7 @@ def pointwise_log_likelihood(fit: Fit) -> xr.DataArray:
     """Log-likelihood of every observation under every posterior draw.
 
     On the metric's own scale (Jacobian ``-log y`` for laws fitted to ``log y``);
-    for ``"ar1"`` the conditional terms (see the module notes).
+    for ``"ar1"`` and ``"drift"`` the conditional terms (see the module notes).
 
     Returns
     -------

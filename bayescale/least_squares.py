@@ -441,7 +441,7 @@ def bootstrap_least_squares(
     -----
     Resampling single checkpoints treats them as independent; neighbouring
     checkpoints of one run are correlated, so this spread understates the
-    uncertainty (the AR(1) likelihood of the Bayesian model addresses that). With
+    uncertainty (the drift likelihood of the Bayesian model addresses that). With
     few points a resample may contain fewer than 4 distinct compute values; it is
     still fitted, and its estimate is then poorly determined.
 

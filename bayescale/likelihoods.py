@@ -10,10 +10,15 @@ Choosing one:
   checkpoints are far apart.
 - ``"student_t"``: heavy tails; robust to outlier checkpoints (the Bayesian
   cousin of the Huber loss).
+- ``"drift"``: slow AR(1) drift within a run plus fresh measurement noise at
+  every evaluation, integrated out by a Kalman filter
+  (:mod:`bayescale.drift_likelihood`); the ``"auto"`` default for pass rates.
+  Evaluations 100 steps apart on the same prompts drift together; ignoring that
+  makes intervals too narrow.
 - ``"ar1"``: Gaussian noise with AR(1) correlation between consecutive
-  checkpoints of a run (correlation ``phi`` estimated). Evaluations 100 steps
-  apart on the same prompts drift together; ignoring that makes intervals too
-  narrow.
+  checkpoints of a run (correlation ``phi`` estimated), without separate
+  measurement noise. It mistakes drift plus noise for a faster-decaying drift,
+  so its extrapolation intervals are a little too narrow on such data.
 - ``"binomial"``, ``"beta_binomial"``: counts of successes out of ``trials``
   graded generations, for independent evaluations
   (:mod:`bayescale.count_likelihoods`).

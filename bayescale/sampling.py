@@ -20,6 +20,11 @@ import xarray as xr
 
 from bayescale.model import ModelSpec, build_model, structure_key
 
+DEFAULT_TARGET_ACCEPT = 0.95
+"""NUTS target acceptance. On the bundled data the default model (sigmoid, drift
+likelihood, A varying by seed) had 2-6 divergent transitions per fit at 0.9 and
+0-3 at 0.95, for about 25% more sampling time."""
+
 
 @dataclass(frozen=True)
 class SamplerSettings:
@@ -35,7 +40,7 @@ class SamplerSettings:
         Parallel chains; ``None`` uses every core.
     target_accept : float
         NUTS target acceptance rate; higher means smaller steps and fewer
-        divergences on curved posteriors.
+        divergences on curved posteriors (default :data:`DEFAULT_TARGET_ACCEPT`).
     """
 
     draws: int = 1000
@@ -43,7 +48,7 @@ class SamplerSettings:
     chains: int = 4
     seed: int | None = None
     cores: int | None = None
-    target_accept: float = 0.9
+    target_accept: float = DEFAULT_TARGET_ACCEPT
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

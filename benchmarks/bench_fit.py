@@ -1,7 +1,7 @@
 """Benchmark: compile once, fit many (issue 7). Not a test: it prints figures.
 
 On the bundled three-seed data (``data/scalerl_3seeds.csv``, 1.5k to 50k
-GPU-hours) and the default model (sigmoid, AR(1) residuals, A varying by seed),
+GPU-hours) and the default model (sigmoid, drift likelihood, A varying by seed),
 it measures in one run:
 
 (a) plain ``pymc.sample()`` with PyMC's default settings on the same PyMC model

@@ -57,7 +57,7 @@ def test_summary_rows_and_levels(scalerl_fit):
     assert list(table.index[:4]) == ["A", "B", "C_mid", "R0"]
     assert set(table.loc[["A[seed0]", "A[seed1]", "A[seed2]"], "level"]) == {"run"}
     assert table.loc["sigma_A", "level"] == "spread"
-    assert table.loc["phi", "level"] == "noise"
+    assert table.loc[["sigma", "drift_sd", "drift_corr"], "level"].eq("noise").all()
     assert (table["lower"] < table["mean"]).all() and (table["mean"] < table["upper"]).all()
     narrow, wide = scalerl_fit.summary(ci=0.5), scalerl_fit.summary(ci=0.95)
     assert ((wide["upper"] - wide["lower"]) > (narrow["upper"] - narrow["lower"])).all()

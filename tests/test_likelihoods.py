@@ -21,7 +21,7 @@ from bayescale.model import build_model, model_arrays
 from bayescale.simulate import simulate_runs
 
 TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
-NOISE = {"sigma": 0.02, "nu": 4.0, "phi": 0.7, "kappa": 50.0}
+NOISE = {"sigma": 0.02, "nu": 4.0, "phi": 0.7, "kappa": 50.0, "drift_sd": 0.015, "drift_corr": 0.9}
 
 
 def small_curves(trials: int | None = 1000) -> bs.CurveData:
@@ -32,7 +32,9 @@ def small_curves(trials: int | None = 1000) -> bs.CurveData:
     return load_curves(df, x="gpu_hours", y="pass_rate", run="seed", trials=trials)
 
 
-@pytest.mark.parametrize("name", ["normal", "student_t", "ar1", "binomial", "beta_binomial"])
+@pytest.mark.parametrize(
+    "name", ["normal", "student_t", "ar1", "drift", "binomial", "beta_binomial"]
+)
 def test_numpy_log_likelihood_equals_the_pymc_model_term(name):
     """The NumPy pointwise log-likelihood (used for LOO) sums to the PyMC model's
     log-probability of the observations at the same parameter values."""
@@ -74,6 +76,57 @@ def test_ar1_conditional_terms_sum_to_the_stationary_gaussian_joint():
     np.testing.assert_allclose(total, scipy.stats.multivariate_normal(mu, cov).logpdf(y))
 
 
+def _two_ragged_runs(rng):
+    """Residual series of two runs of 9 and 4 evaluations, flat and by step."""
+    lengths = (9, 4)
+    residuals = [rng.normal(0, 0.02, n) for n in lengths]
+    steps = np.concatenate([np.arange(n) for n in lengths])
+    return lengths, residuals, steps
+
+
+def test_drift_terms_sum_to_the_joint_of_drift_plus_noise():
+    """The Kalman filter's one-step terms of each run add up to the exact Gaussian
+    joint density: covariance drift_sd^2 corr^|i-j| + sigma^2 I within a run,
+    runs independent."""
+    drift = get_likelihood("drift")
+    lengths, residuals, steps = _two_ragged_runs(np.random.default_rng(1))
+    sigma, drift_sd, corr = 0.01, 0.02, 0.85
+    params = {"sigma": [[sigma]], "drift_sd": [[drift_sd]], "drift_corr": [[corr]]}
+    params = {name: np.array(value) for name, value in params.items()}
+    y = np.concatenate(residuals)
+    total = drift.log_likelihood(y, np.zeros((1, y.size)), params, {"step_in_run": steps}).sum()
+    joint = 0.0
+    for n, r in zip(lengths, residuals, strict=True):
+        lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+        cov = drift_sd**2 * corr**lags + sigma**2 * np.eye(n)
+        joint += scipy.stats.multivariate_normal(np.zeros(n), cov).logpdf(r)
+    np.testing.assert_allclose(total, joint)
+
+
+@pytest.mark.parametrize("corr", [0.95, 0.3, 0.0, -0.4])
+def test_drift_closed_form_filter_equals_the_recursive_filter(corr):
+    """Inside the model the filter is a closed-form matrix product over a padded
+    (step, run) grid; it gives the NumPy recursion's terms for ragged runs and
+    any correlation in (-1, 1), zero and negative included."""
+    import pytensor.tensor as pt
+
+    from bayescale.drift_likelihood import _one_step_log_densities
+
+    lengths, residuals, steps = _two_ragged_runs(np.random.default_rng(2))
+    grid = np.zeros((max(lengths), len(lengths)))
+    for run, r in enumerate(residuals):
+        grid[: r.size, run] = r
+    noise = {"sigma": 0.008, "drift_sd": 0.015, "drift_corr": corr}
+    tensor = _one_step_log_densities(pt.as_tensor(grid), *map(pt.as_tensor, noise.values())).eval()
+    ours = np.concatenate([tensor[:n, run] for run, n in enumerate(lengths)])
+    y = np.concatenate(residuals)
+    params = {name: np.array([[value]]) for name, value in noise.items()}
+    recursive = get_likelihood("drift").log_likelihood(
+        y, np.zeros((1, y.size)), params, {"step_in_run": steps}
+    )
+    np.testing.assert_allclose(ours, recursive[0], rtol=1e-10)
+
+
 @pytest.mark.parametrize(
     ("name", "factor"),
     [("binomial", 1.0), ("beta_binomial", 1.0 + 399 / 41.0)],
@@ -99,10 +152,10 @@ def test_count_likelihoods_need_trials_and_have_their_own_priors():
     assert {"binomial", "beta_binomial"} <= set(available_likelihoods())
 
 
-def test_auto_keeps_ar1_for_curves_even_with_trials():
-    """Checkpoints of one run drift together, so pass-rate curves get AR(1) by
-    default; the count models are chosen explicitly (see the README)."""
-    assert resolve_likelihood("auto", SIGMOID, small_curves()) == "ar1"
+def test_auto_picks_drift_for_curves_even_with_trials():
+    """Checkpoints of one run drift together, so pass-rate curves get the drift
+    model by default; the count models are chosen explicitly (see the README)."""
+    assert resolve_likelihood("auto", SIGMOID, small_curves()) == "drift"
 
 
 def test_beta_binomial_fit_recovers_the_truth_of_mean_at_k_data():

@@ -1,7 +1,7 @@
 """fit_many: many independent data sets through one compiled model per structure.
 
 Every data set here has the structure of the session's ``scalerl_fit`` (sigmoid,
-AR(1) residuals, A varying over three seeds, one recipe), so the in-process tests
+drift likelihood, A varying over three seeds, one recipe), so the in-process tests
 reuse its compiled model and only pay for sampling.
 """
 

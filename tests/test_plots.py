@@ -114,8 +114,8 @@ def test_forest_has_one_panel_per_parameter_and_one_row_per_recipe_and_run(recip
 def test_diagnostics_rank_plot_has_a_panel_per_reported_variable(scalerl_fit):
     fig = plots.plot_diagnostics(scalerl_fit)
     titles = {ax.get_title().split("\n")[0] for ax in fig.axes if ax.get_title()}
-    # law parameters, the seed spread sigma_A, and the AR(1) noise parameters
-    assert titles == {"A", "B", "C_mid", "R0", "sigma_A", "sigma", "phi"}
+    # law parameters, the seed spread sigma_A, and the drift model's noise parameters
+    assert titles == {"A", "B", "C_mid", "R0", "sigma_A", "sigma", "drift_sd", "drift_corr"}
     with pytest.raises(ValueError, match="kind"):
         plots.plot_diagnostics(scalerl_fit, kind="pair")
 

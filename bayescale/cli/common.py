@@ -12,7 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import bayescale  # noqa: F401  (registers every observation model)
+from bayescale.likelihoods import available_likelihoods
 from bayescale.result import DEFAULT_CI
+from bayescale.sampling import DEFAULT_TARGET_ACCEPT
 
 
 class CommandError(Exception):
@@ -50,7 +53,9 @@ def add_recipe_option(parser: argparse.ArgumentParser) -> None:
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Likelihood, hierarchy and prior options."""
     parser.add_argument(
-        "--likelihood", default="auto", help="observation model: auto, normal, student_t, ar1, ..."
+        "--likelihood",
+        default="auto",
+        help=f"observation model: auto, {', '.join(available_likelihoods())}",
     )
     parser.add_argument(
         "--vary",
@@ -78,7 +83,10 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chains", type=int, default=4, help="number of chains (default 4)")
     parser.add_argument("--seed", type=int, help="random seed")
     parser.add_argument(
-        "--target-accept", type=float, default=0.9, help="NUTS target acceptance (default 0.9)"
+        "--target-accept",
+        type=float,
+        default=DEFAULT_TARGET_ACCEPT,
+        help=f"NUTS target acceptance (default {DEFAULT_TARGET_ACCEPT})",
     )
 
 

@@ -23,7 +23,7 @@ the points beyond it:
 
 All fits of one backtest share a model structure, so they run in this process
 through the compile-once cache of :mod:`bayescale.sampling`: one compile (none if
-the structure is already warm), then well under seconds of sampling per cut.
+the structure is already warm), then a few seconds of sampling per cut.
 
 Examples
 --------

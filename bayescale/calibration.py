@@ -31,7 +31,7 @@ so that every data set is drawn from, and fitted with, the same prior.
 
 All data sets share one model structure and are fitted in this process through
 the compile-once cache of :mod:`bayescale.sampling`: one compile, then a warm fit
-(about a second or two of sampling) per data set.
+(one to a few seconds of sampling) per data set.
 
 Examples
 --------

@@ -288,7 +288,11 @@ def calibrate(
         values = {name: float(column[index]) for name, column in drawn.items()}
         frame = _simulate_from(spec, values, n_runs, simulate_options, rng)
         settings = SamplerSettings(
-            draws=draws, tune=tune, chains=chains, seed=seed * 100_003 + index
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed * 100_003 + index,
+            target_accept=spec.likelihood_obj.target_accept,
         )
         fit_start = time.perf_counter()
         with warnings.catch_warnings():

@@ -24,7 +24,7 @@ from bayescale.likelihoods import get_likelihood
 from bayescale.model import ModelSpec, model_arrays
 from bayescale.priors import Prior, merge_priors
 from bayescale.result import Diagnostics, Fit
-from bayescale.sampling import DEFAULT_TARGET_ACCEPT, SamplerSettings, sample_posterior
+from bayescale.sampling import SamplerSettings, sample_posterior
 
 
 def resolve_likelihood(likelihood: str, law: Law, data: CurveData) -> str:
@@ -151,7 +151,7 @@ def fit(
     chains: int = 4,
     seed: int | None = None,
     cores: int | None = None,
-    target_accept: float = DEFAULT_TARGET_ACCEPT,
+    target_accept: float | None = None,
 ) -> Fit:
     """Fit a scaling law to curve data and return the posterior.
 
@@ -184,6 +184,8 @@ def fit(
         Exclude rows with larger ``x`` (hold out the tail to check extrapolation).
     draws, tune, chains, seed, cores, target_accept
         NUTS settings (nutpie); see :class:`~bayescale.sampling.SamplerSettings`.
+        ``target_accept`` defaults to the observation model's (0.95 for ``"drift"``,
+        0.9 for the others).
 
     Returns
     -------
@@ -230,7 +232,7 @@ def fit(
         chains=chains,
         seed=seed,
         cores=cores,
-        target_accept=target_accept,
+        target_accept=spec.likelihood_obj.target_accept if target_accept is None else target_accept,
     )
     return fit_curves(curves, spec, settings)
 

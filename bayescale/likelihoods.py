@@ -62,6 +62,9 @@ class Likelihood:
         for PSIS-LOO. ``y`` has shape ``(obs,)``, ``mu`` ``(samples, obs)``, each
         noise parameter ``(samples, 1)``, ``arrays`` are the model's data arrays
         (:func:`bayescale.model.model_arrays`); returns ``(samples, obs)``.
+    target_accept : float
+        NUTS target acceptance used when the user gives none (0.9; higher for
+        models whose posterior needs smaller steps).
     """
 
     name: str
@@ -73,6 +76,7 @@ class Likelihood:
         [xr.DataArray, Mapping[str, xr.DataArray], np.random.Generator, Any], xr.DataArray
     ]
     log_likelihood: Callable[..., np.ndarray] | None = None
+    target_accept: float = 0.9
 
 
 def _no_arrays(data: CurveData) -> dict[str, np.ndarray]:

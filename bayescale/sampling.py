@@ -20,11 +20,6 @@ import xarray as xr
 
 from bayescale.model import ModelSpec, build_model, structure_key
 
-DEFAULT_TARGET_ACCEPT = 0.95
-"""NUTS target acceptance. On the bundled data the default model (sigmoid, drift
-likelihood, A varying by seed) had 2-6 divergent transitions per fit at 0.9 and
-0-3 at 0.95, for about 25% more sampling time."""
-
 
 @dataclass(frozen=True)
 class SamplerSettings:
@@ -40,7 +35,8 @@ class SamplerSettings:
         Parallel chains; ``None`` uses every core.
     target_accept : float
         NUTS target acceptance rate; higher means smaller steps and fewer
-        divergences on curved posteriors (default :data:`DEFAULT_TARGET_ACCEPT`).
+        divergences on curved posteriors. :func:`bayescale.fit` uses the
+        observation model's ``target_accept`` unless given one.
     """
 
     draws: int = 1000
@@ -48,7 +44,7 @@ class SamplerSettings:
     chains: int = 4
     seed: int | None = None
     cores: int | None = None
-    target_accept: float = DEFAULT_TARGET_ACCEPT
+    target_accept: float = 0.9
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

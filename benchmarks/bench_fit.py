@@ -24,6 +24,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_fit.py
     .venv/bin/python benchmarks/bench_fit.py --plain 1 --warm 5 --many 10 --memory-fits 50
+    .venv/bin/python benchmarks/bench_fit.py --likelihood ar1 --many 0 --memory-fits 0
 
 Timings depend on the machine and on its load; the load average is printed.
 """
@@ -79,13 +80,13 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
-def plain_pymc_sample(seed: int) -> tuple[float, float, int]:
+def plain_pymc_sample(seed: int, likelihood: str) -> tuple[float, float, int]:
     """Seconds, min bulk ESS and chain count of ``pymc.sample()`` with default settings."""
     import pymc as pm
 
     law = get_law("sigmoid")
     curves = load_curves(CSV, **COLUMNS, bounded=True, **WINDOW)
-    spec = build_spec(law, curves)
+    spec = build_spec(law, curves, likelihood=likelihood)
     arrays = model_arrays(spec, curves)
     model = build_model(spec, arrays, len(curves.runs), len(curves.recipes))
 
@@ -97,9 +98,11 @@ def plain_pymc_sample(seed: int) -> tuple[float, float, int]:
     return seconds, check_convergence(tree, spec)[1], tree["posterior"].sizes["chain"]
 
 
-def our_fit(data: Any, seed: int, **settings: int) -> tuple[float, bs.Fit]:
+def our_fit(data: Any, seed: int, likelihood: str, **settings: int) -> tuple[float, bs.Fit]:
     """Seconds of one ``bs.fit`` (default settings unless given), and the fit."""
-    return timed(lambda: bs.fit(data, **COLUMNS, **WINDOW, seed=seed, **settings))
+    return timed(
+        lambda: bs.fit(data, **COLUMNS, **WINDOW, likelihood=likelihood, seed=seed, **settings)
+    )
 
 
 def bootstrap_seconds(repeats: int) -> list[float]:
@@ -121,11 +124,11 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def memory_over_warm_fits(datasets: list[pd.DataFrame], draws: int) -> np.ndarray:
+def memory_over_warm_fits(datasets: list[pd.DataFrame], draws: int, likelihood: str) -> np.ndarray:
     """RSS (MB) after each of ``len(datasets)`` consecutive warm fits."""
     rss = []
     for i, frame in enumerate(datasets):
-        bs.fit(frame, **COLUMNS, **WINDOW, seed=i, draws=draws, tune=draws)
+        bs.fit(frame, **COLUMNS, **WINDOW, likelihood=likelihood, seed=i, draws=draws, tune=draws)
         rss.append(rss_mb())
     return np.array(rss)
 
@@ -167,18 +170,25 @@ def main() -> None:
     parser.add_argument(
         "--memory-draws", type=int, default=1000, help="draws (= tune) of the RSS fits"
     )
+    parser.add_argument(
+        "--likelihood", default="auto", help="observation model (default: auto, i.e. drift)"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    likelihood = args.likelihood
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start")
+    print(f"likelihood {likelihood}")
 
-    plain = [plain_pymc_sample(seed) for seed in range(args.plain)]
+    plain = [plain_pymc_sample(seed, likelihood) for seed in range(args.plain)]
     plain_s = statistics.median(p[0] for p in plain)
     plain_chains = plain[0][2]
     clear_cache()
-    cold_seconds, cold = our_fit(CSV, 0)
-    warm = [our_fit(frame, i) for i, frame in enumerate(similar_datasets(args.warm, 1000))]
+    cold_seconds, cold = our_fit(CSV, 0, likelihood)
+    warm = [
+        our_fit(frame, i, likelihood) for i, frame in enumerate(similar_datasets(args.warm, 1000))
+    ]
     same_chains = [
-        our_fit(frame, i, chains=plain_chains)
+        our_fit(frame, i, likelihood, chains=plain_chains)
         for i, frame in enumerate(similar_datasets(args.warm, 1000))
     ]
     rows = [
@@ -191,7 +201,9 @@ def main() -> None:
     ]  # fmt: skip
     if args.many:
         many_data = similar_datasets(args.many, 2000)
-        many_seconds, many = timed(lambda: bs.fit_many(many_data, **COLUMNS, **WINDOW, seed=0))
+        many_seconds, many = timed(
+            lambda: bs.fit_many(many_data, **COLUMNS, **WINDOW, likelihood=likelihood, seed=0)
+        )
         many_ess = [f.diagnostics.min_ess_bulk for f in many.fits if f is not None]
         rows.append((f"(e) fit_many, {args.many} curves", [many_seconds], many_ess))
     print_table(rows, plain_s, args.many)
@@ -214,7 +226,9 @@ def main() -> None:
             f"{sum(f.times.compile > 0 for f in many.fits if f)}"
         )
     if args.memory_fits:
-        rss = memory_over_warm_fits(similar_datasets(args.memory_fits, 3000), args.memory_draws)
+        rss = memory_over_warm_fits(
+            similar_datasets(args.memory_fits, 3000), args.memory_draws, likelihood
+        )
         half = rss[rss.size // 2 :]
         print(
             f"\nRSS over {rss.size} warm fits (draws=tune={args.memory_draws}): "

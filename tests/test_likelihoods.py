@@ -103,28 +103,48 @@ def test_drift_terms_sum_to_the_joint_of_drift_plus_noise():
     np.testing.assert_allclose(total, joint)
 
 
-@pytest.mark.parametrize("corr", [0.95, 0.3, 0.0, -0.4])
-def test_drift_closed_form_filter_equals_the_recursive_filter(corr):
-    """Inside the model the filter is a closed-form matrix product over a padded
-    (step, run) grid; it gives the NumPy recursion's terms for ragged runs and
-    any correlation in (-1, 1), zero and negative included."""
+@pytest.fixture(scope="module")
+def closed_form_filter():
+    """The model's closed-form filter on a (step, run) grid and its gradient,
+    compiled once."""
+    import pytensor
     import pytensor.tensor as pt
 
     from bayescale.drift_likelihood import _one_step_log_densities
 
-    lengths, residuals, steps = _two_ragged_runs(np.random.default_rng(2))
+    grid = pt.dmatrix("grid")
+    scalars = [pt.dscalar(name) for name in ("sigma", "drift_sd", "drift_corr")]
+    terms = _one_step_log_densities(grid, *scalars)
+    gradients = pytensor.grad(terms.sum(), scalars)
+    return pytensor.function([grid, *scalars], [terms, *gradients], mode="NUMBA")
+
+
+@pytest.mark.parametrize("corr", [0.99, 0.3, 0.0, -0.4])
+@pytest.mark.parametrize(("sigma", "drift_sd"), [(0.008, 0.015), (1e-5, 0.02), (0.02, 1e-5)])
+def test_drift_closed_form_filter_equals_the_recursive_filter(
+    closed_form_filter, corr, sigma, drift_sd
+):
+    """Inside the model the filter is a closed-form matrix product over a padded
+    (step, run) grid; for ragged runs (9, 4 and 41 evaluations), correlations
+    from -0.4 to 0.99 (zero included) and noise ratios of 2000 either way it gives
+    the NumPy recursion's one-step terms, with finite gradients."""
+    lengths = (9, 4, 41)
+    residuals = [np.random.default_rng(run).normal(0, 0.02, n) for run, n in enumerate(lengths)]
     grid = np.zeros((max(lengths), len(lengths)))
     for run, r in enumerate(residuals):
         grid[: r.size, run] = r
-    noise = {"sigma": 0.008, "drift_sd": 0.015, "drift_corr": corr}
-    tensor = _one_step_log_densities(pt.as_tensor(grid), *map(pt.as_tensor, noise.values())).eval()
-    ours = np.concatenate([tensor[:n, run] for run, n in enumerate(lengths)])
+    terms, *gradients = closed_form_filter(grid, sigma, drift_sd, corr)
+    ours = np.concatenate([terms[:n, run] for run, n in enumerate(lengths)])
+    params = {"sigma": sigma, "drift_sd": drift_sd, "drift_corr": corr}
+    params = {name: np.array([[value]]) for name, value in params.items()}
     y = np.concatenate(residuals)
-    params = {name: np.array([[value]]) for name, value in noise.items()}
+    steps = np.concatenate([np.arange(n) for n in lengths])
     recursive = get_likelihood("drift").log_likelihood(
         y, np.zeros((1, y.size)), params, {"step_in_run": steps}
     )
-    np.testing.assert_allclose(ours, recursive[0], rtol=1e-10)
+    scale = max(1.0, np.abs(recursive).max())
+    np.testing.assert_allclose(ours / scale, recursive[0] / scale, atol=1e-9)
+    assert np.all(np.isfinite(gradients))
 
 
 @pytest.mark.parametrize(

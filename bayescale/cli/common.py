@@ -15,7 +15,6 @@ import pandas as pd
 import bayescale  # noqa: F401  (registers every observation model)
 from bayescale.likelihoods import available_likelihoods
 from bayescale.result import DEFAULT_CI
-from bayescale.sampling import DEFAULT_TARGET_ACCEPT
 
 
 class CommandError(Exception):
@@ -85,8 +84,7 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target-accept",
         type=float,
-        default=DEFAULT_TARGET_ACCEPT,
-        help=f"NUTS target acceptance (default {DEFAULT_TARGET_ACCEPT})",
+        help="NUTS target acceptance (default: 0.95 for the drift model, 0.9 otherwise)",
     )
 
 
@@ -126,7 +124,7 @@ def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             raise CommandError(f"--{name} must be at least 1")
     for name in ("ci", "target_accept"):
         value = getattr(args, name)
-        if not 0 < value < 1:
+        if value is not None and not 0 < value < 1:
             option = "--" + name.replace("_", "-")
             raise CommandError(f"{option} must lie strictly between 0 and 1, got {value}")
     return {

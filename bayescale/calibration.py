@@ -292,7 +292,6 @@ def calibrate(
             tune=tune,
             chains=chains,
             seed=seed * 100_003 + index,
-            target_accept=spec.likelihood_obj.target_accept,
         )
         fit_start = time.perf_counter()
         with warnings.catch_warnings():

@@ -15,8 +15,9 @@ than the drift's own: it believes the drift dies out sooner than it does and giv
 extrapolation intervals that are too narrow.
 
 The drift is integrated out exactly by a scalar Kalman filter run along each run's
-evaluations (a ``pytensor.scan`` over the observations inside the model, a loop
-over observations vectorised over posterior draws in NumPy). The log-likelihood is
+evaluations: in closed form inside the model (:func:`_one_step_log_densities`,
+no loop for the sampler to differentiate through), and as the plain recursion,
+vectorised over posterior draws, in NumPy. The log-likelihood is
 the sum of the one-step predictive densities ``log p(y_t | y_1..y_(t-1))``, which
 are also the pointwise terms used for PSIS-LOO. The correlation is per evaluation
 step, so it assumes evaluations evenly spaced within a run (as ``"ar1"`` does).
@@ -28,8 +29,7 @@ distribution: the curve plus Normal noise of standard deviation
 Examples
 --------
 >>> import numpy as np
->>> from bayescale.data import CurveData
-from bayescale.likelihoods import get_likelihood
+>>> from bayescale.likelihoods import get_likelihood
 >>> drift = get_likelihood("drift")
 >>> y = np.array([0.50, 0.52])
 >>> params = {"sigma": np.array([[0.01]]), "drift_sd": np.array([[1e-9]]),
@@ -37,7 +37,7 @@ from bayescale.likelihoods import get_likelihood
 >>> arrays = {"step_in_run": np.array([0, 1])}
 >>> ll = drift.log_likelihood(y, np.array([[0.5, 0.5]]), params, arrays)
 >>> np.round(ll, 3)  # no drift: two independent Normal(0.5, 0.01) terms
-array([[ 3.686,  1.686]])
+array([[3.686, 1.686]])
 """
 
 from __future__ import annotations
@@ -127,12 +127,11 @@ def _one_step_log_densities(residuals, sigma, drift_sd, drift_corr):
 
 
 def _drift_arrays(data: CurveData) -> dict[str, np.ndarray]:
-    """``step_in_run``: each observation's position in its run (0, 1, ...)."""
-    first_in_run = _ar1_arrays(data)["has_prev"] == 0
-    run_starts = np.flatnonzero(first_in_run)
-    run_lengths = np.diff(np.r_[run_starts, first_in_run.size])
-    step_in_run = np.arange(first_in_run.size) - np.repeat(run_starts, run_lengths)
-    return {"step_in_run": step_in_run.astype("int64")}
+    """``step_in_run``: each observation's position in its run (0, 1, ...); a run
+    starts where ``"ar1"`` starts one (:func:`bayescale.likelihoods._ar1_arrays`)."""
+    position = np.arange(len(data.frame))
+    run_start = np.where(_ar1_arrays(data)["has_prev"] == 0, position, 0)
+    return {"step_in_run": position - np.maximum.accumulate(run_start)}
 
 
 def _add_drift(mu, observed, data_vars, params) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -232,13 +233,19 @@ def fit(
         chains=chains,
         seed=seed,
         cores=cores,
-        target_accept=spec.likelihood_obj.target_accept if target_accept is None else target_accept,
+        target_accept=target_accept,
     )
     return fit_curves(curves, spec, settings)
 
 
 def fit_curves(curves: CurveData, spec: ModelSpec, settings: SamplerSettings) -> Fit:
-    """Sample ``spec`` on validated ``curves`` (the layer under :func:`fit`)."""
+    """Sample ``spec`` on validated ``curves`` (the layer under :func:`fit`).
+
+    ``settings.target_accept=None`` becomes the observation model's default; the
+    returned fit records the value used.
+    """
+    if settings.target_accept is None:
+        settings = dataclasses.replace(settings, target_accept=spec.likelihood_obj.target_accept)
     arrays = model_arrays(spec, curves)
     tree, times = sample_posterior(
         spec,

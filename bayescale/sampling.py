@@ -33,10 +33,11 @@ class SamplerSettings:
         Random seed; ``None`` draws one.
     cores : int or None
         Parallel chains; ``None`` uses every core.
-    target_accept : float
+    target_accept : float or None
         NUTS target acceptance rate; higher means smaller steps and fewer
-        divergences on curved posteriors. :func:`bayescale.fit` uses the
-        observation model's ``target_accept`` unless given one.
+        divergences on curved posteriors. ``None``: the observation model's
+        (:attr:`bayescale.likelihoods.Likelihood.target_accept`), filled in by
+        :func:`bayescale.fitting.fit_curves`.
     """
 
     draws: int = 1000
@@ -44,7 +45,7 @@ class SamplerSettings:
     chains: int = 4
     seed: int | None = None
     cores: int | None = None
-    target_accept: float = 0.9
+    target_accept: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

@@ -51,6 +51,7 @@ def test_fit_converges_on_the_bundled_data(scalerl_fit):
     effective draws. (The drift model is harder to sample than AR(1): with this
     seed R-hat came out at 1.011 with 2 divergent transitions and a bulk ESS of
     347, with seeds 1-3 at 1.004-1.007 and 618-1144; the fit's warnings say so.)"""
+    assert scalerl_fit.sampler.target_accept == 0.95  # the drift model's default, recorded
     diagnostics = scalerl_fit.diagnostics
     assert diagnostics.max_r_hat < 1.02
     assert diagnostics.min_ess_bulk > 300

@@ -76,25 +76,32 @@ def test_ar1_conditional_terms_sum_to_the_stationary_gaussian_joint():
     np.testing.assert_allclose(total, scipy.stats.multivariate_normal(mu, cov).logpdf(y))
 
 
-def _two_ragged_runs(rng):
-    """Residual series of two runs of 9 and 4 evaluations, flat and by step."""
-    lengths = (9, 4)
+def _ragged_runs(lengths, seed):
+    """Residual series of runs of the given lengths, and each point's step in its run."""
+    rng = np.random.default_rng(seed)
     residuals = [rng.normal(0, 0.02, n) for n in lengths]
     steps = np.concatenate([np.arange(n) for n in lengths])
-    return lengths, residuals, steps
+    return residuals, steps
+
+
+def _recursive_drift_terms(y, steps, sigma, drift_sd, drift_corr):
+    """The NumPy Kalman recursion's one-step terms for residuals ``y`` (one draw)."""
+    params = {"sigma": sigma, "drift_sd": drift_sd, "drift_corr": drift_corr}
+    params = {name: np.array([[value]]) for name, value in params.items()}
+    terms = get_likelihood("drift").log_likelihood(
+        y, np.zeros((1, y.size)), params, {"step_in_run": steps}
+    )
+    return terms[0]
 
 
 def test_drift_terms_sum_to_the_joint_of_drift_plus_noise():
     """The Kalman filter's one-step terms of each run add up to the exact Gaussian
     joint density: covariance drift_sd^2 corr^|i-j| + sigma^2 I within a run,
     runs independent."""
-    drift = get_likelihood("drift")
-    lengths, residuals, steps = _two_ragged_runs(np.random.default_rng(1))
+    lengths = (9, 4)
+    residuals, steps = _ragged_runs(lengths, seed=1)
     sigma, drift_sd, corr = 0.01, 0.02, 0.85
-    params = {"sigma": [[sigma]], "drift_sd": [[drift_sd]], "drift_corr": [[corr]]}
-    params = {name: np.array(value) for name, value in params.items()}
-    y = np.concatenate(residuals)
-    total = drift.log_likelihood(y, np.zeros((1, y.size)), params, {"step_in_run": steps}).sum()
+    total = _recursive_drift_terms(np.concatenate(residuals), steps, sigma, drift_sd, corr).sum()
     joint = 0.0
     for n, r in zip(lengths, residuals, strict=True):
         lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
@@ -129,21 +136,15 @@ def test_drift_closed_form_filter_equals_the_recursive_filter(
     from -0.4 to 0.99 (zero included) and noise ratios of 2000 either way it gives
     the NumPy recursion's one-step terms, with finite gradients."""
     lengths = (9, 4, 41)
-    residuals = [np.random.default_rng(run).normal(0, 0.02, n) for run, n in enumerate(lengths)]
+    residuals, steps = _ragged_runs(lengths, seed=2)
     grid = np.zeros((max(lengths), len(lengths)))
     for run, r in enumerate(residuals):
         grid[: r.size, run] = r
     terms, *gradients = closed_form_filter(grid, sigma, drift_sd, corr)
     ours = np.concatenate([terms[:n, run] for run, n in enumerate(lengths)])
-    params = {"sigma": sigma, "drift_sd": drift_sd, "drift_corr": corr}
-    params = {name: np.array([[value]]) for name, value in params.items()}
-    y = np.concatenate(residuals)
-    steps = np.concatenate([np.arange(n) for n in lengths])
-    recursive = get_likelihood("drift").log_likelihood(
-        y, np.zeros((1, y.size)), params, {"step_in_run": steps}
-    )
+    recursive = _recursive_drift_terms(np.concatenate(residuals), steps, sigma, drift_sd, corr)
     scale = max(1.0, np.abs(recursive).max())
-    np.testing.assert_allclose(ours / scale, recursive[0] / scale, atol=1e-9)
+    np.testing.assert_allclose(ours / scale, recursive / scale, atol=1e-9)
     assert np.all(np.isfinite(gradients))
 
 

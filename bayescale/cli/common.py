@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import bayescale  # noqa: F401  (registers every observation model)
 from bayescale.likelihoods import available_likelihoods
 from bayescale.result import DEFAULT_CI
 

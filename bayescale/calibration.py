@@ -13,7 +13,8 @@
      measurement adds nothing. (The simulator's drift correlation is >= 0, so the
      prior of ``phi`` here is ``Uniform(0, 0.95)`` unless you override it.)
    - ``likelihood="drift"``: the same AR(1) drift (``drift_sd``, ``drift_corr``)
-     plus independent Normal measurement noise of standard deviation ``sigma``.
+     plus independent Normal measurement noise of standard deviation ``sigma``
+     (both from the sampled ``residual_sd`` and ``drift_share``).
      A pass rate pushed outside [0, 1] by that noise is clipped (rare at the
      default priors).
 3. Fit, and record the rank of each true value among the posterior draws and
@@ -55,6 +56,7 @@ import xarray as xr
 
 from bayescale.data import load_curves
 from bayescale.default_priors import hierarchy_prior_name
+from bayescale.drift_likelihood import natural_parameters
 from bayescale.fitting import build_spec, fit_curves
 from bayescale.laws import get_law
 from bayescale.model import ModelSpec
@@ -196,7 +198,13 @@ def calibration_spec(
     """
     law_obj = get_law(law)
     pilot_params = {name: PILOT_TRUTH[name] for name in law_obj.parameters}
-    pilot_noise = {"sigma": 0.01, "phi": 0.5, "drift_sd": 0.01, "drift_corr": 0.5}
+    pilot_noise = {
+        "sigma": 0.01,
+        "phi": 0.5,
+        "residual_sd": 0.014,
+        "drift_share": 0.5,
+        "drift_corr": 0.5,
+    }
     pilot = _simulate(
         law, pilot_params, {}, _noise_settings(likelihood, pilot_noise), n_runs, simulate_options, 0
     )
@@ -239,8 +247,8 @@ def calibrate(
         Runs (seeds) per data set; with more than one, the law's default
         parameters vary by run and their spreads are drawn too.
     truth : mapping, optional
-        Fixed true values (law parameters, ``sigma``, ``phi`` or ``drift_sd`` and
-        ``drift_corr``, ``sigma_A``, ...);
+        Fixed true values (law parameters, ``sigma`` and ``phi`` or
+        ``residual_sd``, ``drift_share`` and ``drift_corr``, ``sigma_A``, ...);
         anything not given is drawn from the prior.
     priors : mapping, optional
         Prior overrides for the study (used to simulate and to fit).
@@ -336,11 +344,8 @@ def _noise_settings(likelihood: str, values: Mapping[str, float]) -> dict[str, f
         phi = values["phi"]
         return {"drift_sd": values["sigma"] / np.sqrt(1.0 - phi**2), "drift_corr": phi, "sd": 0.0}
     if likelihood == "drift":
-        return {
-            "drift_sd": values["drift_sd"],
-            "drift_corr": values["drift_corr"],
-            "sd": values["sigma"],
-        }
+        sigma, drift_sd = natural_parameters(values)
+        return {"drift_sd": drift_sd, "drift_corr": values["drift_corr"], "sd": sigma}
     raise ValueError(f"calibration simulates the 'ar1' and 'drift' models, not {likelihood!r}")
 
 

@@ -18,7 +18,8 @@ sigmoid ``R0``     ``TruncatedNormal(first y, 0.15, 0, 1)``                    t
 ``sigma`` (noise)  ``HalfNormal(0.05)`` rates, ``HalfNormal(0.1)`` log losses    metric-scale noise
 ``nu``             ``Gamma(2, 0.1)``                                           Student-t degrees of freedom
 ``phi``            ``Uniform(-0.5, 0.99)``                                     AR(1) correlation of checkpoints
-``drift_sd``       ``HalfNormal(0.05)`` rates, ``HalfNormal(0.1)`` log losses    drift model: size of the drift
+``residual_sd``    ``HalfNormal(0.05)`` rates, ``HalfNormal(0.1)`` log losses    drift model: total scatter around the curve
+``drift_share``    ``Beta(1, 1)``                                              drift model: drift's share of the scatter's variance
 ``drift_corr``     ``Uniform(0, 0.99)``                                        drift model: drift's step-to-step correlation
 ``kappa``          ``LogNormal(log 300, 2)``                                   beta-binomial: worth ~6 to 15k prompts
 =================  ==========================================================  ==============================
@@ -144,7 +145,8 @@ def noise_priors(likelihood: str, law: Law) -> dict[str, Prior]:
     noise_scale = 0.05 if law.response == "identity" else 0.1
     candidates = {
         "sigma": Prior("HalfNormal", sigma=noise_scale),
-        "drift_sd": Prior("HalfNormal", sigma=noise_scale),
+        "residual_sd": Prior("HalfNormal", sigma=noise_scale),
+        "drift_share": Prior("Beta", alpha=1.0, beta=1.0),
         "drift_corr": Prior("Uniform", lower=0.0, upper=0.99),
         "nu": Prior("Gamma", alpha=2.0, beta=0.1),
         "phi": Prior("Uniform", lower=-0.5, upper=0.99),

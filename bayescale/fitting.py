@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -25,6 +26,7 @@ from bayescale.likelihoods import get_likelihood
 from bayescale.model import ModelSpec, model_arrays
 from bayescale.priors import Prior, merge_priors
 from bayescale.result import Diagnostics, Fit
+from bayescale.run_offsets import restore_run_draws
 from bayescale.sampling import SamplerSettings, sample_posterior
 
 
@@ -254,6 +256,7 @@ def fit_curves(curves: CurveData, spec: ModelSpec, settings: SamplerSettings) ->
         n_recipes=len(curves.recipes),
         settings=settings,
     )
+    tree = restore_run_draws(tree, spec, arrays, np.random.default_rng(settings.seed))
     tree = attach_data(tree, curves)
     r_hat, ess, divergences, convergence = check_convergence(tree, spec)
     identification = check_identification(tree, spec, curves)

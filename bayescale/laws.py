@@ -73,6 +73,10 @@ class Law:
         curve reaches ``target`` and a boolean mask of where it can (NumPy only).
     default_varying : tuple of str
         Parameters that vary by run by default when recipes have several runs.
+    linear : frozenset of str
+        Parameters the mean is affine in (on the response scale). Run-level
+        deviations of such a parameter are integrated out exactly by observation
+        models that can (``"drift"``) instead of being sampled.
     sampled : tuple of str
         For reparametrised laws: the parameters that get priors and are sampled,
         when they differ from the reported ``parameters`` (empty otherwise).
@@ -107,6 +111,7 @@ class Law:
     mean: MeanFunction
     inverse: InverseFunction | None = None
     default_varying: tuple[str, ...] = ()
+    linear: frozenset[str] = frozenset()
     sampled: tuple[str, ...] = ()
     derive: DeriveFunction | None = None
     references: tuple[str, ...] = ()
@@ -174,6 +179,7 @@ SIGMOID = Law(
     mean=_sigmoid_mean,
     inverse=_sigmoid_inverse,
     default_varying=("A",),
+    linear=frozenset({"A", "R0"}),
     adaptation="low_rank",
 )
 

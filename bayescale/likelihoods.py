@@ -47,6 +47,9 @@ class Likelihood:
         Registry name.
     parameters : tuple of str
         Noise parameters that get priors.
+    derived : tuple of str
+        Deterministic noise quantities the model adds from ``parameters``
+        (reported in summaries beside them).
     needs_trials : bool
         Whether the data must give the number of evaluation prompts.
     arrays : callable
@@ -54,6 +57,9 @@ class Likelihood:
     add : callable
         ``(mu, observed, data_vars, params) -> None``; adds the observed variable
         ``obs`` inside the model context. ``observed`` is the response-scale data.
+        For a model that integrates run offsets, ``params`` also holds
+        ``offset_loading`` (per observation) and ``offset_sd`` (see
+        ``run_offsets``).
     draw : callable
         ``(mu, params, rng, trials) -> DataArray``: a new observation on the
         response scale, from draws of the mean ``mu`` and of the noise parameters.
@@ -65,6 +71,13 @@ class Likelihood:
     target_accept : float
         NUTS target acceptance used when the user gives none (0.9; higher for
         models whose posterior needs smaller steps).
+    run_offsets : callable or None
+        For models that integrate out the run-level deviation of a parameter the
+        curve is linear in (:attr:`bayescale.laws.Law.linear`):
+        ``(y, mu, loading, params, arrays) -> (mean, variance)`` for one
+        posterior draw (``mu`` and ``loading`` of shape ``(obs,)``, each noise
+        parameter and ``offset_sd`` a float): each run's deviation's posterior
+        mean and variance given the data (:mod:`bayescale.run_offsets`).
     """
 
     name: str
@@ -77,6 +90,8 @@ class Likelihood:
     ]
     log_likelihood: Callable[..., np.ndarray] | None = None
     target_accept: float = 0.9
+    derived: tuple[str, ...] = ()
+    run_offsets: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def _no_arrays(data: CurveData) -> dict[str, np.ndarray]:

@@ -14,7 +14,10 @@ centred form samples better than the non-centred one (measured: no R-hat or ESS
 problems where the non-centred form left divergences); the spreads have
 zero-avoiding priors (see :mod:`bayescale.default_priors`). The spreads are
 shared by all recipes, so a single-seed recipe borrows the seed variance learned
-from the others.
+from the others. One exception: when the observation model can, the run
+deviations of a parameter the curve is linear in (the sigmoid's ``A`` under
+``"drift"``) are integrated out inside the likelihood instead of sampled
+(:func:`integrated_parameter`, :mod:`bayescale.run_offsets`).
 """
 
 from __future__ import annotations
@@ -84,6 +87,28 @@ def structure_key(spec: ModelSpec, n_runs: int, n_recipes: int) -> tuple:
     return (spec.law, spec.likelihood, spec.varying, spec.shared, families, n_runs, n_recipes)
 
 
+def integrated_parameter(spec: ModelSpec) -> str | None:
+    """The varying parameter whose run deviations the likelihood integrates out.
+
+    The first of ``spec.varying`` that the law's mean is linear in (and not
+    positive, which varies on the log scale), when the observation model can
+    integrate it (:attr:`bayescale.likelihoods.Likelihood.run_offsets`); ``None``
+    otherwise.
+
+    Examples
+    --------
+    >>> integrated_parameter(ModelSpec("sigmoid", "drift", varying=("A",)))
+    'A'
+    >>> integrated_parameter(ModelSpec("sigmoid", "normal", varying=("A",))) is None
+    True
+    """
+    if spec.likelihood_obj.run_offsets is None:
+        return None
+    law = spec.law_obj
+    linear = [name for name in spec.varying if name in law.linear and name not in law.positive]
+    return linear[0] if linear else None
+
+
 def model_arrays(spec: ModelSpec, data: CurveData) -> dict[str, np.ndarray]:
     """All data containers of the model, by name, for this data set."""
     law = spec.law_obj
@@ -118,6 +143,7 @@ def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, 
         Free variables: the recipe-level law parameters (dim ``recipe`` unless
         shared), ``<P>_run`` (or ``log_<P>_run``, deterministic ``<P>_run``; dim
         ``run``) and the spreads for varying parameters, the noise parameters.
+        The :func:`integrated_parameter` has its spread but no ``<P>_run``.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -134,6 +160,8 @@ def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, 
         recipe_of_run = data_vars["recipe_of_run"]
         run_zeros = pt.zeros(n_runs)
         per_run = {}
+        integrated = integrated_parameter(spec)
+        offsets = {}
         derived = _derived_parameters(spec, data_vars, n_recipes)
         for name in law.parameters:
             recipe_level = derived[name] if name in derived else _recipe_prior(spec, name)
@@ -143,7 +171,9 @@ def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, 
             if name in spec.varying:
                 spread_name = hierarchy_prior_name(law, name)
                 spread = spec.priors[spread_name].build(spread_name)
-                if name in law.positive:
+                if name == integrated:
+                    offsets["offset_sd"] = spread
+                elif name in law.positive:
                     log_run = pm.Normal(f"log_{name}_run", pt.log(base), spread, dims="run")
                     base = pm.Deterministic(f"{name}_run", pt.exp(log_run), dims="run")
                 else:
@@ -154,7 +184,10 @@ def build_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, 
         log_inputs = {role: data_vars[f"log_{role}"] for role in law.inputs}
         mu = law.mean(ops, log_inputs, per_obs)
         noise = {name: spec.priors[name].build(name) for name in likelihood.parameters}
-        likelihood.add(mu, data_vars["y"], data_vars, noise)
+        if integrated:
+            shifted = {**per_obs, integrated: per_obs[integrated] + 1.0}
+            offsets["offset_loading"] = law.mean(ops, log_inputs, shifted) - mu
+        likelihood.add(mu, data_vars["y"], data_vars, {**noise, **offsets})
     return model
 
 

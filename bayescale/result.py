@@ -231,7 +231,7 @@ class Fit:
             "recipe": list(law.parameters),
             "run": [f"{name}_run" for name in self.spec.varying],
             "spread": [hierarchy_prior_name(law, name) for name in self.spec.varying],
-            "noise": list(self.likelihood.parameters),
+            "noise": [*self.likelihood.parameters, *self.likelihood.derived],
         }
 
     def _row_label(self, label: str) -> str:

@@ -23,7 +23,7 @@ def test_calibration_reports_ranks_and_coverage_per_quantity():
     """Plumbing on three data sets with fixed truth (the same model structure as
     the default fit of the bundled data, so the fits are warm)."""
     truth = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
-    truth |= {"sigma": 0.008, "drift_sd": 0.01, "drift_corr": 0.9}
+    truth |= {"residual_sd": 0.0128, "drift_share": 0.61, "drift_corr": 0.9}
     result = calibrate(3, truth=truth, draws=100, tune=150, chains=2, n_rank_draws=19, seed=4)
     assert set(result.ranks.columns) == QUANTITIES
     assert result.ranks.shape == (3, 5)

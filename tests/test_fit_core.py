@@ -46,15 +46,29 @@ def test_held_out_points_beyond_50k_fall_in_the_predictive_interval(scalerl_fit,
     assert coverage >= 0.8, coverage
 
 
-def test_fit_converges_on_the_bundled_data(scalerl_fit):
-    """Default model and sampler settings: R-hat below 1.02 and at least 300
-    effective draws. (The drift model is harder to sample than AR(1): with this
-    seed R-hat came out at 1.011 with 2 divergent transitions and a bulk ESS of
-    347, with seeds 1-3 at 1.004-1.007 and 618-1144; the fit's warnings say so.)"""
-    assert scalerl_fit.sampler.target_accept == 0.95  # the drift model's default, recorded
-    diagnostics = scalerl_fit.diagnostics
-    assert diagnostics.max_r_hat < 1.02
-    assert diagnostics.min_ess_bulk > 300
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_default_fit_converges_on_the_bundled_data(scalerl_fit, scalerl_csv, seed):
+    """Default model and sampler settings, three sampler seeds: R-hat below 1.01,
+    bulk ESS above 400 and no divergent transitions. (Measured with the run
+    offsets integrated out of the drift model: max R-hat 1.001-1.005, min bulk ESS
+    1350-3200 and no divergence in 10 of 10 simulated data sets of 3 x 125
+    evaluations; before, the sampled offsets gave 0-9 divergences per fit.)"""
+    assert scalerl_fit.sampler.target_accept == 0.9  # the default, recorded
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bs.fit(
+            scalerl_csv,
+            x="gpu_hours",
+            y="pass_rate",
+            run="seed",
+            min_x=1500,
+            max_x=50_000,
+            seed=seed,
+        )
+    diagnostics = fit.diagnostics
+    assert diagnostics.max_r_hat < 1.01
+    assert diagnostics.min_ess_bulk > 400
+    assert diagnostics.divergences == 0
 
 
 def test_summary_rows_and_levels(scalerl_fit):
@@ -62,7 +76,8 @@ def test_summary_rows_and_levels(scalerl_fit):
     assert list(table.index[:4]) == ["A", "B", "C_mid", "R0"]
     assert set(table.loc[["A[seed0]", "A[seed1]", "A[seed2]"], "level"]) == {"run"}
     assert table.loc["sigma_A", "level"] == "spread"
-    assert table.loc[["sigma", "drift_sd", "drift_corr"], "level"].eq("noise").all()
+    noise = ["residual_sd", "drift_share", "drift_corr", "sigma", "drift_sd"]
+    assert table.loc[noise, "level"].eq("noise").all()
     assert (table["lower"] < table["mean"]).all() and (table["mean"] < table["upper"]).all()
     narrow, wide = scalerl_fit.summary(ci=0.5), scalerl_fit.summary(ci=0.95)
     assert ((wide["upper"] - wide["lower"]) > (narrow["upper"] - narrow["lower"])).all()

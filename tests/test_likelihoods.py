@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -21,7 +22,15 @@ from bayescale.model import build_model, model_arrays
 from bayescale.simulate import simulate_runs
 
 TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
-NOISE = {"sigma": 0.02, "nu": 4.0, "phi": 0.7, "kappa": 50.0, "drift_sd": 0.015, "drift_corr": 0.9}
+NOISE = {
+    "sigma": 0.02,
+    "nu": 4.0,
+    "phi": 0.7,
+    "kappa": 50.0,
+    "residual_sd": 0.025,
+    "drift_share": 0.36,
+    "drift_corr": 0.9,
+}
 
 
 def small_curves(trials: int | None = 1000) -> bs.CurveData:
@@ -84,9 +93,13 @@ def _ragged_runs(lengths, seed):
     return residuals, steps
 
 
-def _recursive_drift_terms(y, steps, sigma, drift_sd, drift_corr):
-    """The NumPy Kalman recursion's one-step terms for residuals ``y`` (one draw)."""
-    params = {"sigma": sigma, "drift_sd": drift_sd, "drift_corr": drift_corr}
+def _drift_terms(y, steps, sigma, drift_sd, drift_corr):
+    """The drift likelihood's NumPy one-step terms for residuals ``y`` (one draw)."""
+    params = {
+        "residual_sd": np.hypot(sigma, drift_sd),
+        "drift_share": drift_sd**2 / (sigma**2 + drift_sd**2),
+        "drift_corr": drift_corr,
+    }
     params = {name: np.array([[value]]) for name, value in params.items()}
     terms = get_likelihood("drift").log_likelihood(
         y, np.zeros((1, y.size)), params, {"step_in_run": steps}
@@ -94,58 +107,128 @@ def _recursive_drift_terms(y, steps, sigma, drift_sd, drift_corr):
     return terms[0]
 
 
+def _joint_log_density(residuals, sigma, drift_sd, corr, loadings=None, offset_sd=0.0):
+    """Exact Gaussian joint density of independent runs of drift plus noise plus a
+    run offset: covariance drift_sd^2 corr^|i-j| + sigma^2 I + offset_sd^2 l l'
+    within a run (``l`` the run's loadings)."""
+    joint = 0.0
+    for i, r in enumerate(residuals):
+        lags = np.abs(np.subtract.outer(np.arange(r.size), np.arange(r.size)))
+        cov = drift_sd**2 * corr**lags + sigma**2 * np.eye(r.size)
+        if loadings is not None:
+            cov = cov + offset_sd**2 * np.outer(loadings[i], loadings[i])
+        joint += scipy.stats.multivariate_normal(np.zeros(r.size), cov).logpdf(r)
+    return joint
+
+
 def test_drift_terms_sum_to_the_joint_of_drift_plus_noise():
     """The Kalman filter's one-step terms of each run add up to the exact Gaussian
-    joint density: covariance drift_sd^2 corr^|i-j| + sigma^2 I within a run,
-    runs independent."""
-    lengths = (9, 4)
-    residuals, steps = _ragged_runs(lengths, seed=1)
+    joint density, runs independent."""
+    residuals, steps = _ragged_runs((9, 4), seed=1)
     sigma, drift_sd, corr = 0.01, 0.02, 0.85
-    total = _recursive_drift_terms(np.concatenate(residuals), steps, sigma, drift_sd, corr).sum()
-    joint = 0.0
-    for n, r in zip(lengths, residuals, strict=True):
-        lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-        cov = drift_sd**2 * corr**lags + sigma**2 * np.eye(n)
-        joint += scipy.stats.multivariate_normal(np.zeros(n), cov).logpdf(r)
-    np.testing.assert_allclose(total, joint)
+    total = _drift_terms(np.concatenate(residuals), steps, sigma, drift_sd, corr).sum()
+    np.testing.assert_allclose(total, _joint_log_density(residuals, sigma, drift_sd, corr))
 
 
-@pytest.fixture(scope="module")
-def closed_form_filter():
-    """The model's closed-form filter on a (step, run) grid and its gradient,
-    compiled once."""
+@pytest.fixture(scope="module", params=["NUMBA", "FAST_COMPILE"])
+def drift_op_and_gradient(request):
+    """The model's drift Op (log-density terms summed with weights) and its
+    gradient, compiled once per mode: numba (what nutpie runs) and Python
+    (``perform``)."""
     import pytensor
     import pytensor.tensor as pt
 
-    from bayescale.drift_likelihood import _one_step_log_densities
+    from bayescale.kalman import drift_log_densities
 
-    grid = pt.dmatrix("grid")
-    scalars = [pt.dscalar(name) for name in ("sigma", "drift_sd", "drift_corr")]
-    terms = _one_step_log_densities(grid, *scalars)
-    gradients = pytensor.grad(terms.sum(), scalars)
-    return pytensor.function([grid, *scalars], [terms, *gradients], mode="NUMBA")
+    residual, loading, weight = pt.dvector("residual"), pt.dvector("loading"), pt.dvector("w")
+    steps = pt.lvector("steps")
+    scalars = [pt.dscalar(name) for name in ("sigma", "drift_sd", "drift_corr", "offset_sd")]
+    terms = drift_log_densities(residual, loading, steps, *scalars)
+    objective = (weight * terms).sum()
+    gradients = pytensor.grad(objective, [residual, loading, *scalars])
+    inputs = [residual, loading, steps, *scalars, weight]
+    return pytensor.function(inputs, [objective, *gradients], mode=request.param)
 
 
+@pytest.mark.parametrize("offset_sd", [0.0, 0.02])
 @pytest.mark.parametrize("corr", [0.99, 0.3, 0.0, -0.4])
-@pytest.mark.parametrize(("sigma", "drift_sd"), [(0.008, 0.015), (1e-5, 0.02), (0.02, 1e-5)])
-def test_drift_closed_form_filter_equals_the_recursive_filter(
-    closed_form_filter, corr, sigma, drift_sd
+@pytest.mark.parametrize(("sigma", "drift_sd"), [(0.008, 0.015), (1e-4, 0.02), (0.02, 1e-4)])
+def test_drift_op_and_its_gradient_match_the_exact_joint_density(
+    drift_op_and_gradient, corr, sigma, drift_sd, offset_sd
 ):
-    """Inside the model the filter is a closed-form matrix product over a padded
-    (step, run) grid; for ragged runs (9, 4 and 41 evaluations), correlations
-    from -0.4 to 0.99 (zero included) and noise ratios of 2000 either way it gives
-    the NumPy recursion's one-step terms, with finite gradients."""
-    lengths = (9, 4, 41)
-    residuals, steps = _ragged_runs(lengths, seed=2)
-    grid = np.zeros((max(lengths), len(lengths)))
-    for run, r in enumerate(residuals):
-        grid[: r.size, run] = r
-    terms, *gradients = closed_form_filter(grid, sigma, drift_sd, corr)
-    ours = np.concatenate([terms[:n, run] for run, n in enumerate(lengths)])
-    recursive = _recursive_drift_terms(np.concatenate(residuals), steps, sigma, drift_sd, corr)
-    scale = max(1.0, np.abs(recursive).max())
-    np.testing.assert_allclose(ours / scale, recursive / scale, atol=1e-9)
-    assert np.all(np.isfinite(gradients))
+    """For ragged runs (9, 4 and 41 evaluations), correlations from -0.4 to 0.99
+    (zero included), noise ratios of 200 either way, with and without a run
+    offset integrated out, the Op's log-density is the exact Gaussian joint, and
+    its gradient (adjoint recursions for residuals and loadings, tangents for the
+    parameters) matches central finite differences of that joint to 1e-5."""
+    residuals, steps = _ragged_runs((9, 4, 41), seed=2)
+    loadings = [np.linspace(0.3, 0.9, r.size) for r in residuals]
+    r, load = np.concatenate(residuals), np.concatenate(loadings)
+    scalars = (sigma, drift_sd, corr, offset_sd)
+    value, d_residual, d_loading, *d_scalars = drift_op_and_gradient(
+        r, load, steps, *scalars, np.ones(r.size)
+    )
+    np.testing.assert_allclose(
+        value, _joint_log_density(residuals, *scalars[:3], loadings, offset_sd)
+    )
+    ends = np.cumsum([0, *(x.size for x in residuals)])
+
+    def joint(point):
+        pieces = [point[: r.size], point[r.size : 2 * r.size]]
+        runs = [[piece[a:b] for a, b in itertools.pairwise(ends)] for piece in pieces]
+        return _joint_log_density(runs[0], *point[2 * r.size : -1], runs[1], point[-1])
+
+    point = np.r_[r, load, scalars]
+    gradient = np.r_[d_residual, d_loading, d_scalars]
+    # first and last observation of each run, residuals and loadings, and the parameters
+    firsts_lasts = [0, 8, 9, 12, 13, r.size - 1]
+    coordinates = [
+        *firsts_lasts,
+        *(r.size + i for i in firsts_lasts),
+        *range(2 * r.size, point.size),
+    ]
+    for i in coordinates:
+        step = 1e-6 * max(abs(point[i]), 1e-3)
+        up, down = point.copy(), point.copy()
+        up[i] += step
+        down[i] -= step
+        numeric = (joint(up) - joint(down)) / (2 * step)
+        assert gradient[i] == pytest.approx(numeric, rel=1e-5, abs=1e-6 * np.abs(gradient).max())
+
+
+def test_run_offset_posterior_is_the_exact_gaussian_conditional():
+    """Each run's offset posterior read off the filter's pass equals the dense
+    Gaussian conditional: precision 1/offset_sd^2 + l' S^-1 l, mean v l' S^-1 r."""
+    from bayescale.kalman import kalman_filter, offset_posterior
+
+    residuals, steps = _ragged_runs((9, 14), seed=3)
+    loadings = [np.linspace(0.2, 0.8, r.size) for r in residuals]
+    sigma, drift_sd, corr, offset_sd = 0.01, 0.015, 0.9, 0.02
+    _, filtered = kalman_filter(
+        np.concatenate(residuals), np.concatenate(loadings), steps, sigma, drift_sd, corr, offset_sd
+    )
+    mean, variance = offset_posterior(filtered, steps, offset_sd)
+    for run, (r, load) in enumerate(zip(residuals, loadings, strict=True)):
+        lags = np.abs(np.subtract.outer(np.arange(r.size), np.arange(r.size)))
+        inverse = np.linalg.inv(drift_sd**2 * corr**lags + sigma**2 * np.eye(r.size))
+        expected_variance = 1.0 / (1.0 / offset_sd**2 + load @ inverse @ load)
+        assert variance[run] == pytest.approx(expected_variance, rel=1e-9)
+        assert mean[run] == pytest.approx(expected_variance * (load @ inverse @ r), rel=1e-9)
+
+
+def test_drift_filter_is_linear_in_the_evaluations():
+    """A million evaluations (a log of every step) are filtered with memory for
+    a few arrays of that length: no (steps x steps) matrix anywhere."""
+    from bayescale.kalman import filter_gradient, kalman_filter
+
+    n = 1_000_000
+    rng = np.random.default_rng(0)
+    steps = np.arange(n) % 250_000
+    residual, loading = rng.normal(0, 0.02, n), np.full(n, 0.5)
+    log_density, filtered = kalman_filter(residual, loading, steps, 0.01, 0.01, 0.9, 0.01)
+    d_residual, d_loading, _ = filter_gradient(filtered, steps, 0.9, np.ones(n))
+    assert log_density.shape == d_residual.shape == d_loading.shape == (n,)
+    assert np.isfinite(log_density).all() and np.isfinite(d_residual).all()
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale import __version__
+from bayescale.checks import checked_settings
 from bayescale.data import CurveData, load_curves
 from bayescale.default_priors import hierarchy_prior, hierarchy_prior_name, law_priors, noise_priors
 from bayescale.diagnostics import (
@@ -20,6 +21,7 @@ from bayescale.diagnostics import (
     check_identification,
     emit,
 )
+from bayescale.interrupts import check_complete, interruptible
 from bayescale.laws import Law, get_law
 from bayescale.likelihoods import get_likelihood
 from bayescale.model import ModelSpec, model_arrays
@@ -241,19 +243,28 @@ def fit(
 def fit_curves(curves: CurveData, spec: ModelSpec, settings: SamplerSettings) -> Fit:
     """Sample ``spec`` on validated ``curves`` (the layer under :func:`fit`).
 
-    ``settings.target_accept=None`` becomes the observation model's default; the
-    returned fit records the value used.
+    ``settings.target_accept=None`` becomes the observation model's default and
+    ``settings.seed=None`` a fresh random seed; the returned fit records the
+    values used.
+
+    Raises
+    ------
+    bayescale.interrupts.SamplingInterrupted
+        When sampling was interrupted (Ctrl-C): a partial trace is never a fit.
     """
+    settings = checked_settings(settings)
     if settings.target_accept is None:
         settings = dataclasses.replace(settings, target_accept=spec.likelihood_obj.target_accept)
     arrays = model_arrays(spec, curves)
-    tree, times = sample_posterior(
-        spec,
-        arrays,
-        n_runs=len(curves.runs),
-        n_recipes=len(curves.recipes),
-        settings=settings,
-    )
+    with interruptible():
+        tree, times = sample_posterior(
+            spec,
+            arrays,
+            n_runs=len(curves.runs),
+            n_recipes=len(curves.recipes),
+            settings=settings,
+        )
+    check_complete(tree, settings)
     tree = attach_data(tree, curves)
     r_hat, ess, divergences, convergence = check_convergence(tree, spec)
     identification = check_identification(tree, spec, curves)

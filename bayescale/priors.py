@@ -16,6 +16,7 @@ Prior(dist='LogNormal', params={'mu': 7.8, 'sigma': 1.5})
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,37 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "HalfStudentT": ("nu", "sigma"),
     "StudentT": ("nu", "mu", "sigma"),
 }
+
+#: Arguments that must be > 0 (scales, shapes, rates, degrees of freedom).
+POSITIVE_ARGUMENTS = frozenset({"sigma", "alpha", "beta", "lam", "nu"})
+
+
+def check_arguments(dist: str, values: Mapping[str, float]) -> None:
+    """Refuse arguments outside the distribution's domain.
+
+    Every argument must be finite, scales and shapes > 0, and ``lower < upper``.
+
+    Raises
+    ------
+    ValueError
+        Naming the distribution and the argument.
+
+    Examples
+    --------
+    >>> check_arguments("Beta", {"alpha": float("nan"), "beta": 2.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: Beta prior: alpha must be a finite number, got nan
+    """
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise ValueError(f"{dist} prior: {name} must be a finite number, got {value}")
+        if name in POSITIVE_ARGUMENTS and value <= 0:
+            raise ValueError(f"{dist} prior: {name} must be > 0, got {value:g}")
+    if "lower" in values and values["lower"] >= values["upper"]:
+        raise ValueError(
+            f"{dist} prior: lower must be below upper, got {values['lower']:g} >= {values['upper']:g}"
+        )
 
 
 @dataclass(frozen=True)
@@ -65,7 +97,11 @@ class Prior:
             raise ValueError(
                 f"{dist} prior needs arguments {', '.join(expected)}; got {', '.join(params) or 'none'}"
             )
-        values = {name: float(params[name]) for name in expected}
+        try:
+            values = {name: float(params[name]) for name in expected}
+        except (TypeError, ValueError):
+            raise ValueError(f"{dist} prior: arguments must be numbers, got {params}") from None
+        check_arguments(dist, values)
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "params", values)
 

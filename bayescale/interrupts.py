@@ -1,0 +1,65 @@
+"""Interrupted sampling is never a result.
+
+nutpie catches ``KeyboardInterrupt`` (Ctrl-C) itself and returns the draws made
+so far, which would otherwise be summarised and saved as if the fit were
+complete; interrupted during tuning, turning its empty trace into a DataTree
+fails with an unrelated error. :func:`interruptible` and :func:`check_complete`
+turn both into :class:`SamplingInterrupted`, a ``KeyboardInterrupt``, so the
+command line exits with status 130 and nothing is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import xarray as xr
+
+from bayescale.sampling import SamplerSettings
+
+
+class SamplingInterrupted(KeyboardInterrupt):
+    """Sampling stopped before every requested draw was made; no fit is returned."""
+
+
+def _interrupted(error: BaseException) -> bool:
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__context__ or error.__cause__
+    return False
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Re-raise an error that happened while handling a Ctrl-C as the interrupt."""
+    try:
+        yield
+    except Exception as error:
+        if _interrupted(error):
+            raise SamplingInterrupted("sampling was interrupted; nothing was kept") from None
+        raise
+
+
+def check_complete(tree: xr.DataTree, settings: SamplerSettings) -> None:
+    """Refuse a trace with fewer chains or draws than requested.
+
+    Raises
+    ------
+    SamplingInterrupted
+        Naming how many draws were made.
+    """
+    if "posterior" not in tree.children:
+        raise SamplingInterrupted("sampling was interrupted during tuning; nothing was kept")
+    posterior = tree["posterior"].to_dataset()
+    chains, draws = posterior.sizes.get("chain", 0), posterior.sizes.get("draw", 0)
+    # chains stopped at different draws are padded with NaN to the longest one
+    padded = any(np.isnan(values.to_numpy()).any() for values in posterior.data_vars.values())
+    if chains < settings.chains or draws < settings.draws or padded:
+        raise SamplingInterrupted(
+            f"sampling was interrupted after {draws} of {settings.draws} draws per chain "
+            f"({chains} of {settings.chains} chains); nothing was kept"
+        )

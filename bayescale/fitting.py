@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import pandas as pd
 import xarray as xr
@@ -131,6 +131,18 @@ def build_spec(
     )
 
 
+@overload
+def fit(
+    data: pd.DataFrame | str | Path,
+    law: str = ...,
+    *,
+    check_only: Literal[False] = ...,
+    **options: Any,
+) -> Fit: ...
+@overload
+def fit(
+    data: pd.DataFrame | str | Path, law: str = ..., *, check_only: Literal[True], **options: Any
+) -> None: ...
 def fit(
     data: pd.DataFrame | str | Path,
     law: str = "sigmoid",
@@ -155,7 +167,8 @@ def fit(
     seed: int | None = None,
     cores: int | None = None,
     target_accept: float | None = None,
-) -> Fit:
+    check_only: bool = False,
+) -> Fit | None:
     """Fit a scaling law to curve data and return the posterior.
 
     Parameters
@@ -189,6 +202,9 @@ def fit(
         NUTS settings (nutpie); see :class:`~bayescale.sampling.SamplerSettings`.
         ``target_accept`` defaults to the observation model's (0.95 for ``"drift"``,
         0.9 for the others).
+    check_only : bool
+        Only check the data, priors and options (everything that can be
+        refused before compiling and sampling) and return ``None``.
 
     Returns
     -------
@@ -237,6 +253,9 @@ def fit(
         cores=cores,
         target_accept=target_accept,
     )
+    if check_only:
+        checked_settings(settings)
+        return None
     return fit_curves(curves, spec, settings)
 
 

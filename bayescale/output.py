@@ -26,7 +26,7 @@ Examples
 >>> OutputFolder(out, ["a.txt"]).check()  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-bayescale.output.OutputError: ... already exists; pass --overwrite (overwrite=True) to replace it
+bayescale.output.OutputError: ... already exists; pass --overwrite to replace it (overwrite=True in Python)
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class OutputFolder:
         for path in self.paths.values():
             if path.exists() or path.is_symlink():
                 raise OutputError(
-                    f"{path} already exists; pass --overwrite (overwrite=True) to replace it"
+                    f"{path} already exists; pass --overwrite to replace it (overwrite=True in Python)"
                 )
 
     def check(self) -> None:
@@ -135,7 +135,7 @@ class OutputFolder:
                 path.mkdir()
             except FileExistsError:
                 continue
-            self._created.append(path)
+            self._created.insert(0, path)  # innermost first
 
     def _lock(self) -> None:
         lock = self.folder / LOCK_NAME
@@ -257,14 +257,14 @@ def publish(temp: Path, final: Path, *, overwrite: bool) -> None:
         os.link(temp, final)
     except FileExistsError:
         raise OutputError(
-            f"{final} already exists; pass --overwrite (overwrite=True) to replace it"
+            f"{final} already exists; pass --overwrite to replace it (overwrite=True in Python)"
         ) from None
     except OSError as err:  # a file system without hard links
         if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
             raise
         if final.exists():
             raise OutputError(
-                f"{final} already exists; pass --overwrite (overwrite=True) to replace it"
+                f"{final} already exists; pass --overwrite to replace it (overwrite=True in Python)"
             ) from None
         os.replace(temp, final)
         return

@@ -40,7 +40,7 @@ def interruptible() -> Iterator[None]:
         yield
     except Exception as error:
         if _interrupted(error):
-            raise SamplingInterrupted("sampling was interrupted; nothing was kept") from None
+            raise SamplingInterrupted("sampling was interrupted") from None
         raise
 
 
@@ -53,7 +53,7 @@ def check_complete(tree: xr.DataTree, settings: SamplerSettings) -> None:
         Naming how many draws were made.
     """
     if "posterior" not in tree.children:
-        raise SamplingInterrupted("sampling was interrupted during tuning; nothing was kept")
+        raise SamplingInterrupted("sampling was interrupted during tuning")
     posterior = tree["posterior"].to_dataset()
     chains, draws = posterior.sizes.get("chain", 0), posterior.sizes.get("draw", 0)
     # chains stopped at different draws are padded with NaN to the longest one
@@ -61,5 +61,5 @@ def check_complete(tree: xr.DataTree, settings: SamplerSettings) -> None:
     if chains < settings.chains or draws < settings.draws or padded:
         raise SamplingInterrupted(
             f"sampling was interrupted after {draws} of {settings.draws} draws per chain "
-            f"({chains} of {settings.chains} chains); nothing was kept"
+            f"({chains} of {settings.chains} chains)"
         )

@@ -356,8 +356,8 @@ def load_curves(
         canonical = canonical.drop(columns="trials")
 
     first_input = next(iter(inputs))
-    _check_duplicates(check, canonical, inputs, run)
     _check_label_collisions(frame, recipe, run, source)
+    _check_duplicates(check, canonical, inputs, run)
     notes: list[str] = []
     for bound, keep_side in ((min_x, "min"), (max_x, "max")):
         if bound is None:

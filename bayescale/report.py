@@ -204,7 +204,8 @@ def _html_block(block: Block) -> str:
 
 
 def _md(text: Any) -> str:
-    """Markdown-safe text on one line (a newline would end a table row)."""
+    """Markdown-safe text on one line (a newline would end a table row); ``$``
+    escaped, since many renderers read ``$...$`` as math."""
     one_line = " ".join(str(text).splitlines())
     return (
         html.escape(one_line, quote=False)
@@ -213,6 +214,7 @@ def _md(text: Any) -> str:
         .replace("*", "\\*")
         .replace("_", "\\_")
         .replace("`", "\\`")
+        .replace("$", "\\$")
     )
 
 

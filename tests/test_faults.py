@@ -152,11 +152,12 @@ def test_damaged_fit_files_are_refused_in_one_line(
 
 
 # ------------------------------------------------------------------ item 8
-def test_the_seed_used_is_recorded_when_none_is_given(shared):
+def test_the_seed_used_and_the_source_file_are_recorded(shared):
     fit, _ = shared
     assert isinstance(fit.sampler.seed, int)
     payload = fit_to_dict(fit, ci=0.9)
     assert payload["sampler"]["seed"] == fit.sampler.seed
+    assert payload["data"]["path"] == fit.data.path and len(payload["data"]["sha256"]) == 64
 
 
 def test_the_source_is_kept_by_absolute_path_and_hash(shared, saved, tmp_path, monkeypatch):

@@ -56,8 +56,10 @@ def check_complete(tree: xr.DataTree, settings: SamplerSettings) -> None:
         raise SamplingInterrupted("sampling was interrupted during tuning")
     posterior = tree["posterior"].to_dataset()
     chains, draws = posterior.sizes.get("chain", 0), posterior.sizes.get("draw", 0)
-    # chains stopped at different draws are padded with NaN to the longest one
-    padded = any(np.isnan(values.to_numpy()).any() for values in posterior.data_vars.values())
+    # chains stopped at different draws are padded with NaN to the longest one;
+    # the step size is finite at every real draw
+    stats = tree["sample_stats"].to_dataset() if "sample_stats" in tree.children else {}
+    padded = "step_size" in stats and bool(np.isnan(stats["step_size"].to_numpy()).any())
     if chains < settings.chains or draws < settings.draws or padded:
         raise SamplingInterrupted(
             f"sampling was interrupted after {draws} of {settings.draws} draws per chain "

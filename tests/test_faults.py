@@ -63,7 +63,14 @@ def saved(shared, tmp_path_factory):
 
 # ------------------------------------------------------------------ item 1
 @pytest.mark.filterwarnings("ignore:Found chain dimension")
-def test_an_interrupt_during_draws_raises_instead_of_returning_a_partial_fit(shared, monkeypatch):
+@pytest.mark.parametrize(
+    ("tune", "draws", "message"),
+    [(50, 1_000_000, r"after \d+ of 1000000 draws"), (1_000_000, 50, "interrupted")],
+    ids=["during draws", "during tuning"],
+)
+def test_an_interrupt_raises_instead_of_returning_a_partial_fit(
+    shared, monkeypatch, tune, draws, message
+):
     """nutpie returns the draws made so far on Ctrl-C; that is never a fit."""
     import nutpie
 
@@ -75,8 +82,8 @@ def test_an_interrupt_during_draws_raises_instead_of_returning_a_partial_fit(sha
 
     monkeypatch.setattr(nutpie, "sample", interrupted_soon)
     folder = shared[1]
-    with pytest.raises(SamplingInterrupted, match=r"interrupted after \d+ of 1000000 draws"):
-        bs.fit(folder / "runs.csv", **COLUMNS, draws=1_000_000, tune=50, chains=2, seed=1)
+    with pytest.raises(SamplingInterrupted, match=message):
+        bs.fit(folder / "runs.csv", **COLUMNS, draws=draws, tune=tune, chains=2, seed=1)
 
 
 def test_short_or_padded_traces_and_errors_while_interrupted_are_interrupts(shared):
@@ -85,10 +92,12 @@ def test_short_or_padded_traces_and_errors_while_interrupted_are_interrupts(shar
     short = xr.DataTree.from_dict({"/posterior": fit.draws_dataset.isel(draw=slice(0, 40))})
     with pytest.raises(SamplingInterrupted, match="after 40 of 100 draws per chain"):
         check_complete(short, settings)
-    padded = fit.draws_dataset.copy(deep=True)
-    padded["A"][1, 60:] = np.nan  # the second chain stopped at draw 60
-    with pytest.raises(SamplingInterrupted):
-        check_complete(xr.DataTree.from_dict({"/posterior": padded}), settings)
+    stats = fit.posterior["sample_stats"].to_dataset().copy(deep=True)
+    stats["step_size"][1, 60:] = np.nan  # the second chain stopped at draw 60
+    padded = {"/posterior": fit.draws_dataset, "/sample_stats": stats}
+    with pytest.raises(SamplingInterrupted, match="after 100 of 100 draws"):
+        check_complete(xr.DataTree.from_dict(padded), settings)
+    check_complete(fit.posterior, settings)  # a complete trace passes
     with pytest.raises(SamplingInterrupted, match="during tuning"):
         check_complete(xr.DataTree(), settings)
     with pytest.raises(SamplingInterrupted), interruptible():

@@ -13,7 +13,7 @@ import time
 import pytest
 from conftest import DATA, ROOT
 
-from bayescale import fitting
+from bayescale import fitting, output
 from bayescale.cli import COMMANDS, main
 
 SCALERL = str(DATA / "scalerl_3seeds.csv")
@@ -124,6 +124,21 @@ def test_unwritable_out_is_refused_before_sampling(command, tmp_path, capsys, no
     line = _refused([*BASE[command], *SAMPLER, "--out", str(blocker / "out")], capsys)
     assert f"{blocker}" in line and "is not a folder" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.parametrize("command", list(BASE))
+def test_a_folder_without_permission_is_refused_before_sampling(
+    command, tmp_path, capsys, no_sampling, monkeypatch
+):
+    """The probe's read-only --out failed once at once and again after the whole fit.
+    (Simulated: the tests run as root, who may write into read-only folders.)"""
+
+    def denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(output.Path, "mkdir", denied)
+    line = _refused([*BASE[command], *SAMPLER, "--out", str(tmp_path / "out")], capsys)
+    assert line.endswith(f"{tmp_path / 'out'}: cannot write here (Permission denied)")
 
 
 @pytest.mark.parametrize("command", list(BASE))

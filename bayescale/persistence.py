@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,11 +69,17 @@ def save_fit(fit: Fit, path: str | Path, *, overwrite: bool = False) -> Path:
         If ``path`` exists and ``overwrite`` is false, or cannot be written
         (an existing file is then left as it was).
     """
-    return write_file(path, lambda temp: write_netcdf(fit, temp), overwrite=overwrite)
+    content = netcdf_bytes(fit)
+    return write_file(path, lambda temp: temp.write_bytes(content), overwrite=overwrite)
 
 
-def write_netcdf(fit: Fit, path: str | Path) -> None:
-    """Write ``fit`` to ``path`` directly (see :func:`save_fit` for the safe way)."""
+def netcdf_bytes(fit: Fit) -> bytes:
+    """The netCDF file of ``fit``, made in memory.
+
+    HDF5 never writes to disk itself, so a full disk or a file-size limit is an
+    ordinary ``OSError`` of the caller's write (HDF5 crashes the process on a
+    failed write of its own).
+    """
     tree = fit.posterior.copy()
     tree.attrs = {
         "bayescale_format": FORMAT,
@@ -90,7 +97,9 @@ def write_netcdf(fit: Fit, path: str | Path) -> None:
             }
         ),
     }
-    tree.to_netcdf(path, engine=ENGINE)
+    buffer = io.BytesIO()
+    tree.to_netcdf(buffer, engine=ENGINE)
+    return buffer.getvalue()
 
 
 def load_fit(path: str | Path, *, check_source: bool = True) -> Fit:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import resource
 import signal
 import threading
 import warnings
@@ -30,7 +31,7 @@ from bayescale.data import DataError
 from bayescale.export import fit_to_dict
 from bayescale.interrupts import SamplingInterrupted, check_complete, interruptible
 from bayescale.output import OutputError
-from bayescale.persistence import FitFileError, write_netcdf
+from bayescale.persistence import FitFileError, netcdf_bytes, save_fit
 from bayescale.report import report
 
 RUN_NAMES = {"seed0": "$x^$", "seed1": r"$\alpha$"}
@@ -151,7 +152,7 @@ def test_damaged_fit_files_are_refused_in_one_line(
         fit = shared[0]
         tree = fit.posterior.copy()
         tree["posterior"] = tree["posterior"].to_dataset().isel(draw=slice(0, 40))
-        write_netcdf(dataclasses.replace(fit, posterior=tree), target)
+        target.write_bytes(netcdf_bytes(dataclasses.replace(fit, posterior=tree)))
     with pytest.raises(FitFileError, match=message):
         bs.load(target)
     assert main(["report", "--from", str(target), "--out", str(tmp_path / "out")]) == 2
@@ -199,6 +200,25 @@ def test_a_fit_whose_source_changed_is_refused(shared, tmp_path, capsys):
     assert main(["report", "--from", str(path), "--out", str(tmp_path / "out")]) == 2
     assert "changed after the fit" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ item 2
+def test_a_file_size_limit_while_saving_keeps_the_old_fit_and_the_process(shared, saved, tmp_path):
+    """HDF5 used to truncate the old file in place and then crash the process."""
+    target = tmp_path / "fit.nc"
+    target.write_bytes(saved.read_bytes())
+    before = target.read_bytes()
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 3, hard))
+    try:
+        with pytest.raises(OutputError, match=r"fit\.nc: cannot write \(File too large\)"):
+            save_fit(shared[0], target, overwrite=True)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.nc"]
 
 
 # ------------------------------------------------------------ items 7 and 9

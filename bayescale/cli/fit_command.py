@@ -26,7 +26,7 @@ from bayescale.cli.common import (
 from bayescale.export import fit_to_dict
 from bayescale.fitting import check_inputs, fit
 from bayescale.laws import Law
-from bayescale.persistence import write_netcdf
+from bayescale.persistence import netcdf_bytes
 
 NAME = "fit"
 HELP = "fit a scaling law and report its parameters with credible intervals"
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             result, ci=args.ci, predict_x=args.predict, targets=args.target, budgets=args.budget
         )
         payload["files"] = file_names(out)
-        out.stage("posterior.nc", lambda path: write_netcdf(result, path))
+        out.stage_bytes("posterior.nc", netcdf_bytes(result))
         stage_json(out, "fit.json", payload)
     print(render(result, payload))
     return 0

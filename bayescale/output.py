@@ -8,7 +8,8 @@ Every command and API function that writes goes through :class:`OutputFolder`:
   takes the lock, and undoes both at once);
 - **exclusive**: while a run holds the folder (an advisory ``flock`` on a lock
   file inside it, released by the kernel if the process dies), a second run
-  into the same folder is refused;
+  into the same folder is refused (a single file saved with :func:`write_file`
+  does not take the folder: its final hard link creates it exclusively);
 - **atomic**: outputs are staged as temporary files in the target folder and
   renamed into place only when every one of them is complete, so a failure or
   an interrupt (disk full, Ctrl-C) leaves the old outputs untouched;
@@ -67,6 +68,10 @@ class OutputFolder:
         ``overwrite``.
     overwrite : bool
         Replace existing outputs.
+    exclusive : bool
+        Take the folder for this run (refusing a concurrent one). ``False``
+        for a single file, whose exclusive creation the final link already
+        guarantees, so that many fits can be saved into one folder at once.
 
     Examples
     --------
@@ -74,11 +79,20 @@ class OutputFolder:
     ...     out.stage_text("fit.json", "{}")
     """
 
-    def __init__(self, folder: str | Path, names: Iterable[str], *, overwrite: bool = False):
+    def __init__(
+        self,
+        folder: str | Path,
+        names: Iterable[str],
+        *,
+        overwrite: bool = False,
+        exclusive: bool = True,
+    ) -> None:
         self.folder = Path(folder)
         self.names = list(names)
         self.overwrite = overwrite
+        self.exclusive = exclusive
         self.paths = {name: self.folder / name for name in self.names}
+        self._opened = False
         self._lock_fd: int | None = None
         self._created: list[Path] = []
         self._staged: dict[Path, Path] = {}
@@ -114,13 +128,17 @@ class OutputFolder:
         self.check_existing()
         try:
             self._make_folders()
-            self._lock()
+            if self.exclusive:
+                self._lock()
+            elif not os.access(self.folder, os.W_OK | os.X_OK):
+                raise PermissionError(13, "Permission denied")
         except OSError as err:
             self._remove_created()
             raise OutputError(f"{self.folder}: cannot write here ({_describe(err)})") from None
         except OutputError:
             self._remove_created()
             raise
+        self._opened = True
         try:
             self.check_existing()
         except OutputError:
@@ -172,6 +190,7 @@ class OutputFolder:
                 (self.folder / LOCK_NAME).unlink()
             os.close(self._lock_fd)
             self._lock_fd = None
+        self._opened = False
         if not success:
             self._remove_created()
         self._created = []
@@ -203,7 +222,7 @@ class OutputFolder:
         The file appears under its own name only at :meth:`commit`. Returns the
         final path.
         """
-        if self._lock_fd is None:
+        if not self._opened:
             raise RuntimeError("open the OutputFolder before staging outputs")
         final = self.folder / name
         try:
@@ -290,7 +309,7 @@ def write_file(path: str | Path, write: Callable[[Path], object], *, overwrite: 
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name")
-    with OutputFolder(path.parent, [path.name], overwrite=overwrite) as folder:
+    with OutputFolder(path.parent, [path.name], overwrite=overwrite, exclusive=False) as folder:
         folder.stage(path.name, write)
     return path
 

@@ -113,3 +113,14 @@ def test_publishing_without_overwrite_never_replaces_a_file_that_appeared(tmp_pa
     assert final.read_text() == "someone else's"
     publish(temp, final, overwrite=True)
     assert final.read_text() == "new" and not temp.exists()
+
+
+def test_single_files_can_be_saved_into_one_folder_at_once(tmp_path):
+    """fit.save does not take the folder: many fits may be saved side by side."""
+    with OutputFolder(tmp_path, ["report.html"]) as busy:
+        write_file(tmp_path / "a.nc", lambda path: path.write_text("a"), overwrite=False)
+        with pytest.raises(OutputError, match=r"a\.nc already exists"):
+            write_file(tmp_path / "a.nc", lambda path: path.write_text("b"), overwrite=False)
+        busy.stage_text("report.html", "r")
+    assert (tmp_path / "a.nc").read_text() == "a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.nc", "report.html"]

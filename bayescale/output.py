@@ -36,8 +36,8 @@ import contextlib
 import errno
 import fcntl
 import os
+import secrets
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -230,9 +230,7 @@ class OutputFolder:
             for path in reversed(missing):
                 path.mkdir()
                 self._created.insert(0, path)
-            handle, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=final.parent)
-            os.close(handle)
-            temp = Path(temp_name)
+            temp = _new_temp(final.parent)
             self._staged[final] = temp
             write(temp)
             _fsync(temp)
@@ -312,6 +310,18 @@ def write_file(path: str | Path, write: Callable[[Path], object], *, overwrite: 
     with OutputFolder(path.parent, [path.name], overwrite=overwrite, exclusive=False) as folder:
         folder.stage(path.name, write)
     return path
+
+
+def _new_temp(folder: Path) -> Path:
+    """An empty new file in ``folder`` with the mode a plain write would give
+    (``mkstemp`` would make it private to the user)."""
+    while True:
+        temp = folder / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+        try:
+            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return temp
 
 
 def _fsync(path: Path) -> None:

@@ -22,6 +22,9 @@ def test_outputs_appear_together_only_when_the_run_succeeds(tmp_path):
         folder.stage_bytes("figures/f.png", b"png")
         assert not (out / "a.json").exists()  # staged under a temporary name
     assert _listing(out) == ["a.json", "figures", "figures/f.png"]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (out / "a.json").stat().st_mode & 0o777 == 0o666 & ~umask  # as a plain write
 
 
 def test_a_failing_run_replaces_nothing_and_leaves_no_temporary_file(tmp_path):

@@ -13,6 +13,7 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    check_fit,
     check_law,
     check_numbers,
     check_window,
@@ -23,7 +24,6 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
-from bayescale.fitting import fit
 
 NAME = "backtest"
 HELP = "fit on compute up to each cut-off and check the predictions of the held-out rest"
@@ -65,19 +65,8 @@ def run(args: argparse.Namespace) -> int:
     for cut in [None, *args.cut]:  # every fit the backtest makes, checked before any sampling
         if cut is not None and args.min_x is not None and cut <= args.min_x:
             raise CommandError(f"--cut {cut:g}: must lie above --min-x {args.min_x:g}")
-        try:
-            fit(
-                args.data,
-                args.law,
-                min_x=args.min_x,
-                max_x=cut,
-                **model_kwargs(args),
-                **settings,
-                check_only=True,
-            )
-        except ValueError as err:
-            where = "the fit on all the data" if cut is None else f"--cut {cut:g}"
-            raise CommandError(f"{where}: {err}") from None
+        where = "the fit on all the data" if cut is None else f"--cut {cut:g}"
+        check_fit(where, args, args.law, min_x=args.min_x, max_x=cut)
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

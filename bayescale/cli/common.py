@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from bayescale.checks import check_seed
-from bayescale.laws import get_law
+from bayescale.fitting import fit
+from bayescale.laws import Law, get_law
 from bayescale.likelihoods import available_likelihoods
 from bayescale.output import OutputFolder
 from bayescale.priors import parse_prior
@@ -187,7 +188,7 @@ def check_numbers(option: str, values: Iterable[float] | float | None, *, positi
             raise CommandError(f"{option} {value:g}: must be {need}")
 
 
-def check_law(option: str, name: str):
+def check_law(option: str, name: str) -> Law:
     """The law called ``name``, or a one-line error naming ``option``."""
     try:
         return get_law(name)
@@ -201,6 +202,17 @@ def check_window(args: argparse.Namespace) -> None:
     check_numbers("--max-x", args.max_x, positive=False)
     if args.min_x is not None and args.max_x is not None and args.min_x > args.max_x:
         raise CommandError(f"--min-x {args.min_x:g} is above --max-x {args.max_x:g}")
+
+
+def check_fit(where: str, args: argparse.Namespace, law: str, **options: Any) -> None:
+    """Check one fit a command will make (data, priors, options, seed) without
+    sampling; a refusal names ``where`` (e.g. ``--cut 20000``)."""
+    try:
+        fit(
+            args.data, law, **model_kwargs(args), **sampler_kwargs(args), **options, check_only=True
+        )
+    except ValueError as err:
+        raise CommandError(f"{where}: {err}") from None
 
 
 def output_folder(args: argparse.Namespace, names: Iterable[str]) -> OutputFolder:

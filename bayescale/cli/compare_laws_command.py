@@ -12,6 +12,7 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    check_fit,
     check_law,
     check_window,
     file_names,
@@ -21,7 +22,6 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
-from bayescale.fitting import fit
 from bayescale.law_comparison import compare_laws
 
 NAME = "compare-laws"
@@ -54,18 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if len(set(args.laws)) < 2:
         raise CommandError("--laws: name at least two different laws")
     for law in dict.fromkeys(args.laws):
-        try:
-            fit(
-                args.data,
-                law,
-                **model_kwargs(args),
-                min_x=args.min_x,
-                max_x=args.max_x,
-                **settings,
-                check_only=True,
-            )
-        except ValueError as err:
-            raise CommandError(f"--laws {law}: {err}") from None
+        check_fit(f"--laws {law}", args, law, min_x=args.min_x, max_x=args.max_x)
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

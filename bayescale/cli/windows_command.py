@@ -12,6 +12,7 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    check_fit,
     check_law,
     file_names,
     format_table,
@@ -21,7 +22,6 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
-from bayescale.fitting import fit
 from bayescale.windows import Window, fit_windows
 
 NAME = "windows"
@@ -69,18 +69,7 @@ def run(args: argparse.Namespace) -> int:
     windows = [parse_window(text) for text in args.window]
     check_law("--law", args.law)
     for text, (low, high) in zip(args.window, windows, strict=True):
-        try:
-            fit(
-                args.data,
-                args.law,
-                min_x=low,
-                max_x=high,
-                **model_kwargs(args),
-                **settings,
-                check_only=True,
-            )
-        except ValueError as err:
-            raise CommandError(f"--window {text}: {err}") from None
+        check_fit(f"--window {text}", args, args.law, min_x=low, max_x=high)
     with output_folder(args, OUTPUTS) as out:
         table = fit_windows(
             args.data,

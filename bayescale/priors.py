@@ -16,11 +16,12 @@ Prior(dist='LogNormal', params={'mu': 7.8, 'sigma': 1.5})
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 #: Supported distributions and the names of their arguments, in order.
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
@@ -40,10 +41,11 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 POSITIVE_ARGUMENTS = frozenset({"sigma", "alpha", "beta", "lam", "nu"})
 
 
-def check_arguments(dist: str, values: Mapping[str, float]) -> None:
+def check_arguments(dist: str, values: Mapping[str, Any]) -> None:
     """Refuse arguments outside the distribution's domain.
 
-    Every argument must be finite, scales and shapes > 0, and ``lower < upper``.
+    Every argument (a number, or one per recipe) must be finite, scales and
+    shapes > 0, and ``lower < upper``.
 
     Raises
     ------
@@ -57,14 +59,15 @@ def check_arguments(dist: str, values: Mapping[str, float]) -> None:
     ...
     ValueError: Beta prior: alpha must be a finite number, got nan
     """
-    for name, value in values.items():
-        if not math.isfinite(value):
-            raise ValueError(f"{dist} prior: {name} must be a finite number, got {value}")
-        if name in POSITIVE_ARGUMENTS and value <= 0:
-            raise ValueError(f"{dist} prior: {name} must be > 0, got {value:g}")
-    if "lower" in values and values["lower"] >= values["upper"]:
+    arrays = {name: np.asarray(value, dtype=float) for name, value in values.items()}
+    for name, value in arrays.items():
+        if not np.isfinite(value).all():
+            raise ValueError(f"{dist} prior: {name} must be a finite number, got {values[name]}")
+        if name in POSITIVE_ARGUMENTS and (value <= 0).any():
+            raise ValueError(f"{dist} prior: {name} must be > 0, got {values[name]}")
+    if "lower" in arrays and (arrays["lower"] >= arrays["upper"]).any():
         raise ValueError(
-            f"{dist} prior: lower must be below upper, got {values['lower']:g} >= {values['upper']:g}"
+            f"{dist} prior: lower must be below upper, got {values['lower']} >= {values['upper']}"
         )
 
 
@@ -97,10 +100,7 @@ class Prior:
             raise ValueError(
                 f"{dist} prior needs arguments {', '.join(expected)}; got {', '.join(params) or 'none'}"
             )
-        try:
-            values = {name: float(params[name]) for name in expected}
-        except (TypeError, ValueError):
-            raise ValueError(f"{dist} prior: arguments must be numbers, got {params}") from None
+        values = {name: float(params[name]) for name in expected}
         check_arguments(dist, values)
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "params", values)

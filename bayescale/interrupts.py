@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import xarray as xr
 
+from bayescale.result import SAMPLE_DIMS
 from bayescale.sampling import SamplerSettings
 
 
@@ -52,10 +53,12 @@ def check_complete(tree: xr.DataTree, settings: SamplerSettings) -> None:
     SamplingInterrupted
         Naming how many draws were made.
     """
-    if "posterior" not in tree.children:
+    posterior = tree["posterior"].to_dataset() if "posterior" in tree.children else None
+    chains, draws = (
+        (0, 0) if posterior is None else (posterior.sizes.get(d, 0) for d in SAMPLE_DIMS)
+    )
+    if draws == 0:  # nothing after the warm-up
         raise SamplingInterrupted("sampling was interrupted during tuning")
-    posterior = tree["posterior"].to_dataset()
-    chains, draws = posterior.sizes.get("chain", 0), posterior.sizes.get("draw", 0)
     # chains stopped at different draws are padded with NaN to the longest one;
     # the step size is finite at every real draw
     stats = tree["sample_stats"].to_dataset() if "sample_stats" in tree.children else {}

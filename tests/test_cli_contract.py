@@ -163,14 +163,16 @@ def test_report_from_a_missing_or_foreign_file_is_one_line(tmp_path, capsys):
 
 # ------------------------------------------------- a real CLI process, interrupted
 #: Runs the CLI in a child process; the file named by BAYESCALE_TEST_MARKER is
-#: created when nutpie starts sampling (compiling is over).
+#: created (from nutpie's progress callback) once every chain is past tuning.
 CHILD = """
 import os, sys
 import nutpie
 real = nutpie.sample
+def on_progress(chains):
+    if all(not chain.tuning and chain.finished_draws > 0 for chain in chains):
+        open(os.environ["BAYESCALE_TEST_MARKER"], "a").close()
 def marked(*args, **kwargs):
-    open(os.environ["BAYESCALE_TEST_MARKER"], "w").close()
-    return real(*args, **kwargs)
+    return real(*args, **kwargs, progress_callback=on_progress, progress_rate=100)
 nutpie.sample = marked
 from bayescale.cli import main
 sys.exit(main(sys.argv[1:]))
@@ -191,7 +193,7 @@ def sampling_child(tmp_path_factory):
     folder = tmp_path_factory.mktemp("interrupt")
     marker, out = folder / "sampling", folder / "nested" / "out"
     args = [*BASE["fit"], "--likelihood", "normal", "--vary", "none"]
-    args += ["--draws", "1000000", "--tune", "50", "--chains", "2", "--seed", "1"]
+    args += ["--draws", "10000000", "--tune", "50", "--chains", "2", "--seed", "1"]
     env = {**os.environ, "BAYESCALE_TEST_MARKER": str(marker), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-c", CHILD, *args, "--out", str(out)],
@@ -219,12 +221,15 @@ def test_a_second_run_into_a_busy_out_is_refused(sampling_child, capsys):
 
 def test_sigint_during_draws_exits_130_and_writes_nothing(sampling_child):
     process, marker, out = sampling_child
-    _wait_for(marker, process)
-    time.sleep(2.0)  # 50 tuning steps take milliseconds: the chains are drawing now
+    _wait_for(marker, process)  # every chain is drawing
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith("bayescale fit: interrupted (sampling was")
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith("bayescale fit: interrupted (sampling was interrupted after")
+    )
     assert "nothing was written" in err
     assert not out.exists() and not out.parent.exists()

@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 from matplotlib.cbook import is_math_text
 
 import bayescale as bs
-from bayescale import plots
+from bayescale import fitting, plots
 from bayescale.cli import main
 from bayescale.data import DataError
 from bayescale.export import fit_to_dict
@@ -128,6 +128,29 @@ def test_short_or_padded_traces_and_errors_while_interrupted_are_interrupts(shar
 
 
 # ------------------------------------------------------------------ item 3
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"priors": {"A": "Beta(alpha=nan, beta=2)"}}, "alpha must be a finite number"),
+        ({"priors": {"B": {"dist": "LogNormal", "mu": 0, "sigma": -1}}}, "sigma must be > 0"),
+        ({"seed": -1}, "seed must be a whole number from 0 to"),
+        ({"seed": 2.5}, "seed must be a whole number"),
+        ({"draws": 0}, "draws must be a whole number >= 1"),
+    ],
+)
+def test_the_api_refuses_bad_priors_and_settings_before_compiling(
+    scalerl_csv, monkeypatch, options, message
+):
+    def refuse(*args, **kwargs):
+        raise AssertionError("compiled or sampled")
+
+    monkeypatch.setattr(fitting, "sample_posterior", refuse)
+    with pytest.raises(ValueError, match=message):
+        bs.fit(scalerl_csv, **COLUMNS, **options)
+    with pytest.raises(ValueError, match=message):
+        bs.fit(scalerl_csv, **COLUMNS, **options, check_only=True)
+
+
 def _damaged(saved, target, **attrs):
     target.write_bytes(saved.read_bytes())
     with h5py.File(target, "r+") as handle:

@@ -37,14 +37,14 @@ HELD_OUT_COLOR = "black"
 
 
 def plain(text: object) -> str:
-    """``text`` drawn as written: user strings (run, recipe and column names)
+    r"""``text`` drawn as written: user strings (run, recipe and column names)
     never turn into matplotlib math text (``$x^$`` would abort drawing,
-    ``$\\alpha$`` become a Greek letter).
+    ``$\alpha$`` become a Greek letter).
 
     Examples
     --------
-    >>> plain("$x^$ run")
-    '\\$x^\\$ run'
+    >>> print(plain("$x^$ run"))
+    \$x^\$ run
     """
     return str(text).replace("$", r"\$")
 

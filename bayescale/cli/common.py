@@ -100,7 +100,12 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """--out and --overwrite."""
-    parser.add_argument("--out", required=True, help="folder for the outputs")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="folder for the outputs: taken by this command while it runs; they appear "
+        "all at once when it succeeds, and a failure or Ctrl-C leaves nothing",
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that already exist in --out"
     )

@@ -21,8 +21,12 @@ bayescale.data.DataError: DataFrame: column 'c' must be > 0; row 2 has -3
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,12 +59,18 @@ class CurveData:
         File path, or ``"DataFrame"``.
     notes : list of str
         What validation did that a user should know (e.g. rows excluded by ``min_x``).
+    path : str or None
+        Absolute path of the source file (``None`` for a DataFrame).
+    sha256 : str or None
+        SHA-256 of the source file's bytes as read, to recognise it later.
     """
 
     frame: pd.DataFrame
     columns: dict[str, str]
     source: str
     notes: list[str] = field(default_factory=list)
+    path: str | None = None
+    sha256: str | None = None
 
     @property
     def runs(self) -> list[str]:
@@ -87,36 +97,114 @@ class CurveData:
         return len(self.frame)
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """What :func:`read_source` learnt about a file besides its table.
+
+    Attributes
+    ----------
+    path : str
+        Absolute path.
+    sha256 : str
+        SHA-256 of the bytes that were parsed.
+    lines : tuple of int or None
+        For text files, the line (1-based, the header being line 1 when it is
+        the first) on which each row starts; ``None`` for Parquet.
+    duplicates : tuple of str
+        Column names the header repeats.
+    """
+
+    path: str
+    sha256: str
+    lines: tuple[int, ...] | None
+    duplicates: tuple[str, ...]
+
+
+TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+def read_source(path: str | Path) -> tuple[pd.DataFrame, SourceFile]:
+    """Read a CSV, TSV or Parquet file, with its hash and the line of each row.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, a folder, empty, unreadable or not of a known type.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a data file")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES | PARQUET_SUFFIXES:
+        raise DataError(f"{path}: unknown file type {suffix!r}; use .csv, .tsv or .parquet")
+    sep = "\t" if suffix == ".tsv" else ","
+    try:
+        content = path.read_bytes()
+        if suffix in PARQUET_SUFFIXES:
+            frame = pd.read_parquet(io.BytesIO(content))
+            lines = None
+            duplicates = [name for name, k in Counter(map(str, frame.columns)).items() if k > 1]
+        else:
+            frame = pd.read_csv(io.BytesIO(content), sep=sep)
+            header, lines = _record_lines(content, sep, len(frame))
+            duplicates = [name for name, k in Counter(header).items() if k > 1]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(f"{path}: cannot read the file ({first_line})") from None
+    info = SourceFile(
+        path=str(path.resolve()),
+        sha256=hashlib.sha256(content).hexdigest(),
+        lines=lines,
+        duplicates=tuple(duplicates),
+    )
+    return frame, info
+
+
+def _record_lines(
+    content: bytes, sep: str, n_rows: int
+) -> tuple[list[str], tuple[int, ...] | None]:
+    """The header and the starting line of each data row, as pandas reads them
+    (blank lines skipped, quoted newlines inside one row); ``None`` when the
+    count disagrees with pandas."""
+    text = content.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header: list[str] | None = None
+    starts: list[int] = []
+    previous = 0
+    for record in reader:
+        start, previous = previous + 1, reader.line_num
+        if not record:
+            continue
+        if header is None:
+            header = record
+        else:
+            starts.append(start)
+    lines = tuple(starts) if len(starts) == n_rows else None
+    return header or [], lines
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV, TSV or Parquet file into a DataFrame.
 
     Raises
     ------
     DataError
-        If the file is missing, empty or not of a known type.
+        If the file is missing, a folder, empty or not of a known type.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-        if suffix in {".csv", ".tsv", ".txt"}:
-            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(f"{path}: cannot read the file ({first_line})") from None
-    raise DataError(f"{path}: unknown file type {suffix!r}; use .csv, .tsv or .parquet")
+    return read_source(path)[0]
 
 
 def _describe_rows(
-    frame: pd.DataFrame, mask: np.ndarray, values: pd.Series | None, file: bool
+    frame: pd.DataFrame, mask: np.ndarray, values: pd.Series | None, lines: Sequence[int] | None
 ) -> str:
     positions = np.flatnonzero(mask)
-    noun = "line" if file else "row"
+    noun = "line" if lines is not None else "row"
     shown = positions[:MAX_ROWS_NAMED]
-    labels = [str(frame["row"].iloc[p] + 2) if file else str(frame.index[p]) for p in shown]
+    rows = frame["row"].to_numpy()
+    labels = [str(lines[rows[p]]) if lines is not None else str(frame.index[p]) for p in shown]
     text = f"{noun}{'s' if len(positions) > 1 else ''} {', '.join(labels)}"
     if values is not None:
         shown_values = ", ".join(str(values.iloc[p]) for p in shown)
@@ -129,21 +217,24 @@ def _describe_rows(
 class _Checker:
     """Builds the one-line messages for one source."""
 
-    def __init__(self, frame: pd.DataFrame, source: str, is_file: bool) -> None:
+    def __init__(self, frame: pd.DataFrame, source: str, lines: Sequence[int] | None) -> None:
         self.frame = frame
         self.source = source
-        self.is_file = is_file
+        self.lines = lines
 
     def fail(self, column: str, problem: str, mask: np.ndarray, show_values: bool = True) -> None:
         if not mask.any():
             return
         values = self.frame[column] if show_values else None
-        where = _describe_rows(self.frame, mask, values, self.is_file)
+        where = _describe_rows(self.frame, mask, values, self.lines)
         raise DataError(f"{self.source}: column '{column}' {problem}; {where}")
 
     def numeric(self, column: str) -> pd.Series:
         raw = self.frame[column]
-        if pd.api.types.is_bool_dtype(raw):
+        types = pd.api.types
+        if types.is_datetime64_any_dtype(raw) or types.is_timedelta64_dtype(raw):
+            self.fail(column, "holds dates or times, not numbers", raw.notna().to_numpy())
+        if types.is_bool_dtype(raw):
             self.fail(column, "must be numeric", np.ones(len(raw), dtype=bool))
         values = pd.to_numeric(raw, errors="coerce").astype(float)
         self.fail(column, "must be numeric", (values.isna() & raw.notna()).to_numpy())
@@ -218,7 +309,7 @@ def load_curves(
     """
     is_file = not isinstance(data, pd.DataFrame)
     source = str(data) if is_file else "DataFrame"
-    frame = read_table(data) if is_file else data
+    frame, info = read_source(data) if is_file else (data, None)
     if frame.empty:
         raise DataError(f"{source}: no rows")
     if compute is not None and (n is None or d is not None):
@@ -236,11 +327,12 @@ def load_curves(
     if isinstance(trials, str):
         roles["trials"] = trials
     _check_columns_exist(frame, roles, source)
+    _check_duplicated_columns(info, roles, source)
 
     frame = frame.reset_index(drop=False).rename(columns={"index": "__index__"})
     frame.index = data.index if not is_file else frame.index
     frame["row"] = np.arange(len(frame))
-    check = _Checker(frame, source, is_file)
+    check = _Checker(frame, source, info.lines if info is not None else None)
 
     canonical = pd.DataFrame(index=frame.index)
     for role, col in inputs.items():
@@ -264,6 +356,7 @@ def load_curves(
         canonical = canonical.drop(columns="trials")
 
     first_input = next(iter(inputs))
+    _check_label_collisions(frame, recipe, run, source)
     _check_duplicates(check, canonical, inputs, run)
     notes: list[str] = []
     for bound, keep_side in ((min_x, "min"), (max_x, "max")):
@@ -286,6 +379,8 @@ def load_curves(
         columns={role: col for role, col in roles.items()},
         source=source,
         notes=notes,
+        path=info.path if info is not None else None,
+        sha256=info.sha256 if info is not None else None,
     )
 
 
@@ -296,6 +391,37 @@ def _check_columns_exist(frame: pd.DataFrame, roles: Mapping[str, str], source: 
             raise DataError(
                 f"{source}: missing column '{col}' (given as {role}); the columns are: {available}"
             )
+
+
+def _check_duplicated_columns(
+    info: SourceFile | None, roles: Mapping[str, str], source: str
+) -> None:
+    if info is None:
+        return
+    for role, col in roles.items():
+        if col in info.duplicates:
+            raise DataError(
+                f"{source}: the header names column '{col}' (given as {role}) more than once"
+            )
+
+
+def _check_label_collisions(
+    frame: pd.DataFrame, recipe: str | None, run: str | None, source: str
+) -> None:
+    """Refuse (recipe, run) pairs whose ``recipe/run`` labels coincide."""
+    if not (recipe and run):
+        return
+    pairs = frame[[recipe, run]].astype(str).drop_duplicates()
+    labels = pairs[recipe] + "/" + pairs[run]
+    clash = labels.duplicated(keep=False).to_numpy()
+    if not clash.any():
+        return
+    shown = pairs[clash].head(2).itertuples(index=False)
+    described = " and ".join(f"(recipe '{a}', run '{b}')" for a, b in shown)
+    raise DataError(
+        f"{source}: {described} would both be labelled '{labels[clash].iloc[0]}'; "
+        "rename runs or recipes so that no label contains the other's '/'"
+    )
 
 
 def _trials(check: _Checker, trials: str | int | None) -> pd.Series:

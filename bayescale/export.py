@@ -14,8 +14,10 @@ Keys (other tools rely on them):
   each quantity a dict {mean, median, lower, upper} (``recipe`` too when there
   are several); see :mod:`bayescale.allocation`
 - ``diagnostics``: {max_r_hat, min_ess_bulk, divergences, warnings}
-- ``data``: {source, columns, n_points, runs, recipes, notes}
-- ``spec`` and ``sampler``: the model and NUTS settings, to reproduce the fit
+- ``data``: {source, path, sha256, columns, n_points, runs, recipes, notes}: the
+  source as given, its absolute path and the SHA-256 of the bytes fitted
+- ``spec`` and ``sampler``: the model and NUTS settings (with the seed used,
+  drawn when none was given), to reproduce the fit
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ def fit_to_dict(
         "diagnostics": fit.diagnostics.to_dict(),
         "data": {
             "source": fit.data.source,
+            "path": fit.data.path,
+            "sha256": fit.data.sha256,
             "columns": fit.data.columns,
             "n_points": len(fit.data),
             "runs": fit.runs,

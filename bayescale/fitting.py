@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from bayescale import __version__
+from bayescale.checks import checked_settings
 from bayescale.data import CurveData, load_curves
 from bayescale.default_priors import hierarchy_prior, hierarchy_prior_name, law_priors, noise_priors
 from bayescale.diagnostics import (
@@ -21,6 +22,7 @@ from bayescale.diagnostics import (
     check_identification,
     emit,
 )
+from bayescale.interrupts import check_complete, interruptible
 from bayescale.laws import Law, get_law
 from bayescale.likelihoods import get_likelihood
 from bayescale.model import ModelSpec, model_arrays
@@ -131,6 +133,18 @@ def build_spec(
     )
 
 
+@overload
+def fit(
+    data: pd.DataFrame | str | Path,
+    law: str = ...,
+    *,
+    check_only: Literal[False] = ...,
+    **options: Any,
+) -> Fit: ...
+@overload
+def fit(
+    data: pd.DataFrame | str | Path, law: str = ..., *, check_only: Literal[True], **options: Any
+) -> None: ...
 def fit(
     data: pd.DataFrame | str | Path,
     law: str = "sigmoid",
@@ -155,7 +169,8 @@ def fit(
     seed: int | None = None,
     cores: int | None = None,
     target_accept: float | None = None,
-) -> Fit:
+    check_only: bool = False,
+) -> Fit | None:
     """Fit a scaling law to curve data and return the posterior.
 
     Parameters
@@ -189,6 +204,9 @@ def fit(
         NUTS settings (nutpie); see :class:`~bayescale.sampling.SamplerSettings`.
         ``target_accept`` defaults to the observation model's (0.95 for ``"drift"``,
         0.9 for the others).
+    check_only : bool
+        Only check the data, priors and options (everything that can be
+        refused before compiling and sampling) and return ``None``.
 
     Returns
     -------
@@ -237,25 +255,37 @@ def fit(
         cores=cores,
         target_accept=target_accept,
     )
+    if check_only:
+        checked_settings(settings)
+        return None
     return fit_curves(curves, spec, settings)
 
 
 def fit_curves(curves: CurveData, spec: ModelSpec, settings: SamplerSettings) -> Fit:
     """Sample ``spec`` on validated ``curves`` (the layer under :func:`fit`).
 
-    ``settings.target_accept=None`` becomes the observation model's default; the
-    returned fit records the value used.
+    ``settings.target_accept=None`` becomes the observation model's default and
+    ``settings.seed=None`` a fresh random seed; the returned fit records the
+    values used.
+
+    Raises
+    ------
+    bayescale.interrupts.SamplingInterrupted
+        When sampling was interrupted (Ctrl-C): a partial trace is never a fit.
     """
+    settings = checked_settings(settings)
     if settings.target_accept is None:
         settings = dataclasses.replace(settings, target_accept=spec.likelihood_obj.target_accept)
     arrays = model_arrays(spec, curves)
-    tree, times = sample_posterior(
-        spec,
-        arrays,
-        n_runs=len(curves.runs),
-        n_recipes=len(curves.recipes),
-        settings=settings,
-    )
+    with interruptible():
+        tree, times = sample_posterior(
+            spec,
+            arrays,
+            n_runs=len(curves.runs),
+            n_recipes=len(curves.recipes),
+            settings=settings,
+        )
+    check_complete(tree, settings)
     tree = restore_run_draws(tree, spec, arrays, np.random.default_rng(settings.seed))
     tree = attach_data(tree, curves)
     r_hat, ess, divergences, convergence = check_convergence(tree, spec)

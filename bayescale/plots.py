@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bayescale.data import read_table
+from bayescale.data import DataError, read_source, read_table
 from bayescale.default_priors import hierarchy_prior_name
 from bayescale.result import DEFAULT_CI, SAMPLE_DIMS, Fit
 
@@ -34,6 +34,19 @@ DEFAULT_ROPE = 0.02
 
 CURVE_COLOR = "C0"
 HELD_OUT_COLOR = "black"
+
+
+def plain(text: object) -> str:
+    r"""``text`` drawn as written: user strings (run, recipe and column names)
+    never turn into matplotlib math text (``$x^$`` would abort drawing,
+    ``$\alpha$`` become a Greek letter).
+
+    Examples
+    --------
+    >>> print(plain("$x^$ run"))
+    \$x^\$ run
+    """
+    return str(text).replace("$", r"\$")
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.2)) -> Axes:
@@ -53,7 +66,8 @@ def held_out_points(fit: Fit, data: pd.DataFrame | str | Path | None = None) -> 
         A fit of a one-input law.
     data : DataFrame or path, optional
         The full table in the user's column names; default: the file the fit
-        was read from (when it still exists).
+        was read from, by its absolute path, when it still holds the fitted
+        bytes (none for fits of a DataFrame).
 
     Returns
     -------
@@ -62,16 +76,27 @@ def held_out_points(fit: Fit, data: pd.DataFrame | str | Path | None = None) -> 
         ``fit.data.frame``) for the rows whose ``x`` lies above the largest fitted
         ``x`` of their recipe; empty when there are none or no data are found.
 
+    Raises
+    ------
+    DataError
+        When the fit's source file exists but no longer holds the fitted bytes.
+
     Examples
     --------
     >>> tail = held_out_points(fit)  # doctest: +SKIP
     """
     empty = pd.DataFrame({"x": [], "y": [], "run": [], "recipe": []})
     if data is None:
-        if not Path(fit.data.source).is_file():
+        path, digest = fit.data.path, fit.data.sha256
+        if path is None or digest is None or not Path(path).is_file():
             return empty
-        data = fit.data.source
-    table = read_table(data) if not isinstance(data, pd.DataFrame) else data
+        table, source = read_source(path)
+        if source.sha256 != digest:
+            raise DataError(
+                f"{path}: changed since it was fitted; its rows cannot be shown as held-out points"
+            )
+    else:
+        table = read_table(data) if not isinstance(data, pd.DataFrame) else data
     columns = fit.data.columns
     out = pd.DataFrame(
         {
@@ -153,7 +178,7 @@ def plot_fit(
     )
     ax.plot(grid, pred["median"], color=CURVE_COLOR, lw=1.5, label="posterior median")
     for run, points in frame.groupby("run", sort=False):
-        ax.scatter(points["x"], points["y"], s=8, alpha=0.7, label=str(run))
+        ax.scatter(points["x"], points["y"], s=8, alpha=0.7, label=plain(run))
     if right > fitted_max:
         ax.axvspan(fitted_max, right, color="grey", alpha=0.12, lw=0, label="extrapolation")
     if held_out is not None and len(held_out):
@@ -167,9 +192,9 @@ def plot_fit(
         )
     ax.set_xscale("log")
     ax.set_xlim(grid[0], grid[-1])
-    ax.set_xlabel(fit.data.columns["x"])
-    ax.set_ylabel(fit.data.columns["y"])
-    ax.set_title(recipe if len(fit.recipes) > 1 else fit.law.formula, fontsize=9)
+    ax.set_xlabel(plain(fit.data.columns["x"]))
+    ax.set_ylabel(plain(fit.data.columns["y"]))
+    ax.set_title(plain(recipe) if len(fit.recipes) > 1 else fit.law.formula, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     return ax
 
@@ -222,7 +247,7 @@ def plot_parameter_by_recipe(
     ax = _axes(ax)
     for recipe in fit.recipes:
         values = fit.parameter_draws(recipe=recipe)[parameter].to_numpy().ravel()
-        ax.plot(*_kde_line(values), label=recipe)
+        ax.plot(*_kde_line(values), label=plain(recipe))
     if rope > 0:
         centre = float(fit.parameter_draws(recipe=reference)[parameter].median(SAMPLE_DIMS))
         ax.axvspan(
@@ -231,9 +256,9 @@ def plot_parameter_by_recipe(
             color="grey",
             alpha=0.2,
             lw=0,
-            label=f"{reference} ± {rope:g}",
+            label=f"{plain(reference)} ± {rope:g}",
         )
-    ax.set_xlabel(parameter)
+    ax.set_xlabel(plain(parameter))
     ax.set_ylabel("posterior density")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
@@ -290,8 +315,8 @@ def plot_difference(
     )
     if decision:
         title = f"{decision}: {title}"
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel(label)
+    ax.set_title(plain(title), fontsize=9)
+    ax.set_xlabel(plain(label))
     ax.set_ylabel("posterior density")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
@@ -357,7 +382,7 @@ def plot_forest(
             panel.set_xscale("log")
         panel.hlines(y, rows["lower"], rows["upper"], colors=colors, lw=2)
         panel.scatter(rows["mean"], y, c=colors, s=16, zorder=3)
-        panel.set_yticks(y, rows["label"], fontsize=7)
+        panel.set_yticks(y, [plain(label) for label in rows["label"]], fontsize=7)
         panel.set_ylim(-0.7, len(rows) - 0.3)
         panel.set_xlabel(f"{parameter} ({ci:.0%} interval)")
     return axes[0].figure
@@ -470,7 +495,7 @@ def plot_loss_contours(
     ax.set_yscale("log")
     ax.set_xlim(n[0], n[-1])
     ax.set_ylim(d[0], d[-1])
-    ax.set_xlabel(f"parameters N ({fit.data.columns['n']})")
+    ax.set_xlabel(f"parameters N ({plain(fit.data.columns['n'])})")
     ax.set_ylabel("tokens D")
     ax.legend(fontsize=7, loc="upper left")
     return ax

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 #: Supported distributions and the names of their arguments, in order.
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "Normal": ("mu", "sigma"),
@@ -34,6 +36,39 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "HalfStudentT": ("nu", "sigma"),
     "StudentT": ("nu", "mu", "sigma"),
 }
+
+#: Arguments that must be > 0 (scales, shapes, rates, degrees of freedom).
+POSITIVE_ARGUMENTS = frozenset({"sigma", "alpha", "beta", "lam", "nu"})
+
+
+def check_arguments(dist: str, values: Mapping[str, Any]) -> None:
+    """Refuse arguments outside the distribution's domain.
+
+    Every argument (a number, or one per recipe) must be finite, scales and
+    shapes > 0, and ``lower < upper``.
+
+    Raises
+    ------
+    ValueError
+        Naming the distribution and the argument.
+
+    Examples
+    --------
+    >>> check_arguments("Beta", {"alpha": float("nan"), "beta": 2.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: Beta prior: alpha must be a finite number, got nan
+    """
+    arrays = {name: np.asarray(value, dtype=float) for name, value in values.items()}
+    for name, value in arrays.items():
+        if not np.isfinite(value).all():
+            raise ValueError(f"{dist} prior: {name} must be a finite number, got {values[name]}")
+        if name in POSITIVE_ARGUMENTS and (value <= 0).any():
+            raise ValueError(f"{dist} prior: {name} must be > 0, got {values[name]}")
+    if "lower" in arrays and (arrays["lower"] >= arrays["upper"]).any():
+        raise ValueError(
+            f"{dist} prior: lower must be below upper, got {values['lower']} >= {values['upper']}"
+        )
 
 
 @dataclass(frozen=True)
@@ -66,6 +101,7 @@ class Prior:
                 f"{dist} prior needs arguments {', '.join(expected)}; got {', '.join(params) or 'none'}"
             )
         values = {name: float(params[name]) for name in expected}
+        check_arguments(dist, values)
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "params", values)
 

@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 
 from bayescale import plots
 from bayescale.export import fit_to_dict
+from bayescale.output import OutputFolder
 from bayescale.result import DEFAULT_CI, Fit
 
 FIGURE_DIR = "figures"
@@ -120,26 +121,34 @@ class Report:
                 lines += [_markdown_block(block, figure_dir), ""]
         return "\n".join(lines)
 
-    def write(self, folder: str | Path) -> dict[str, Path]:
+    def write(self, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
         """Write ``report.html``, ``report.md`` and ``figures/*.png`` into ``folder``.
 
-        Existing files of the same names are replaced (the CLI refuses that
-        unless ``--overwrite`` is given).
+        The folder is taken exclusively and every file appears only when all of
+        them are written (:class:`bayescale.output.OutputFolder`); existing
+        reports are replaced only with ``overwrite=True``.
 
         Returns
         -------
         dict
             ``report.html``, ``report.md`` and ``figures`` -> paths.
+
+        Raises
+        ------
+        bayescale.output.OutputError
+            If an output exists and ``overwrite`` is false, or the folder cannot
+            be written or is in use by another run.
         """
-        folder = Path(folder)
-        figures = folder / FIGURE_DIR
-        figures.mkdir(parents=True, exist_ok=True)
+        with OutputFolder(folder, OUTPUTS, overwrite=overwrite) as out:
+            self.stage(out)
+        return dict(out.paths)
+
+    def stage(self, out: OutputFolder) -> None:
+        """Stage the report's files in an open output folder (they appear at its commit)."""
         for image in self.images:
-            (figures / f"{image.name}.png").write_bytes(image.png)
-        paths = {"report.html": folder / "report.html", "report.md": folder / "report.md"}
-        paths["report.html"].write_text(self.to_html(), encoding="utf-8")
-        paths["report.md"].write_text(self.to_markdown(), encoding="utf-8")
-        return {**paths, FIGURE_DIR: figures}
+            out.stage_bytes(f"{FIGURE_DIR}/{image.name}.png", image.png)
+        out.stage_text("report.html", self.to_html())
+        out.stage_text("report.md", self.to_markdown())
 
 
 HTML_PAGE = """<!DOCTYPE html>
@@ -195,11 +204,17 @@ def _html_block(block: Block) -> str:
 
 
 def _md(text: Any) -> str:
+    """Markdown-safe text on one line (a newline would end a table row); ``$``
+    escaped, since many renderers read ``$...$`` as math."""
+    one_line = " ".join(str(text).splitlines())
     return (
-        html.escape(str(text), quote=False)
+        html.escape(one_line, quote=False)
+        .replace("\\", "\\\\")
         .replace("|", "\\|")
         .replace("*", "\\*")
         .replace("_", "\\_")
+        .replace("`", "\\`")
+        .replace("$", "\\$")
     )
 
 
@@ -524,7 +539,9 @@ def default_comparison(fit: Fit, ci: float = DEFAULT_CI) -> Any:
     return compare_fit(fit, parameter=parameter, rope=DEFAULT_ROPES.get(parameter, 0.1), ci=ci)
 
 
-def report(fit: Fit, out: str | Path, **options: Any) -> dict[str, Path]:
+def report(
+    fit: Fit, out: str | Path, *, overwrite: bool = False, **options: Any
+) -> dict[str, Path]:
     """Write the HTML and Markdown report of ``fit`` into the folder ``out``.
 
     Parameters
@@ -532,6 +549,8 @@ def report(fit: Fit, out: str | Path, **options: Any) -> dict[str, Path]:
     fit : Fit
     out : str or Path
         Folder for ``report.html``, ``report.md`` and ``figures/``.
+    overwrite : bool
+        Replace an existing report (refused otherwise, as on the command line).
     **options
         Passed to :func:`build_report`.
 
@@ -545,4 +564,4 @@ def report(fit: Fit, out: str | Path, **options: Any) -> dict[str, Path]:
     >>> import bayescale as bs
     >>> bs.report(bs.load("fit.nc"), "report/")  # doctest: +SKIP
     """
-    return build_report(fit, **options).write(out)
+    return build_report(fit, **options).write(out, overwrite=overwrite)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -414,11 +415,12 @@ class Fit:
             f"<ul>{notes}{warnings}</ul>{table}</div>"
         )
 
-    def save(self, path: str) -> None:
-        """Save to netCDF (no pickle); see :func:`bayescale.persistence.save_fit`."""
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save to netCDF (no pickle), atomically; an existing file is replaced only
+        with ``overwrite=True``. See :func:`bayescale.persistence.save_fit`."""
         from bayescale.persistence import save_fit
 
-        save_fit(self, path)
+        return save_fit(self, path, overwrite=overwrite)
 
 
 def _check_ci(ci: float) -> None:

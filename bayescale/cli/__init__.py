@@ -1,9 +1,11 @@
 """The ``bayescale`` command line: a thin layer over the Python API.
 
 Every command reads CSV or Parquet, prints a readable table, writes JSON (and
-netCDF, figures or reports) into ``--out``, exits 0 on success and 2 on bad input
-with one line on stderr, and never replaces an existing output without
-``--overwrite``.
+netCDF, figures or reports) into ``--out``, exits 0 on success, 2 on bad input
+or options with one line on stderr, and 130 when interrupted (Ctrl-C); it never
+replaces an existing output without ``--overwrite``, takes ``--out`` for itself
+while it runs, and writes its outputs atomically, all or nothing
+(:mod:`bayescale.output`).
 """
 
 from __future__ import annotations
@@ -56,18 +58,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status of an interrupted command (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status (0, 2 on bad input, 130 when interrupted)."""
     args = build_parser().parse_args(argv)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", FutureWarning)
             return args.handler(args)
-    except (CommandError, DataError, ValueError) as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"bayescale {args.command}: error: {message}", file=sys.stderr)
+    except (CommandError, DataError, ValueError, OSError) as err:
+        print(f"bayescale {args.command}: error: {_first_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:
+        detail = f" ({_first_line(err)})" if str(err).strip() else ""
+        print(
+            f"bayescale {args.command}: interrupted{detail}; nothing was written", file=sys.stderr
+        )
+        return INTERRUPTED
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 if __name__ == "__main__":

@@ -13,11 +13,16 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    check_fit,
+    check_law,
+    check_numbers,
+    check_window,
+    file_names,
     format_table,
     model_kwargs,
-    prepare_outputs,
+    output_folder,
     sampler_kwargs,
-    write_json,
+    stage_json,
 )
 
 NAME = "backtest"
@@ -53,24 +58,33 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--max-x does not apply: the cut-offs set the training window")
     if args.x is None:
         raise CommandError("--x is required: the cut-offs apply to it")
-    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = backtest(
-            args.data,
-            args.cut,
-            args.law,
-            min_x=args.min_x,
-            true_asymptote=args.true_asymptote,
-            truth_column=args.truth_column,
-            **model_kwargs(args),
-            **settings,
-        )
-    payload = result.to_dict()
-    payload["data"] = args.data
-    payload["files"] = {name: str(path) for name, path in paths.items()}
-    write_json(paths["backtest.json"], payload)
+    check_law("--law", args.law)
+    check_window(args)
+    check_numbers("--cut", args.cut, positive=True)
+    check_numbers("--true-asymptote", args.true_asymptote, positive=False)
+    for cut in [None, *args.cut]:  # every fit the backtest makes, checked before any sampling
+        if cut is not None and args.min_x is not None and cut <= args.min_x:
+            raise CommandError(f"--cut {cut:g}: must lie above --min-x {args.min_x:g}")
+        where = "the fit on all the data" if cut is None else f"--cut {cut:g}"
+        check_fit(where, args, args.law, min_x=args.min_x, max_x=cut)
+    with output_folder(args, OUTPUTS) as out:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = backtest(
+                args.data,
+                args.cut,
+                args.law,
+                min_x=args.min_x,
+                true_asymptote=args.true_asymptote,
+                truth_column=args.truth_column,
+                **model_kwargs(args),
+                **settings,
+            )
+        payload = result.to_dict()
+        payload["data"] = args.data
+        payload["files"] = file_names(out)
+        written = stage_json(out, "backtest.json", payload)
     print(f"likelihood {result.likelihood}; asymptote_error against the {result.reference}")
     print(format_table(result.table().set_index("cut")))
-    print(f"wrote {paths['backtest.json']}")
+    print(f"wrote {written}")
     return 0

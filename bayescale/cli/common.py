@@ -1,4 +1,10 @@
-"""Pieces shared by the CLI commands: options, output folders, JSON, errors."""
+"""Pieces shared by the CLI commands: options and their checks, output folders, JSON, errors.
+
+Every command checks all of its options (and the data, priors and seed of every
+fit it will make) before it takes its output folder, and takes the folder
+before it samples, so a refusal costs no sampling and a sampled result is never
+lost to a folder that cannot be written.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayescale.checks import check_seed
+from bayescale.fitting import fit
+from bayescale.laws import Law, get_law
 from bayescale.likelihoods import available_likelihoods
+from bayescale.output import OutputFolder
+from bayescale.priors import parse_prior
 from bayescale.result import DEFAULT_CI
 
 
@@ -89,20 +100,38 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """--out and --overwrite."""
-    parser.add_argument("--out", required=True, help="folder for the outputs")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="folder for the outputs: taken by this command while it runs; they appear "
+        "all at once when it succeeds, and a failure or Ctrl-C leaves nothing",
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that already exist in --out"
     )
 
 
 def parse_priors(items: Iterable[str]) -> dict[str, str]:
-    """``NAME=Dist(...)`` strings -> {name: text}."""
-    priors = {}
+    """``NAME=Dist(...)`` strings -> {name: text}, each parsed and checked.
+
+    Raises
+    ------
+    CommandError
+        On a malformed item, or a parameter given twice.
+    """
+    priors: dict[str, str] = {}
     for item in items:
         name, sep, text = item.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise CommandError(f"--prior {item!r}: write it as NAME='Dist(arg=value, ...)'")
-        priors[name.strip()] = text
+        if name in priors:
+            raise CommandError(f"--prior {name} is given twice; give each parameter once")
+        try:
+            parse_prior(text)
+        except ValueError as err:
+            raise CommandError(f"--prior {name}: {err}") from None
+        priors[name] = text
     return priors
 
 
@@ -126,6 +155,10 @@ def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         if value is not None and not 0 < value < 1:
             option = "--" + name.replace("_", "-")
             raise CommandError(f"{option} must lie strictly between 0 and 1, got {value}")
+    try:
+        check_seed(args.seed)
+    except ValueError as err:
+        raise CommandError(f"--{err}") from None
     return {
         "draws": args.draws,
         "tune": args.tune,
@@ -150,23 +183,64 @@ def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def prepare_outputs(out: str, names: Iterable[str], overwrite: bool) -> dict[str, Path]:
-    """Create ``out`` and refuse to replace existing outputs unless asked.
+def check_numbers(option: str, values: Iterable[float] | float | None, *, positive: bool) -> None:
+    """Refuse values of ``option`` that are not finite (or not > 0 with ``positive``)."""
+    if values is None:
+        return
+    for value in [values] if isinstance(values, (int, float)) else values:
+        if not math.isfinite(value) or (positive and value <= 0):
+            need = "a finite number > 0" if positive else "a finite number"
+            raise CommandError(f"{option} {value:g}: must be {need}")
 
-    Returns
-    -------
-    dict
-        Output name -> path inside ``out``.
+
+def check_law(option: str, name: str) -> Law:
+    """The law called ``name``, or a one-line error naming ``option``."""
+    try:
+        return get_law(name)
+    except ValueError as err:
+        raise CommandError(f"{option}: {err}") from None
+
+
+def check_window(args: argparse.Namespace) -> None:
+    """--min-x and --max-x finite, and the window not empty."""
+    check_numbers("--min-x", args.min_x, positive=False)
+    check_numbers("--max-x", args.max_x, positive=False)
+    if args.min_x is not None and args.max_x is not None and args.min_x > args.max_x:
+        raise CommandError(f"--min-x {args.min_x:g} is above --max-x {args.max_x:g}")
+
+
+def check_fit(where: str, args: argparse.Namespace, law: str, **options: Any) -> None:
+    """Check one fit a command will make (data, priors, options, seed) without
+    sampling; a refusal names ``where`` (e.g. ``--cut 20000``)."""
+    try:
+        fit(
+            args.data, law, **model_kwargs(args), **sampler_kwargs(args), **options, check_only=True
+        )
+    except ValueError as err:
+        raise CommandError(f"{where}: {err}") from None
+
+
+def output_folder(args: argparse.Namespace, names: Iterable[str]) -> OutputFolder:
+    """The command's ``--out`` folder, checked now (type, existing outputs).
+
+    Use it as a context manager around the expensive work: entering creates
+    the folder and takes it exclusively; leaving without an error renames the
+    staged outputs into place; leaving with one (or an interrupt) removes them
+    and any folder the run created.
     """
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise CommandError(f"--out {folder}: exists and is not a folder")
-    paths = {name: folder / name for name in names}
-    existing = [str(p) for p in paths.values() if p.exists()]
-    if existing and not overwrite:
-        raise CommandError(f"{existing[0]} already exists; pass --overwrite to replace it")
-    folder.mkdir(parents=True, exist_ok=True)
-    return paths
+    folder = OutputFolder(args.out, names, overwrite=args.overwrite)
+    folder.check_existing()
+    return folder
+
+
+def stage_json(out: OutputFolder, name: str, payload: dict[str, Any]) -> Path:
+    """Stage ``payload`` as indented JSON output ``name``."""
+    return out.stage_text(name, json.dumps(clean_json(payload), indent=2) + "\n")
+
+
+def file_names(out: OutputFolder) -> dict[str, str]:
+    """Output name -> path, for the ``files`` key of the JSON outputs."""
+    return {name: str(path) for name, path in out.paths.items()}
 
 
 def clean_json(value: Any) -> Any:
@@ -185,11 +259,6 @@ def clean_json(value: Any) -> Any:
         value = float(value)
         return value if math.isfinite(value) else None
     return value
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as indented JSON."""
-    path.write_text(json.dumps(clean_json(payload), indent=2) + "\n")
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

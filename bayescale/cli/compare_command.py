@@ -9,10 +9,14 @@ from bayescale.cli.common import (
     add_model_options,
     add_output_options,
     add_sampler_options,
+    check_law,
+    check_numbers,
+    check_window,
+    file_names,
     format_table,
-    prepare_outputs,
+    output_folder,
     sampler_kwargs,
-    write_json,
+    stage_json,
 )
 from bayescale.cli.fit_command import fit_from_args
 from bayescale.compare import (
@@ -65,23 +69,30 @@ def add_decision_options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check, fit, compare, print and write compare.json; returns the exit status."""
     sampler_kwargs(args)
+    check_law("--law", args.law)
+    check_window(args)
+    check_numbers("--target", args.target, positive=False)
+    check_numbers("--rope", args.rope, positive=True)
+    check_numbers("--r0", args.r0, positive=False)
     curves = least_squares_curves(
         args.data, args.law, x=args.x, y=args.y, run=args.run, recipe=args.recipe, max_x=args.max_x
     )
     if curves is not None:
         check_options(curves.recipes, args.law, **_options(args), ci=args.ci)
-    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
-    result = compare_fit(
-        fit_from_args(args),
-        **_options(args),
-        ci=args.ci,
-        least_squares_data=curves,
-        min_x=args.min_x,
-        r0=args.r0,
-    )
-    write_json(paths["compare.json"], {**result.to_dict(), "file": str(paths["compare.json"])})
+    fit_from_args(args, check_only=True)
+    with output_folder(args, OUTPUTS) as out:
+        result = compare_fit(
+            fit_from_args(args),
+            **_options(args),
+            ci=args.ci,
+            least_squares_data=curves,
+            min_x=args.min_x,
+            r0=args.r0,
+        )
+        written = file_names(out)["compare.json"]
+        stage_json(out, "compare.json", {**result.to_dict(), "file": written})
     print(render(result))
-    print(f"wrote {paths['compare.json']}")
+    print(f"wrote {written}")
     return 0
 
 

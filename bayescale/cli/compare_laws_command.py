@@ -6,16 +6,21 @@ import argparse
 import warnings
 
 from bayescale.cli.common import (
+    CommandError,
     add_data_options,
     add_model_options,
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    check_fit,
+    check_law,
+    check_window,
+    file_names,
     format_table,
     model_kwargs,
-    prepare_outputs,
+    output_folder,
     sampler_kwargs,
-    write_json,
+    stage_json,
 )
 from bayescale.law_comparison import compare_laws
 
@@ -43,23 +48,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fit every law, compare, print, write compare_laws.json; returns the exit status."""
     settings = sampler_kwargs(args)
-    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = compare_laws(
-            args.data,
-            args.laws,
-            **model_kwargs(args),
-            min_x=args.min_x,
-            max_x=args.max_x,
-            **settings,
-        )
-    payload = {"data": args.data, **result.to_dict()}
-    payload["files"] = {name: str(path) for name, path in paths.items()}
-    write_json(paths["compare_laws.json"], payload)
+    check_window(args)
+    for law in args.laws:
+        check_law("--laws", law)
+    if len(set(args.laws)) < 2:
+        raise CommandError("--laws: name at least two different laws")
+    for law in dict.fromkeys(args.laws):
+        check_fit(f"--laws {law}", args, law, min_x=args.min_x, max_x=args.max_x)
+    with output_folder(args, OUTPUTS) as out:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = compare_laws(
+                args.data,
+                args.laws,
+                **model_kwargs(args),
+                min_x=args.min_x,
+                max_x=args.max_x,
+                **settings,
+            )
+        payload = {"data": args.data, **result.to_dict()}
+        payload["files"] = file_names(out)
+        written = stage_json(out, "compare_laws.json", payload)
     print("PSIS-LOO, best first (elpd: higher is better; elpd_diff and dse to the best):")
     print(format_table(result.frame))
     for message in result.warnings:
         print(f"warning: {message}")
-    print(f"wrote {paths['compare_laws.json']}")
+    print(f"wrote {written}")
     return 0

@@ -13,15 +13,20 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    check_law,
+    check_numbers,
+    check_window,
+    file_names,
     format_table,
     model_kwargs,
-    prepare_outputs,
+    output_folder,
     sampler_kwargs,
-    write_json,
+    stage_json,
 )
 from bayescale.export import fit_to_dict
 from bayescale.fitting import check_inputs, fit
-from bayescale.laws import get_law
+from bayescale.laws import Law
+from bayescale.persistence import netcdf_bytes
 
 NAME = "fit"
 HELP = "fit a scaling law and report its parameters with credible intervals"
@@ -67,8 +72,9 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def fit_from_args(args: argparse.Namespace):
-    """Run :func:`bayescale.fit` with the parsed options (shared by other commands)."""
+def fit_from_args(args: argparse.Namespace, *, check_only: bool = False):
+    """Run :func:`bayescale.fit` with the parsed options (shared by other commands);
+    ``check_only`` checks data, priors and options without sampling."""
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         return fit(
@@ -81,28 +87,45 @@ def fit_from_args(args: argparse.Namespace):
             max_x=args.max_x,
             **model_kwargs(args),
             **sampler_kwargs(args),
+            check_only=check_only,
         )
 
 
 def check_fit_args(args: argparse.Namespace) -> None:
-    """Refuse inconsistent fit options before any output is written (shared by other commands)."""
+    """Refuse inconsistent fit options, data or priors before any output is written
+    or anything sampled (shared by other commands)."""
     sampler_kwargs(args)
-    if args.budget and args.law != "chinchilla":
-        raise CommandError(f"--budget needs --law chinchilla, not {args.law!r}")
-    check_inputs(get_law(args.law), x=args.x, n=args.n, d=args.d, compute=args.compute)
+    law = check_law("--law", args.law)
+    check_result_options(args, law)
+    check_window(args)
+    check_inputs(law, x=args.x, n=args.n, d=args.d, compute=args.compute)
+    fit_from_args(args, check_only=True)
+
+
+def check_result_options(args: argparse.Namespace, law: Law) -> None:
+    """--predict, --target and --budget: numbers the fitted ``law`` can answer."""
+    if args.budget and law.name != "chinchilla":
+        raise CommandError(f"--budget needs --law chinchilla, not {law.name!r}")
+    if args.target and law.inverse is None:
+        raise CommandError(f"--target: law {law.name!r} has no compute-to-target inverse")
+    if args.predict and law.inputs != ("x",):
+        raise CommandError(f"--predict: law {law.name!r} has no single input x to predict at")
+    check_numbers("--predict", args.predict, positive=True)
+    check_numbers("--target", args.target, positive=False)
+    check_numbers("--budget", args.budget, positive=True)
 
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print, write outputs; returns the exit status."""
     check_fit_args(args)
-    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
-    result = fit_from_args(args)
-    payload = fit_to_dict(
-        result, ci=args.ci, predict_x=args.predict, targets=args.target, budgets=args.budget
-    )
-    payload["files"] = {name: str(path) for name, path in paths.items()}
-    result.save(paths["posterior.nc"])
-    write_json(paths["fit.json"], payload)
+    with output_folder(args, OUTPUTS) as out:
+        result = fit_from_args(args)
+        payload = fit_to_dict(
+            result, ci=args.ci, predict_x=args.predict, targets=args.target, budgets=args.budget
+        )
+        payload["files"] = file_names(out)
+        out.stage_bytes("posterior.nc", netcdf_bytes(result))
+        stage_json(out, "fit.json", payload)
     print(render(result, payload))
     return 0
 

@@ -15,14 +15,21 @@ from bayescale.cli.common import (
     add_data_options,
     add_output_options,
     add_sampler_options,
-    prepare_outputs,
+    file_names,
+    output_folder,
     sampler_kwargs,
 )
 from bayescale.cli.compare_command import add_decision_options
-from bayescale.cli.fit_command import add_fit_options, check_fit_args, fit_from_args
+from bayescale.cli.fit_command import (
+    add_fit_options,
+    check_fit_args,
+    check_result_options,
+    fit_from_args,
+)
 from bayescale.compare import check_options, compare_fit, least_squares_curves
 from bayescale.persistence import load_fit
 from bayescale.report import OUTPUTS, build_report
+from bayescale.result import Fit
 
 NAME = "report"
 HELP = "write an HTML and a Markdown uncertainty report (fit DATA, or --from a saved fit)"
@@ -50,30 +57,33 @@ def run(args: argparse.Namespace) -> int:
     """Fit (or load), compare recipes, write the report; returns the exit status."""
     sampler_kwargs(args)
     comparison_data = _check(args)
-    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
-    fit = load_fit(args.from_file) if args.from_file else fit_from_args(args)
-    comparison = None
-    if len(fit.recipes) > 1:
-        comparison = compare_fit(
+    saved = load_fit(args.from_file) if args.from_file else None
+    if saved is not None:
+        _check_saved(saved, args)
+    with output_folder(args, OUTPUTS) as out:
+        fit = saved or fit_from_args(args)
+        comparison = None
+        if len(fit.recipes) > 1:
+            comparison = compare_fit(
+                fit,
+                **_decision(args),
+                ci=args.ci,
+                least_squares_data=comparison_data,
+                min_x=args.min_x,
+            )
+        report = build_report(
             fit,
-            **_decision(args),
+            comparison=comparison,
+            predict_x=args.predict,
+            targets=args.target,
+            budgets=args.budget,
             ci=args.ci,
-            least_squares_data=comparison_data,
-            min_x=args.min_x,
         )
-    report = build_report(
-        fit,
-        comparison=comparison,
-        predict_x=args.predict,
-        targets=args.target,
-        budgets=args.budget,
-        ci=args.ci,
-    )
-    report.write(args.out)
+        report.stage(out)
     warnings = fit.diagnostics.warnings
     print(f"{fit!r}")
     print("\n".join(f"warning: {message}" for message in warnings) or "no warnings")
-    print(f"wrote {', '.join(str(path) for path in paths.values())}")
+    print(f"wrote {', '.join(file_names(out).values())}")
     return 0
 
 
@@ -99,6 +109,13 @@ def _check(args: argparse.Namespace):
     if curves is not None and len(curves.recipes) > 1:
         check_options(curves.recipes, args.law, **_decision(args), ci=args.ci)
     return curves
+
+
+def _check_saved(fit: Fit, args: argparse.Namespace) -> None:
+    """The options a saved fit must answer, checked before the output folder is taken."""
+    check_result_options(args, fit.law)
+    if len(fit.recipes) > 1:
+        check_options(fit.recipes, fit.law.name, **_decision(args), ci=args.ci)
 
 
 def _decision(args: argparse.Namespace) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from bayescale.cli.common import (
     CommandError,
@@ -11,12 +12,15 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    check_fit,
+    check_law,
+    file_names,
     format_table,
     model_kwargs,
-    prepare_outputs,
+    output_folder,
     records,
     sampler_kwargs,
-    write_json,
+    stage_json,
 )
 from bayescale.windows import Window, fit_windows
 
@@ -47,9 +51,14 @@ def parse_window(text: str) -> Window:
     if not sep:
         raise CommandError(f"--window {text!r}: write it as MIN:MAX, e.g. 1500:50000")
     try:
-        return (float(low) if low.strip() else None, float(high) if high.strip() else None)
+        window = (float(low) if low.strip() else None, float(high) if high.strip() else None)
     except ValueError:
         raise CommandError(f"--window {text!r}: MIN and MAX must be numbers") from None
+    if any(end is not None and not math.isfinite(end) for end in window):
+        raise CommandError(f"--window {text!r}: MIN and MAX must be finite")
+    if None not in window and window[0] > window[1]:
+        raise CommandError(f"--window {text!r}: MIN is above MAX")
+    return window
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,24 +67,27 @@ def run(args: argparse.Namespace) -> int:
     if args.min_x is not None or args.max_x is not None:
         raise CommandError("--min-x/--max-x do not apply: give the windows with --window")
     windows = [parse_window(text) for text in args.window]
-    paths = prepare_outputs(args.out, OUTPUTS, args.overwrite)
-    table = fit_windows(
-        args.data,
-        windows,
-        args.law,
-        ci=args.ci,
-        **model_kwargs(args),
-        **settings,
-    )
-    payload = {
-        "data": args.data,
-        "law": args.law,
-        "ci": args.ci,
-        "windows": records(table),
-        "files": {name: str(path) for name, path in paths.items()},
-    }
-    write_json(paths["windows.json"], payload)
+    check_law("--law", args.law)
+    for text, (low, high) in zip(args.window, windows, strict=True):
+        check_fit(f"--window {text}", args, args.law, min_x=low, max_x=high)
+    with output_folder(args, OUTPUTS) as out:
+        table = fit_windows(
+            args.data,
+            windows,
+            args.law,
+            ci=args.ci,
+            **model_kwargs(args),
+            **settings,
+        )
+        payload = {
+            "data": args.data,
+            "law": args.law,
+            "ci": args.ci,
+            "windows": records(table),
+            "files": file_names(out),
+        }
+        written = stage_json(out, "windows.json", payload)
     print(f"recipe-level parameters per window ({args.ci:.0%} intervals; shift from the first):")
     print(format_table(table.set_index(["window", "parameter"]).drop(columns=["min_x", "max_x"])))
-    print(f"wrote {paths['windows.json']}")
+    print(f"wrote {written}")
     return 0

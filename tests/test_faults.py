@@ -74,8 +74,8 @@ def _tuning(chains) -> bool:
 @pytest.mark.parametrize(
     ("tune", "draws", "when", "message"),
     [
-        (50, 1_000_000, _drawing, r"after \d+ of 1000000 draws"),
-        (1_000_000, 50, _tuning, "during tuning"),
+        (50, 200_000, _drawing, r"after \d+ of 200000 draws"),
+        (200_000, 50, _tuning, "during tuning"),
     ],
     ids=["during draws", "during tuning"],
 )

@@ -57,21 +57,27 @@ def truth() -> dict:
     return json.loads((DATA / "truth.json").read_text())
 
 
-@pytest.fixture(scope="session")
-def scalerl_fit(scalerl_csv):
-    """The default fit of the bundled data up to 50k GPU-hours (held-out tail
-    excluded), with the default sampler settings and a fixed seed."""
+def fit_bundled_data(**options):
+    """Fit the bundled three-seed data up to 50k GPU-hours (held-out tail
+    excluded), with the default model and ``options``; warnings silenced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return bs.fit(
-            scalerl_csv,
+            DATA / "scalerl_3seeds.csv",
             x="gpu_hours",
             y="pass_rate",
             run="seed",
             min_x=1500,
             max_x=50_000,
-            seed=STAT_SAMPLER["seed"],
+            **options,
         )
+
+
+@pytest.fixture(scope="session")
+def scalerl_fit():
+    """The default fit of the bundled data up to 50k GPU-hours (held-out tail
+    excluded), with the default sampler settings and a fixed seed."""
+    return fit_bundled_data(seed=STAT_SAMPLER["seed"])
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import QUICK_SAMPLER
+from conftest import QUICK_SAMPLER, fit_bundled_data
 
 import bayescale as bs
 from bayescale.diagnostics import ConvergenceWarning, IdentificationWarning
@@ -47,25 +47,14 @@ def test_held_out_points_beyond_50k_fall_in_the_predictive_interval(scalerl_fit,
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_default_fit_converges_on_the_bundled_data(scalerl_fit, scalerl_csv, seed):
+def test_default_fit_converges_on_the_bundled_data(scalerl_fit, seed):
     """Default model and sampler settings, three sampler seeds: R-hat below 1.01,
     bulk ESS above 400 and no divergent transitions. (Measured with the run
     offsets integrated out of the drift model: max R-hat 1.001-1.005, min bulk ESS
     1350-3200 and no divergence in 10 of 10 simulated data sets of 3 x 125
     evaluations; before, the sampled offsets gave 0-9 divergences per fit.)"""
     assert scalerl_fit.sampler.target_accept == 0.9  # the default, recorded
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = bs.fit(
-            scalerl_csv,
-            x="gpu_hours",
-            y="pass_rate",
-            run="seed",
-            min_x=1500,
-            max_x=50_000,
-            seed=seed,
-        )
-    diagnostics = fit.diagnostics
+    diagnostics = fit_bundled_data(seed=seed).diagnostics
     assert diagnostics.max_r_hat < 1.01
     assert diagnostics.min_ess_bulk > 400
     assert diagnostics.divergences == 0
@@ -153,30 +142,13 @@ def test_convergence_problems_warn_and_are_recorded(scalerl_csv):
     assert any("bulk ESS" in m for m in fit.diagnostics.warnings)
 
 
-def test_priors_can_be_overridden(scalerl_csv):
+def test_priors_can_be_overridden():
     """A tight prior on A far from the data moves the posterior towards it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = bs.fit(
-            scalerl_csv,
-            x="gpu_hours",
-            y="pass_rate",
-            run="seed",
-            min_x=1500,
-            max_x=50_000,
-            priors={"A": "Beta(alpha=800, beta=200)"},
-            **QUICK_SAMPLER,
-        )
+    fit = fit_bundled_data(priors={"A": "Beta(alpha=800, beta=200)"}, **QUICK_SAMPLER)
     assert fit.spec.priors["A"] == bs.Prior("Beta", alpha=800, beta=200)
     assert fit.summary().loc["A", "mean"] > 0.65
     with pytest.raises(ValueError, match="no parameter 'Z' to put a prior on"):
-        bs.fit(
-            scalerl_csv,
-            x="gpu_hours",
-            y="pass_rate",
-            run="seed",
-            priors={"Z": "Normal(mu=0, sigma=1)"},
-        )
+        fit_bundled_data(priors={"Z": "Normal(mu=0, sigma=1)"})
 
 
 def test_weakly_identified_fit_is_flagged():

@@ -186,7 +186,8 @@ def load_curves(
     y : str
         Column of the metric (pass rate or loss).
     run : str, optional
-        Column naming the run (seed). Without it all rows form one run.
+        Column naming the run (seed). Without it each recipe's rows form one run
+        (all rows one run when there is no recipe either).
     recipe : str, optional
         Column naming the recipe; runs are nested in recipes.
     n, d : str, optional
@@ -256,7 +257,9 @@ def load_curves(
         check.fail(y, "must be > 0", (y_values <= 0).to_numpy())
     canonical["y"] = y_values
     canonical["recipe"] = check.labels(recipe) if recipe else "all"
-    run_labels = check.labels(run) if run else pd.Series("all", index=frame.index)
+    # Without a run column each recipe's rows are one run (one model per size is
+    # a common shape); a shared label would merge the recipes' runs into one.
+    run_labels = check.labels(run) if run else canonical["recipe"]
     canonical["run"] = canonical["recipe"] + "/" + run_labels if recipe and run else run_labels
     canonical["trials"] = _trials(check, trials)
     canonical["row"] = frame["row"]

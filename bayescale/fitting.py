@@ -16,13 +16,16 @@ from bayescale.default_priors import hierarchy_prior, hierarchy_prior_name, law_
 from bayescale.diagnostics import (
     ConvergenceWarning,
     IdentificationWarning,
+    PredictiveCheckWarning,
     check_convergence,
     check_identification,
     emit,
 )
+from bayescale.identification import check_prior_reliance, single_run_notes
 from bayescale.laws import Law, get_law
 from bayescale.likelihoods import get_likelihood
 from bayescale.model import ModelSpec, model_arrays
+from bayescale.predictive_check import predictive_check
 from bayescale.priors import Prior, merge_priors
 from bayescale.result import Diagnostics, Fit
 from bayescale.sampling import SamplerSettings, sample_posterior
@@ -197,7 +200,11 @@ def fit(
     ConvergenceWarning
         When R-hat > 1.01, there are divergences, or the bulk ESS is low.
     IdentificationWarning
-        When the data end before the sigmoid's midpoint.
+        When the data end before the sigmoid's midpoint, or a law parameter's
+        posterior barely moved from its prior (see :mod:`bayescale.identification`).
+    PredictiveCheckWarning
+        When many observations lie outside their predictive intervals or PSIS-LOO
+        finds observations the fit hinges on (see :mod:`bayescale.predictive_check`).
 
     Examples
     --------
@@ -256,24 +263,31 @@ def fit_curves(curves: CurveData, spec: ModelSpec, settings: SamplerSettings) ->
     )
     tree = attach_data(tree, curves)
     r_hat, ess, divergences, convergence = check_convergence(tree, spec)
-    identification = check_identification(tree, spec, curves)
-    emit(convergence, ConvergenceWarning)
-    emit(identification, IdentificationWarning)
-    diagnostics = Diagnostics(
-        max_r_hat=r_hat,
-        min_ess_bulk=ess,
-        divergences=divergences,
-        warnings=convergence + identification,
-    )
-    return Fit(
+    reliance, leaning = check_prior_reliance(tree, spec, curves)
+    identification = check_identification(tree, spec, curves) + leaning
+    fitted = Fit(
         posterior=tree,
         data=curves,
         spec=spec,
         sampler=settings,
-        diagnostics=diagnostics,
+        diagnostics=Diagnostics(max_r_hat=r_hat, min_ess_bulk=ess, divergences=divergences),
         times=times,
         version=__version__,
     )
+    predictive = predictive_check(fitted)
+    emit(convergence, ConvergenceWarning)
+    emit(identification, IdentificationWarning)
+    emit(predictive.messages(), PredictiveCheckWarning)
+    fitted.diagnostics = Diagnostics(
+        max_r_hat=r_hat,
+        min_ess_bulk=ess,
+        divergences=divergences,
+        warnings=convergence + identification + predictive.messages(),
+        prior_reliance=[row.to_dict() for row in reliance],
+        predictive=predictive.to_dict(),
+        notes=single_run_notes(spec, curves),
+    )
+    return fitted
 
 
 def attach_data(tree: xr.DataTree, curves: CurveData) -> xr.DataTree:

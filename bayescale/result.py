@@ -40,13 +40,33 @@ class Diagnostics:
     divergences : int
         Divergent transitions after tuning.
     warnings : list of str
-        Plain-language problems (convergence, weak identification).
+        Plain-language problems (convergence, weak identification, a failed
+        posterior predictive check).
+    prior_reliance : list of dict
+        Per recipe and law parameter: prior and posterior sd, their ratio, the
+        posterior median's prior quantile and ``leans_on_prior``
+        (:mod:`bayescale.identification`).
+    predictive : dict or None
+        The posterior predictive check (:mod:`bayescale.predictive_check`).
+    notes : list of str
+        What the user should know that is not a problem (e.g. single-run recipes).
     """
 
     max_r_hat: float
     min_ess_bulk: float
     divergences: int
     warnings: list[str] = field(default_factory=list)
+    prior_reliance: list[dict[str, Any]] = field(default_factory=list)
+    predictive: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def leaning_on_prior(self) -> dict[str, list[str]]:
+        """Recipe -> the law parameters whose posterior leans on the prior."""
+        out: dict[str, list[str]] = {}
+        for row in self.prior_reliance:
+            if row["leans_on_prior"]:
+                out.setdefault(row["recipe"], []).append(row["parameter"])
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -55,6 +75,9 @@ class Diagnostics:
             "min_ess_bulk": self.min_ess_bulk,
             "divergences": self.divergences,
             "warnings": list(self.warnings),
+            "prior_reliance": [dict(row) for row in self.prior_reliance],
+            "predictive": None if self.predictive is None else dict(self.predictive),
+            "notes": list(self.notes),
         }
 
 

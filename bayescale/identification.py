@@ -120,8 +120,19 @@ class PriorReliance:
         return asdict(self)
 
 
-def law_prior_draws(spec: ModelSpec, data: CurveData, size: int = PRIOR_DRAWS, seed: int = 0):
+def law_prior_draws(
+    spec: ModelSpec, data: CurveData, size: int = PRIOR_DRAWS, seed: int = 0, recipe: int = 0
+) -> dict[str, np.ndarray]:
     """Prior draws of every reported law parameter (derived ones through ``derive``).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    data : CurveData
+    size, seed : int
+        Number of draws and their seed.
+    recipe : int
+        Position of the recipe (priors may hold per-recipe centres).
 
     Returns
     -------
@@ -129,7 +140,10 @@ def law_prior_draws(spec: ModelSpec, data: CurveData, size: int = PRIOR_DRAWS, s
     """
     law = spec.law_obj
     rng = np.random.default_rng(seed)
-    sampled = {name: prior_draws(spec.priors[name], size, rng) for name in law.free_parameters}
+    sampled = {
+        name: prior_draws(spec.priors[name].for_recipe(recipe), size, rng)
+        for name in law.free_parameters
+    }
     log_ref = reference_log_inputs(law, data.frame)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         reported = law.reported(NUMPY_OPS, sampled, log_ref)
@@ -158,9 +172,9 @@ def check_prior_reliance(
     """
     law = spec.law_obj
     post = tree["posterior"].to_dataset()
-    priors = law_prior_draws(spec, data)
     rows = []
-    for recipe in data.recipes:
+    for index, recipe in enumerate(data.recipes):
+        priors = law_prior_draws(spec, data, recipe=index)
         for name in law.parameters:
             value = post[name]
             if "recipe" in value.dims:

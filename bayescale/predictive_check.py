@@ -30,9 +30,6 @@ PPC_MASS = 0.95
 PARETO_K_MAX = 0.7
 """Pareto k above this marks an observation whose LOO estimate is unreliable."""
 
-BAD_K_SHARE = 0.01
-"""Warn when more than this share of observations (and at least 2) have a bad Pareto k."""
-
 
 @dataclass(frozen=True)
 class PredictiveCheck:
@@ -78,18 +75,14 @@ class PredictiveCheck:
                 f"interval (expected about {1 - self.mass:.0%}; worst source rows {rows}): "
                 "outliers or a too-narrow noise model; try likelihood='student_t' or drop them"
             )
-        if self.n_bad_pareto_k and not self._few_bad_k:
+        if self.n_bad_pareto_k:
             out.append(
                 f"posterior predictive check: {self.n_bad_pareto_k} of {self.n_obs} observations "
                 f"have PSIS-LOO Pareto k > {PARETO_K_MAX} (max {self.max_pareto_k:.2f}): the fit "
-                "hinges on them (outliers the model cannot absorb)"
+                "hinges on them (outliers the noise model cannot absorb, or few points per "
+                "parameter); check them or try likelihood='student_t'"
             )
         return out
-
-    @property
-    def _few_bad_k(self) -> bool:
-        bad = self.n_bad_pareto_k or 0
-        return bad < 2 or bad <= BAD_K_SHARE * self.n_obs
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

@@ -227,8 +227,10 @@ class Fit:
         pandas.DataFrame
             Index ``parameter`` (``A``, ``A[seed0]``, ``sigma_A``, ...; recipe-level
             names carry ``[recipe]`` when there are several recipes); columns
-            ``level`` (recipe / run / spread / noise), ``mean``, ``sd``, ``lower``,
-            ``upper``, ``r_hat``, ``ess_bulk``, ``ess_tail``.
+            ``level`` (recipe / run / spread / noise), ``mean``, ``median``, ``sd``,
+            ``lower``, ``upper``, ``r_hat``, ``ess_bulk``, ``ess_tail`` and
+            ``prior_sd_ratio`` (recipe-level law parameters: posterior sd over prior
+            sd, log scale for positive parameters; near 1 the data added little).
         """
         import arviz_stats as azs
 
@@ -244,9 +246,24 @@ class Fit:
             table.insert(0, "level", level)
             frames.append(table)
         table = pd.concat(frames)
+        table["median"] = [
+            float(post[name].sel(coords).median())
+            for name, coords in map(_label_selection, table.index)
+        ]
+        table["prior_sd_ratio"] = [self._prior_sd_ratio(label) for label in table.index]
         table.index = [self._row_label(label) for label in table.index]
         table.index.name = "parameter"
-        return table[["level", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk", "ess_tail"]]
+        columns = ["level", "mean", "median", "sd", "lower", "upper", "r_hat", "ess_bulk"]
+        return table[[*columns, "ess_tail", "prior_sd_ratio"]]
+
+    def _prior_sd_ratio(self, label: str) -> float:
+        """Posterior over prior sd of a recipe-level law parameter (NaN for the others)."""
+        name, coords = _label_selection(label)
+        recipe = coords.get("recipe", self.recipes[0] if len(self.recipes) == 1 else None)
+        for row in self.diagnostics.prior_reliance:
+            if row["parameter"] == name and row["recipe"] == recipe:
+                return float(row["sd_ratio"])
+        return np.nan
 
     def _summary_groups(self, post: xr.Dataset) -> dict[str, list[str]]:
         law = self.law
@@ -442,6 +459,15 @@ class Fit:
         from bayescale.persistence import save_fit
 
         save_fit(self, path)
+
+
+def _label_selection(label: str) -> tuple[str, dict[str, str]]:
+    """``"A[base]"`` of dim recipe/run -> (``"A"``, selection); arviz's summary labels."""
+    name, _, index = label.partition("[")
+    if not index:
+        return name, {}
+    dim = "run" if name.endswith("_run") else "recipe"
+    return name, {dim: index.rstrip("]")}
 
 
 def _check_ci(ci: float) -> None:

@@ -115,4 +115,5 @@ def render(result: Comparison) -> str:
         f"{diagnostics.min_ess_bulk:.0f}, divergences {diagnostics.divergences}"
     )
     lines += [f"warning: {message}" for message in diagnostics.warnings]
+    lines += [f"note: {note}" for note in diagnostics.notes]
     return "\n".join(lines)

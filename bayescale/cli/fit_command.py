@@ -136,5 +136,6 @@ def render(result, payload: dict) -> str:
         f"{diagnostics.min_ess_bulk:.0f}, divergences {diagnostics.divergences}",
     ]
     lines += [f"warning: {message}" for message in diagnostics.warnings]
+    lines += [f"note: {note}" for note in diagnostics.notes]
     lines.append(f"wrote {', '.join(payload['files'].values())}")
     return "\n".join(lines)

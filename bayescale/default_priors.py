@@ -36,6 +36,8 @@ saturating ``A``, ``B``                  as the sigmoid's                       
 saturating ``gap_ref`` = A - R(C_ref)    ``LogNormal(log 0.1, 1)``                   distance to the asymptote, 0.01-0.7
 power ``alpha``                          ``LogNormal(log 0.1, 1)``                   Kaplan: 0.05-0.1 without E
 power ``L_ref`` = L(X_ref)               ``LogNormal(mean log y, 1)``                the loss in the middle of the data
+power_up ``a``                           ``LogNormal(log 0.5, 1)``                   Chinchilla approach 2: ~0.5
+power_up ``Y_ref`` = Y(X_ref)            ``LogNormal(mean log y, 1)``                the value in the middle of the data
 power_e, chinchilla ``E``                ``LogNormal(log(min y / 2), 1)``            below the smallest loss seen
 power_e ``alpha``, chinchilla exponents  ``LogNormal(log 0.3, 1)``                   Chinchilla: 0.28-0.37 with E
 power_e ``gap_ref`` = L(X_ref) - E       ``LogNormal(log(median y / 2), 1)``         reducible loss mid-data
@@ -126,6 +128,13 @@ def _power_priors(data: CurveData) -> dict[str, Prior]:
     }
 
 
+def _power_up_priors(data: CurveData) -> dict[str, Prior]:
+    return {
+        "a": Prior("LogNormal", mu=float(np.log(0.5)), sigma=1.0),
+        "Y_ref": Prior("LogNormal", mu=_log_loss(data, "geomean"), sigma=1.0),
+    }
+
+
 def _irreducible_prior(data: CurveData) -> Prior:
     return Prior("LogNormal", mu=_log_loss(data, "min", 0.5), sigma=1.0)
 
@@ -158,6 +167,7 @@ LAW_PRIORS: dict[str, LawPriors] = {
     "saturating": _saturating_priors,
     "power": _power_priors,
     "power_e": _power_e_priors,
+    "power_up": _power_up_priors,
     "chinchilla": _chinchilla_priors,
 }
 """Law name -> function of the data giving the law parameters' priors."""

@@ -22,6 +22,7 @@ from bayescale.diagnostics import (
     emit,
 )
 from bayescale.identification import check_prior_reliance, single_run_notes
+from bayescale.law_checks import check_direction, check_prior_ranges
 from bayescale.laws import Law, get_law
 from bayescale.likelihoods import get_likelihood
 from bayescale.model import ModelSpec, model_arrays
@@ -158,12 +159,14 @@ def build_spec(
         **{hierarchy_prior_name(law, name): hierarchy_prior(law, name) for name in varying},
         **noise_priors(likelihood, law),
     }
+    merged = merge_priors(defaults, priors)
+    check_prior_ranges(law, merged)
     return ModelSpec(
         law=law.name,
         likelihood=likelihood,
         varying=varying,
         shared=shared,
-        priors=merge_priors(defaults, priors),
+        priors=merged,
     )
 
 
@@ -200,7 +203,9 @@ def fit(
         Observations, or a CSV/TSV/Parquet file.
     law : str
         ``"sigmoid"`` (ScaleRL), ``"saturating"``, ``"power"``, ``"power_e"``,
-        ``"chinchilla"`` (see :mod:`bayescale.laws`) or another registered law.
+        ``"power_up"`` (increasing, ``G X^a``), ``"chinchilla"`` (see
+        :mod:`bayescale.laws`) or another registered law. Data that clearly move
+        against the law's direction are refused.
     x, y, run, recipe, n, d, compute, trials : str
         Column names (see :func:`bayescale.data.load_curves`); ``trials`` may be
         one number for all rows; ``compute`` with ``n`` gives tokens
@@ -266,6 +271,7 @@ def fit(
         max_x=max_x,
         min_points=len(law_obj.parameters) + 1,
     )
+    check_direction(law_obj, curves)
     spec = build_spec(
         law_obj, curves, likelihood=likelihood, varying=varying, shared=shared, priors=priors
     )

@@ -208,3 +208,40 @@ def test_recipes_at_very_different_levels_are_each_recovered():
         for name in ("A", "C_mid", "R0"):
             row = table.loc[f"{name}[{recipe}]"]
             assert row["lower"] < p[name] < row["upper"], (recipe, name)
+
+
+def test_increasing_power_law_recovers_the_exponent():
+    """Compute-optimal tokens D*(C) = 0.29 C^0.53 (Hoffmann et al.'s approach 2 shape):
+    the exponent lies in its 90% interval and predictions follow the truth."""
+    gen = np.random.default_rng(5)
+    compute = np.geomspace(6e18, 3e21, 12)
+    tokens = 0.29 * compute**0.53 * np.exp(0.05 * gen.standard_normal(compute.size))
+    frame = pd.DataFrame({"flops": compute, "tokens": tokens})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bs.fit(frame, law="power_up", x="flops", y="tokens", **QUICK_SAMPLER)
+    row = fit.summary(ci=0.9).loc["a"]
+    assert row["lower"] < 0.53 < row["upper"]
+    predicted = fit.predict([1e22], ci=0.9).iloc[0]
+    assert predicted["obs_lower"] < 0.29 * 1e22**0.53 < predicted["obs_upper"]
+    reach = fit.compute_to_reach(0.29 * 1e22**0.53, ci=0.9).iloc[0]
+    assert reach["p_reachable"] == 1.0 and reach["lower"] < 1e22 < reach["upper"]
+
+
+@pytest.mark.parametrize(
+    ("law", "values", "message"),
+    [
+        ("sigmoid", np.linspace(0.6, 0.3, 10), r"falls as 'x' grows .*law 'sigmoid' rises"),
+        ("power", np.geomspace(1e9, 1e11, 10), r"rises as 'x' grows .*\(power_up, "),
+    ],
+)
+def test_data_against_the_law_direction_are_refused(law, values, message):
+    frame = pd.DataFrame({"x": np.geomspace(1e3, 1e5, 10), "y": values})
+    with pytest.raises(bs.DataError, match=message):
+        bs.fit(frame, law=law, x="x", y="y", **QUICK_SAMPLER)
+
+
+def test_prior_outside_the_law_range_is_refused():
+    frame = pd.DataFrame({"x": np.geomspace(1e3, 1e5, 10), "y": np.linspace(0.2, 0.5, 10)})
+    with pytest.raises(ValueError, match=r"prior A=Normal\(mu=10, sigma=1\) puts 100% .*\[0, 1\]"):
+        bs.fit(frame, x="x", y="y", priors={"A": "Normal(mu=10, sigma=1)"}, **QUICK_SAMPLER)

@@ -201,6 +201,7 @@ def test_by_run_frame_and_default_r0(runs):
         "sse",
         "n_points",
         "a_at_grid_edge",
+        "c_mid_at_grid_edge",
     ]
     assert per_run.shape == (3, 8)
     assert per_run["run"].tolist() == ["s0", "s1", "s2"]

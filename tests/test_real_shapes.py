@@ -265,3 +265,22 @@ def test_curve_cut_before_its_midpoint_says_which_parameters_lean_on_the_prior()
     assert "A" in fit.diagnostics.leaning_on_prior()["all"]
     assert any("A (posterior sd" in w for w in fit.diagnostics.warnings)
     assert fit.summary().loc["A", "prior_sd_ratio"] > 0.5
+
+
+def test_least_squares_grid_is_scaled_to_flops_and_flags_edges(families_comparison):
+    """On FLOPs the paper's GPU-hour grid puts every C_mid on its upper edge; the
+    compare baseline scales the grid to the data and says so."""
+    from bayescale.least_squares import fit_scalerl_least_squares, grids_for
+
+    rows = family_scores().query("family == 'llama'")
+    x, y = rows["flops"].to_numpy(), rows["score"].to_numpy()
+    paper = fit_scalerl_least_squares(x, y, r0=0.15)
+    assert paper.c_mid_at_grid_edge
+    scaled = fit_scalerl_least_squares(x, y, r0=0.15, **grids_for(x, "flops"))
+    assert not scaled.c_mid_at_grid_edge and not scaled.a_at_grid_edge
+    assert 3e21 < scaled.C_mid < 3e22 and abs(scaled.A - 0.75) < 0.05
+    notes = " ".join(families_comparison.notes)
+    assert "'flops' is not GPU-hours" in notes
+    per_seed = families_comparison.least_squares
+    assert not per_seed["c_mid_at_grid_edge"].any()
+    assert (families_comparison.pairs["ls_decision"] == "higher").all()

@@ -72,5 +72,9 @@ def run(args: argparse.Namespace) -> int:
     write_json(paths["backtest.json"], payload)
     print(f"likelihood {result.likelihood}; asymptote_error against the {result.reference}")
     print(format_table(result.table().set_index("cut")))
+    for note in result.notes:
+        print(f"note: {note}")
+    for message in result.warnings:
+        print(f"warning: {message}")
     print(f"wrote {paths['backtest.json']}")
     return 0

@@ -234,6 +234,8 @@ def backtest(
         positive_y=law_obj.response == "log",
         min_x=min_x,
         min_points=1,
+        repeats=fit_options.get("repeats", "error"),
+        drop_highest=fit_options.get("drop_highest", 0),
     )
     truth = _truth_values(data, full, truth_column)
 

@@ -288,7 +288,15 @@ def compare(
         raise ValueError("name the metric column: y=...")
     law = fit_options.get("law", "sigmoid")
     curves = least_squares_curves(
-        data, law, x=x, y=y, run=run, recipe=by, max_x=fit_options.get("max_x")
+        data,
+        law,
+        x=x,
+        y=y,
+        run=run,
+        recipe=by,
+        max_x=fit_options.get("max_x"),
+        repeats=fit_options.get("repeats", "error"),
+        drop_highest=fit_options.get("drop_highest", 0),
     )
     if curves is not None:
         check_options(curves.recipes, law, ci=ci, **options)
@@ -391,6 +399,8 @@ def least_squares_curves(
     run: str | None,
     recipe: str,
     max_x: float | None = None,
+    repeats: str = "error",
+    drop_highest: int = 0,
 ) -> CurveData | None:
     """The data the least-squares procedure fits: validated, early compute kept.
 
@@ -405,7 +415,17 @@ def least_squares_curves(
     """
     if get_law(law) is not SIGMOID:
         return None
-    return load_curves(data, x=x, y=y, run=run, recipe=recipe, max_x=max_x, min_points=1)
+    return load_curves(
+        data,
+        x=x,
+        y=y,
+        run=run,
+        recipe=recipe,
+        max_x=max_x,
+        min_points=1,
+        repeats=repeats,
+        drop_highest=drop_highest,
+    )
 
 
 def check_options(

@@ -46,8 +46,10 @@ class CurveData:
     ----------
     frame : pandas.DataFrame
         One row per observation with columns for each input role (``x``, or ``n``
-        and ``d``), ``y``, ``run``, ``recipe``, optionally ``trials``, and ``row``
-        (the row's position in the source, for messages). Sorted by recipe, run
+        and ``d``), ``y``, ``run``, ``recipe``, optionally ``trials``, ``row``
+        (the row's position in the source, for messages) and, when ``min_x``
+        excluded early rows, ``y_start`` (each run's first evaluation before the
+        exclusion, e.g. at step 0: it informs the start value R0). Sorted by recipe, run
         and the first input.
     columns : dict
         Role -> the user's column name (``{"x": "gpu_hours", "y": "pass_rate", ...}``).
@@ -173,6 +175,8 @@ def load_curves(
     min_x: float | None = None,
     max_x: float | None = None,
     min_points: int = 5,
+    repeats: str = "error",
+    drop_highest: int = 0,
 ) -> CurveData:
     """Validate curve data and map the user's columns to canonical roles.
 
@@ -202,11 +206,21 @@ def load_curves(
     positive_y : bool
         Require ``y > 0`` (losses fitted on the log scale).
     min_x : float, optional
-        Drop rows with ``x < min_x`` (early compute), and say how many.
+        Drop rows with ``x < min_x`` (early compute), and say how many. Exclusions
+        apply before validation, so rows at ``x = 0`` (RL step 0) may be excluded.
     max_x : float, optional
         Drop rows with ``x > max_x`` (e.g. a held-out tail), and say how many.
     min_points : int
         Fewest points a run may have after exclusion.
+    repeats : {"error", "independent", "mean", "best"}
+        Rows that repeat a point (same run and inputs: replicated runs without a
+        run column, learning-rate sweeps, exact duplicates): refuse them naming
+        the repeated points (default), keep them as independent observations,
+        average their metric, or keep the best one (highest rate, lowest loss) as
+        published analyses do.
+    drop_highest : int
+        Drop this many rows with the highest metric first (the Chinchilla
+        replication drops the five highest losses).
 
     Returns
     -------
@@ -244,9 +258,10 @@ def load_curves(
     check = _Checker(frame, source, is_file)
 
     canonical = pd.DataFrame(index=frame.index)
+    window = _window(check, inputs, min_x, max_x)
     for role, col in inputs.items():
         values = check.numeric(col)
-        check.fail(col, "must be > 0", (values <= 0).to_numpy())
+        check.fail(col, "must be > 0", ((values <= 0) & window).to_numpy())
         canonical[role] = values
     if compute is not None:
         canonical["d"] = canonical["compute"] / (6.0 * canonical["n"])
@@ -267,8 +282,13 @@ def load_curves(
         canonical = canonical.drop(columns="trials")
 
     first_input = next(iter(inputs))
-    _check_duplicates(check, canonical, inputs, run)
     notes: list[str] = []
+    if drop_highest:
+        canonical = _drop_highest(canonical, drop_highest, y, source, notes)
+    canonical = _handle_repeats(check, canonical, inputs, run, repeats, bounded, notes)
+    start = (
+        canonical.sort_values(first_input, kind="stable").groupby("run", sort=False)["y"].first()
+    )
     for bound, keep_side in ((min_x, "min"), (max_x, "max")):
         if bound is None:
             continue
@@ -282,6 +302,9 @@ def load_curves(
         canonical = canonical[keep]
         if canonical.empty:
             raise DataError(f"{source}: no rows left after excluding {x} {sign} {bound:g}")
+    if min_x is not None:
+        # each run's first evaluation (e.g. at step 0, excluded) informs the start value R0
+        canonical["y_start"] = canonical["run"].map(start)
     _check_run_sizes(canonical, source, run, min_points, notes)
     canonical = canonical.sort_values(["recipe", "run", first_input], kind="stable")
     return CurveData(
@@ -290,6 +313,38 @@ def load_curves(
         source=source,
         notes=notes,
     )
+
+
+def _drop_highest(
+    canonical: pd.DataFrame, count: int, y: str, source: str, notes: list[str]
+) -> pd.DataFrame:
+    """Drop the ``count`` rows with the highest metric (published loss analyses do)."""
+    if int(count) != count or count < 0 or count >= len(canonical):
+        raise DataError(
+            f"{source}: drop_highest must be a whole number from 0 to {len(canonical) - 1}, "
+            f"got {count!r}"
+        )
+    dropped = canonical["y"].nlargest(int(count)).index
+    rows = ", ".join(str(int(r)) for r in canonical.loc[dropped, "row"].head(MAX_ROWS_NAMED))
+    more = " ..." if count > MAX_ROWS_NAMED else ""
+    notes.append(f"dropped the {int(count)} rows with the highest {y} (source rows {rows}{more})")
+    return canonical.drop(index=dropped)
+
+
+def _window(
+    check: _Checker, inputs: Mapping[str, str], min_x: float | None, max_x: float | None
+) -> pd.Series:
+    """Rows inside ``[min_x, max_x]`` (all rows for laws without x): only these
+    must have positive inputs, so rows at x = 0 can be excluded instead of refused."""
+    if "x" not in inputs or (min_x is None and max_x is None):
+        return pd.Series(True, index=check.frame.index)
+    x = check.numeric(inputs["x"])
+    inside = pd.Series(True, index=x.index)
+    if min_x is not None:
+        inside &= x >= min_x
+    if max_x is not None:
+        inside &= x <= max_x
+    return inside
 
 
 def _check_columns_exist(frame: pd.DataFrame, roles: Mapping[str, str], source: str) -> None:
@@ -315,16 +370,73 @@ def _trials(check: _Checker, trials: str | int | None) -> pd.Series:
     return pd.Series(float(trials), index=index)
 
 
-def _check_duplicates(
-    check: _Checker, canonical: pd.DataFrame, inputs: Mapping[str, str], run: str | None
-) -> None:
-    keys = ["run", *inputs]
+REPEATS = ("error", "independent", "mean", "best")
+"""What to do with rows that repeat a point (see :func:`load_curves`)."""
+
+
+def _handle_repeats(
+    check: _Checker,
+    canonical: pd.DataFrame,
+    inputs: Mapping[str, str],
+    run: str | None,
+    repeats: str,
+    bounded: bool,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Refuse, keep, average or keep the best of rows that repeat a (run, inputs) point."""
+    if repeats not in REPEATS:
+        choices = ", ".join(REPEATS)
+        raise DataError(f"{check.source}: repeats must be one of {choices}, got {repeats!r}")
+    roles = [role for role in ("x", "n", "d") if role in canonical]
+    keys = ["run", *roles]
     repeated = canonical.duplicated(subset=keys, keep=False).to_numpy()
     if not repeated.any():
-        return
-    column = ", ".join(inputs.values())
-    what = f"repeats a (run, {column}) pair" if run else f"repeats a value of {column}"
-    check.fail(next(iter(inputs.values())), what, repeated)
+        return canonical
+    named = _repeated_points(canonical[repeated], roles, run)
+    first_column = next(iter(inputs.values()))
+    if repeats == "error":
+        column = ", ".join(inputs.values())
+        what = f"repeats a (run, {column}) pair" if run else f"repeats a value of {column}"
+        where = _describe_rows(check.frame, repeated, check.frame[first_column], check.is_file)
+        hint = (
+            "choose repeats='independent', 'mean' or 'best'"
+            if run
+            else "is a run column missing (run=...)? otherwise choose repeats='independent', "
+            "'mean' or 'best'"
+        )
+        raise DataError(
+            f"{check.source}: column '{first_column}' {what}; {where}; repeated points {named}; "
+            f"{hint}"
+        )
+    n_rows = int(repeated.sum())
+    n_points = int(canonical[repeated].groupby(keys).ngroups)
+    counted = f"{n_rows} rows at {n_points} repeated points ({named})"
+    if repeats == "independent":
+        notes.append(f"kept {counted} as independent observations")
+        return canonical
+    groups = canonical.groupby(keys, sort=False)
+    if repeats == "mean":
+        kept = canonical[~canonical.duplicated(subset=keys, keep="first").to_numpy()].copy()
+        means = groups["y"].transform("mean")
+        kept["y"] = means.loc[kept.index]
+        notes.append(f"averaged the metric over {counted}")
+        return kept
+    best = groups["y"].idxmax() if bounded else groups["y"].idxmin()
+    notes.append(f"kept the {'highest' if bounded else 'lowest'} metric of {counted}")
+    return canonical.loc[sorted(best.to_numpy())]
+
+
+def _repeated_points(rows: pd.DataFrame, roles: list[str], run: str | None) -> str:
+    """The first few repeated points as text, e.g. ``(1e+08, 2e+09) x2``."""
+    keys = (["run"] if run else []) + roles
+    counts = rows.groupby(keys, sort=False).size()
+    shown = []
+    for key, count in counts.head(MAX_ROWS_NAMED).items():
+        values = key if isinstance(key, tuple) else (key,)
+        text = ", ".join(v if isinstance(v, str) else f"{v:g}" for v in values)
+        shown.append(f"({text}) x{count}")
+    more = f" and {len(counts) - MAX_ROWS_NAMED} more" if len(counts) > MAX_ROWS_NAMED else ""
+    return ", ".join(shown) + more
 
 
 def _check_run_sizes(

@@ -80,8 +80,13 @@ def _by_recipe(data: CurveData, statistic: Callable[[pd.DataFrame], float]) -> C
 
 
 def _first_value(rows: pd.DataFrame) -> float:
-    """The smallest first value over the runs: the start of the curve, clipped to [0, 1]."""
-    return float(np.clip(rows.groupby("run", sort=False)["y"].first().min(), 0.0, 1.0))
+    """The smallest first value over the runs: the start of the curve, clipped to [0, 1].
+
+    Each run's first evaluation before ``min_x`` excluded early rows (``y_start``,
+    e.g. at step 0) when there is one: the paper sets R0 from it.
+    """
+    column = "y_start" if "y_start" in rows else "y"
+    return float(np.clip(rows.groupby("run", sort=False)[column].first().min(), 0.0, 1.0))
 
 
 def _sigmoid_priors(data: CurveData) -> dict[str, Prior]:

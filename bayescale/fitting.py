@@ -77,6 +77,12 @@ def auto_likelihood(law: Law, data: CurveData) -> tuple[str, str]:
             "likelihood auto -> student_t: losses, robust to outlying runs "
             "(pass likelihood='normal' for Gaussian noise)"
         )
+    keys = ["run", *data.input_roles]
+    if data.frame.duplicated(subset=keys).any():
+        return "student_t", (
+            "likelihood auto -> student_t: rows repeat points of a run, so they are "
+            "independent observations, not consecutive checkpoints (pass likelihood= to change)"
+        )
     if "run" not in data.columns and len(data.recipes) > 1:
         return "student_t", (
             "likelihood auto -> student_t: no run column, so each recipe's rows are separate "
@@ -188,6 +194,8 @@ def fit(
     priors: Mapping[str, Prior | str | Mapping[str, Any]] | None = None,
     min_x: float | None = None,
     max_x: float | None = None,
+    repeats: str = "error",
+    drop_highest: int = 0,
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -226,6 +234,13 @@ def fit(
         Exclude rows with smaller ``x`` (ScaleRL skips the first ~1.5k GPU-hours).
     max_x : float, optional
         Exclude rows with larger ``x`` (hold out the tail to check extrapolation).
+    repeats : {"error", "independent", "mean", "best"}
+        Rows repeating a (run, input) point: refuse (default, naming them), keep as
+        independent observations, average, or keep the best (see
+        :func:`bayescale.data.load_curves`).
+    drop_highest : int
+        Drop this many rows with the highest metric first (e.g. 5 for the
+        Chinchilla data, as the published refit did).
     draws, tune, chains, seed, cores, target_accept
         NUTS settings (nutpie); see :class:`~bayescale.sampling.SamplerSettings`.
         ``target_accept`` defaults to the observation model's (0.95 for ``"drift"``,
@@ -270,6 +285,8 @@ def fit(
         min_x=min_x,
         max_x=max_x,
         min_points=len(law_obj.parameters) + 1,
+        repeats=repeats,
+        drop_highest=drop_highest,
     )
     check_direction(law_obj, curves)
     spec = build_spec(

@@ -70,7 +70,8 @@ class Law:
         ``mean(ops, log_inputs, params)`` on the response scale.
     inverse : callable or None
         ``inverse(params, target) -> (x, reachable)``: the input value at which the
-        curve reaches ``target`` and a boolean mask of where it can (NumPy only).
+        curve reaches ``target`` and a boolean mask of where it can (NumPy only);
+        for Chinchilla the training compute on the compute-optimal frontier.
     default_varying : tuple of str
         Parameters that vary by run by default when recipes have several runs.
     sampled : tuple of str
@@ -377,6 +378,23 @@ def _chinchilla_derive(ops, s, log_ref):
     }
 
 
+def _chinchilla_inverse(p, target):
+    """Compute C = 6 N D at which the compute-optimal loss reaches ``target``.
+
+    Along the frontier (Hoffmann et al. eq. 4) the loss is
+    ``E + K (C / 6)^(-gamma)``, ``gamma = alpha beta / (alpha + beta)``,
+    ``K = A G^(-alpha) + B G^beta``; reachable when ``target > E``.
+    """
+    alpha, beta = p["alpha"], p["beta"]
+    log_g = (np.log(alpha * p["A"]) - np.log(beta * p["B"])) / (alpha + beta)
+    k = p["A"] * np.exp(-alpha * log_g) + p["B"] * np.exp(beta * log_g)
+    gamma = alpha * beta / (alpha + beta)
+    gap = target - p["E"]
+    reachable = gap > 0
+    log_c = np.log(6.0) - np.log(np.where(reachable, gap, 1.0) / k) / gamma
+    return np.where(reachable, np.exp(log_c), np.nan), reachable
+
+
 CHINCHILLA = register_law(
     Law(
         name="chinchilla",
@@ -387,6 +405,7 @@ CHINCHILLA = register_law(
         response="log",
         bounded=False,
         mean=_chinchilla_mean,
+        inverse=_chinchilla_inverse,
         sampled=("E", "A_ref", "B_ref", "alpha", "beta"),
         derive=_chinchilla_derive,
         references=("n", "d"),

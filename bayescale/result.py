@@ -295,6 +295,7 @@ class Fit:
         run: str | None = None,
         ci: float = DEFAULT_CI,
         seed: int | None = 0,
+        compute: Sequence[float] | np.ndarray | float | None = None,
     ) -> pd.DataFrame:
         """Predicted metric with credible and predictive intervals.
 
@@ -313,6 +314,9 @@ class Fit:
         seed : int or None
             Seed for drawing new observations (fixed by default, so repeated
             calls agree).
+        compute : array-like, optional
+            Chinchilla fits: training budgets in FLOP; the loss is predicted along
+            the compute-optimal frontier (:func:`bayescale.allocation.frontier_predict`).
 
         Returns
         -------
@@ -327,6 +331,10 @@ class Fit:
         --------
         >>> fit.predict([5e4, 1e5])  # doctest: +SKIP
         """
+        if compute is not None:
+            from bayescale.allocation import frontier_predict
+
+            return frontier_predict(self, compute, recipe=recipe, ci=ci, seed=seed)
         _check_ci(ci)
         inputs = self._inputs(x=x, n=n, d=d)
         rng = np.random.default_rng(seed)

@@ -66,7 +66,15 @@ def run(args: argparse.Namespace) -> int:
     """Check, fit, compare, print and write compare.json; returns the exit status."""
     sampler_kwargs(args)
     curves = least_squares_curves(
-        args.data, args.law, x=args.x, y=args.y, run=args.run, recipe=args.recipe, max_x=args.max_x
+        args.data,
+        args.law,
+        x=args.x,
+        y=args.y,
+        run=args.run,
+        recipe=args.recipe,
+        max_x=args.max_x,
+        repeats=args.repeats,
+        drop_highest=args.drop_highest,
     )
     if curves is not None:
         check_options(curves.recipes, args.law, **_options(args), ci=args.ci)

@@ -284,3 +284,97 @@ def test_least_squares_grid_is_scaled_to_flops_and_flags_edges(families_comparis
     per_seed = families_comparison.least_squares
     assert not per_seed["c_mid_at_grid_edge"].any()
     assert (families_comparison.pairs["ls_decision"] == "higher").all()
+
+
+def rl_curve_with_step_zero(rng: int = 2) -> pd.DataFrame:
+    """An RL curve evaluated from step 0 (the pre-RL baseline, x = 0) on."""
+    gen = np.random.default_rng(rng)
+    steps = np.arange(0, 61) * 100.0
+    mean = 0.3 + (0.6 - 0.3) / (1 + (2500.0 / np.maximum(steps, 1e-9)) ** 1.8)
+    return pd.DataFrame({"step": steps, "score": mean + 0.005 * gen.standard_normal(steps.size)})
+
+
+def test_step_zero_is_excluded_by_min_x_and_informs_r0():
+    frame = rl_curve_with_step_zero()
+    with pytest.raises(bs.DataError, match=r"column 'step' must be > 0; row 0 has 0\.0"):
+        load_curves(frame, x="step", y="score")
+    data = load_curves(frame, x="step", y="score", min_x=500)
+    assert data.frame["x"].min() == 500 and "excluded 5 of 61 rows" in data.notes[0]
+    assert data.frame["y_start"].iloc[0] == pytest.approx(frame["score"].iloc[0])
+    spec = build_spec(get_law("sigmoid"), data)
+    assert spec.priors["R0"].params["mu"] == pytest.approx(frame["score"].iloc[0])
+
+
+def sweep(rng: int = 3) -> pd.DataFrame:
+    """A learning-rate sweep: three runs per model size, no run column; true L = 2 + 400 N^-0.3."""
+    gen = np.random.default_rng(rng)
+    n = np.repeat(np.geomspace(1e7, 1e9, 6), 3)
+    loss = 2 + 400 * n**-0.3 + np.abs(0.05 * gen.standard_normal(n.size))
+    return pd.DataFrame({"params": n, "loss": loss})
+
+
+def test_repeated_points_name_the_pairs_and_suggest_a_run_column():
+    with pytest.raises(bs.DataError) as err:
+        load_curves(sweep(), x="params", y="loss", bounded=False)
+    message = str(err.value)
+    assert "repeats a value of params" in message
+    assert "repeated points (1e+07) x3, (2.51189e+07) x3" in message
+    assert "is a run column missing (run=...)?" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("repeats", "rows", "statistic"),
+    [("mean", 6, "mean"), ("best", 6, "min"), ("independent", 18, None)],
+)
+def test_repeated_points_can_be_averaged_kept_best_or_kept(repeats, rows, statistic):
+    frame = sweep()
+    data = load_curves(frame, x="params", y="loss", bounded=False, repeats=repeats)
+    assert len(data) == rows
+    assert "6 repeated points" in data.notes[0]
+    if statistic:
+        expected = frame.groupby("params")["loss"].agg(statistic).to_numpy()
+        np.testing.assert_allclose(data.frame.sort_values("x")["y"], expected)
+    else:
+        name, reason = auto_likelihood(get_law("sigmoid"), data)
+        assert name == "student_t" and "repeat points" in reason
+
+
+def test_drop_highest_removes_the_largest_losses_with_a_note():
+    frame = sweep()
+    data = load_curves(frame, x="params", y="loss", bounded=False, repeats="best", drop_highest=2)
+    assert "dropped the 2 rows with the highest loss" in data.notes[0]
+    assert data.frame["y"].max() < frame["loss"].nlargest(2).min()
+
+
+@pytest.fixture(scope="module")
+def synthetic_chinchilla():
+    """Losses from Epoch's refit parameters on a grid of (N, D), 3% noise."""
+    truth = {"E": 1.82, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+    gen = np.random.default_rng(4)
+    n, d = np.meshgrid(np.geomspace(7e7, 1.6e10, 8), np.geomspace(5e9, 5e11, 6))
+    n, d = n.ravel(), d.ravel()
+    loss = truth["E"] + truth["A"] / n ** truth["alpha"] + truth["B"] / d ** truth["beta"]
+    frame = pd.DataFrame(
+        {"n": n, "d": d, "loss": loss * np.exp(0.01 * gen.standard_normal(n.size))}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bs.fit(frame, law="chinchilla", n="n", d="d", y="loss", **QUICK_SAMPLER)
+    return fit, truth
+
+
+def test_chinchilla_predicts_along_the_frontier_and_inverts_it(synthetic_chinchilla):
+    from bayescale.allocation import optimal_allocation
+
+    fit, truth = synthetic_chinchilla
+    budget = 5.88e23
+    best = optimal_allocation(truth, np.array([budget]))
+    row = fit.predict(compute=[budget], ci=0.95).iloc[0]
+    assert row["lower"] < best["loss_opt"][0] < row["upper"]
+    assert row["obs_lower"] <= row["lower"] and row["upper"] <= row["obs_upper"]
+    assert 6 * row["n"] * row["d"] == pytest.approx(budget, rel=0.05)
+    reach = fit.compute_to_reach(row["median"], ci=0.95).iloc[0]
+    assert reach["p_reachable"] == 1.0 and reach["median"] == pytest.approx(budget, rel=0.05)
+    below_e = fit.compute_to_reach(1.0).iloc[0]
+    assert below_e["p_reachable"] == 0.0
+    assert {"median", "prior_sd_ratio"} <= set(fit.summary().columns)

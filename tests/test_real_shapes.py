@@ -378,3 +378,17 @@ def test_chinchilla_predicts_along_the_frontier_and_inverts_it(synthetic_chinchi
     below_e = fit.compute_to_reach(1.0).iloc[0]
     assert below_e["p_reachable"] == 0.0
     assert {"median", "prior_sd_ratio"} <= set(fit.summary().columns)
+
+
+def test_default_predictions_are_per_recipe_with_an_extrapolation_note(families_comparison):
+    from bayescale.export import fit_to_dict
+
+    fit = families_comparison.fit
+    payload = fit_to_dict(fit, ci=0.89)
+    rows = pd.DataFrame(payload["predictions"])
+    assert sorted(rows["recipe"].unique()) == sorted(FAMILIES)
+    assert sorted(rows["extrapolation"].round(6).unique()) == [2.0, 10.0]
+    assert payload["prediction_notes"] == []
+    far = fit_to_dict(fit, ci=0.89, predict_x=[1e27])
+    assert len(far["prediction_notes"]) == len(FAMILIES)
+    assert "1000x the largest fitted x of recipe" in far["prediction_notes"][0]

@@ -123,6 +123,7 @@ def render(result, payload: dict) -> str:
     if payload["predictions"]:
         lines += ["", "predictions (curve interval; obs_* for a new observation):"]
         lines.append(format_table(pd.DataFrame(payload["predictions"])))
+        lines += [f"note: {note}" for note in payload.get("prediction_notes", [])]
     if payload["targets"]:
         lines += ["", "compute to reach target (interval over draws that reach it):"]
         lines.append(format_table(pd.DataFrame(payload["targets"])))

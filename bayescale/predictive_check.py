@@ -46,7 +46,7 @@ class PredictiveCheck:
         binomial standard errors).
     n_bad_pareto_k : int or None
         Observations with Pareto ``k > PARETO_K_MAX`` (``None``: no LOO for this
-        observation model).
+        observation model, or too few draws to estimate the tails).
     max_pareto_k : float or None
     outside_rows : list of int
         Source rows (``fit.data.frame["row"]``) of the worst outside observations
@@ -149,6 +149,9 @@ def _pareto_k(fit: Fit) -> tuple[int | None, float | None]:
         return None, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loo = azs.loo(with_log_likelihood(fit), pointwise=True, var_name=VAR_NAME)
+        try:
+            loo = azs.loo(with_log_likelihood(fit), pointwise=True, var_name=VAR_NAME)
+        except ValueError:  # too few draws to fit the Pareto tails (e.g. draws=10)
+            return None, None
     k = np.asarray(loo.pareto_k).ravel()
     return int((k > PARETO_K_MAX).sum()), float(np.nanmax(k))

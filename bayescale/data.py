@@ -261,7 +261,8 @@ def load_curves(
     window = _window(check, inputs, min_x, max_x)
     for role, col in inputs.items():
         values = check.numeric(col)
-        check.fail(col, "must be > 0", ((values <= 0) & window).to_numpy())
+        # x = 0 (RL step 0) is allowed in rows the window excludes; negative never
+        check.fail(col, "must be > 0", ((values < 0) | ((values == 0) & window)).to_numpy())
         canonical[role] = values
     if compute is not None:
         canonical["d"] = canonical["compute"] / (6.0 * canonical["n"])
@@ -334,8 +335,8 @@ def _drop_highest(
 def _window(
     check: _Checker, inputs: Mapping[str, str], min_x: float | None, max_x: float | None
 ) -> pd.Series:
-    """Rows inside ``[min_x, max_x]`` (all rows for laws without x): only these
-    must have positive inputs, so rows at x = 0 can be excluded instead of refused."""
+    """Rows inside ``[min_x, max_x]`` (all rows for laws without x): rows at x = 0
+    outside it are excluded instead of refused (negative inputs are always refused)."""
     if "x" not in inputs or (min_x is None and max_x is None):
         return pd.Series(True, index=check.frame.index)
     x = check.numeric(inputs["x"])

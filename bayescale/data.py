@@ -16,7 +16,7 @@ Examples
 >>> load_curves(df.assign(c=[1.0, 2, -3, 4, 5]), x="c", y="r", run="s")
 Traceback (most recent call last):
 ...
-bayescale.data.DataError: DataFrame: column 'c' must be > 0; row 2 has -3
+bayescale.data.DataError: DataFrame: column 'c' must be > 0; row 2 has -3.0
 """
 
 from __future__ import annotations

@@ -392,3 +392,22 @@ def test_default_predictions_are_per_recipe_with_an_extrapolation_note(families_
     far = fit_to_dict(fit, ci=0.89, predict_x=[1e27])
     assert len(far["prediction_notes"]) == len(FAMILIES)
     assert "1000x the largest fitted x of recipe" in far["prediction_notes"][0]
+
+
+def test_report_replaces_trust_wording_when_the_predictive_check_fails():
+    from bayescale.report import predictive_blocks
+    from bayescale.result import Diagnostics
+
+    failed = {
+        "mass": 0.95,
+        "n_obs": 245,
+        "n_outside": 9,
+        "n_bad_pareto_k": 1,
+        "passed": False,
+    }
+    (text,) = predictive_blocks(Diagnostics(1.0, 1000.0, 0, ["k"], predictive=failed))
+    assert "FAILED: do not trust the intervals as computed" in text
+    assert "9 of 245" in text and "1 have a PSIS-LOO Pareto k above 0.7" in text
+    (text,) = predictive_blocks(Diagnostics(1.0, 1000.0, 0, predictive={**failed, "passed": True}))
+    assert text.startswith("Posterior predictive check (passed)")
+    assert predictive_blocks(Diagnostics(1.0, 1000.0, 0)) == []

@@ -52,6 +52,8 @@ class PredictiveCheck:
         Source rows (``fit.data.frame["row"]``) of the worst outside observations
         (up to 5).
     passed : bool
+    likelihood : str
+        The fit's observation model (the advice differs for Student-t fits).
     """
 
     mass: float
@@ -63,24 +65,30 @@ class PredictiveCheck:
     max_pareto_k: float | None
     outside_rows: list[int]
     passed: bool
+    likelihood: str = ""
 
     def messages(self) -> list[str]:
         """Plain-language warnings (empty when the check passed)."""
         out = []
+        advice = (
+            "check them (a Student-t fit already down-weights outliers)"
+            if self.likelihood == "student_t"
+            else "check them or try likelihood='student_t'"
+        )
         if self.share_outside > self.max_share:
             rows = ", ".join(str(r) for r in self.outside_rows)
             out.append(
                 f"posterior predictive check: {self.n_outside} of {self.n_obs} observations "
                 f"({self.share_outside:.0%}) lie outside their {self.mass:.0%} predictive "
                 f"interval (expected about {1 - self.mass:.0%}; worst source rows {rows}): "
-                "outliers or a too-narrow noise model; try likelihood='student_t' or drop them"
+                f"outliers or a too-narrow noise model; {advice}"
             )
         if self.n_bad_pareto_k:
             out.append(
                 f"posterior predictive check: {self.n_bad_pareto_k} of {self.n_obs} observations "
                 f"have PSIS-LOO Pareto k > {PARETO_K_MAX} (max {self.max_pareto_k:.2f}): the fit "
                 "hinges on them (outliers the noise model cannot absorb, or few points per "
-                "parameter); check them or try likelihood='student_t'"
+                f"parameter); {advice}"
             )
         return out
 
@@ -134,6 +142,7 @@ def predictive_check(fit: Fit, *, mass: float = PPC_MASS, seed: int = 0) -> Pred
         max_pareto_k=max_k,
         outside_rows=[int(frame["row"].iloc[i]) for i in worst],
         passed=True,
+        likelihood=fit.spec.likelihood,
     )
     return PredictiveCheck(**{**asdict(check), "passed": not check.messages()})
 

@@ -454,7 +454,9 @@ class Fit:
     def _repr_html_(self) -> str:
         table = self.summary().round(4).to_html(escape=True)
         warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.diagnostics.warnings)
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.data.notes)
+        notes = "".join(
+            f"<li>{html.escape(n)}</li>" for n in [*self.data.notes, *self.diagnostics.notes]
+        )
         return (
             f"<div><b>bayescale fit</b>: {html.escape(self.law.formula)}<br>"
             f"likelihood {html.escape(self.spec.likelihood)}, {len(self.data)} points, "

@@ -183,3 +183,51 @@ def allocation_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def frontier_predict(
+    fit: Fit,
+    compute: Sequence[float] | np.ndarray | float,
+    *,
+    recipe: str | None = None,
+    ci: float = DEFAULT_CI,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """Loss predicted along the compute-optimal frontier (``fit.predict(compute=...)``).
+
+    Each draw's loss is evaluated at its own optimal ``N`` and ``D`` for the budget.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``compute``, the median optimal ``n`` and ``d``, then ``mean``, ``median``,
+        ``lower``, ``upper`` of the loss curve and ``obs_lower``, ``obs_upper``
+        for a new observation (as :meth:`bayescale.Fit.predict`).
+    """
+    from bayescale.laws import NUMPY_OPS
+
+    _check_ci(ci)
+    if fit.law.name != "chinchilla":
+        raise ValueError(f"compute= predicts along the chinchilla frontier, not {fit.law.name!r}")
+    budgets = np.atleast_1d(np.asarray(compute, dtype=float))
+    if not np.all(np.isfinite(budgets) & (budgets > 0)):
+        raise ValueError(f"compute budgets must be finite and > 0, got {budgets.tolist()}")
+    params = fit.parameter_draws(recipe=recipe)
+    optimum = optimal_allocation(params, xr.DataArray(budgets, dims="point"))
+    curve = optimum["loss_opt"]
+    log_inputs = {"n": np.log(optimum["n_opt"]), "d": np.log(optimum["d_opt"])}
+    mean = fit.law.mean(NUMPY_OPS, log_inputs, params)
+    rng = np.random.default_rng(seed)
+    observed = np.exp(fit.likelihood.draw(mean, fit.noise_draws(), rng, None))
+    out = pd.DataFrame(
+        {
+            "compute": budgets,
+            "n": optimum["n_opt"].median(SAMPLE_DIMS).to_numpy(),
+            "d": optimum["d_opt"].median(SAMPLE_DIMS).to_numpy(),
+        }
+    )
+    out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
+    out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
+    out["lower"], out["upper"] = _interval(curve, ci)
+    out["obs_lower"], out["obs_upper"] = _interval(observed, ci)
+    return out

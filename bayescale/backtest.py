@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,10 @@ class Backtest:
         The reference value per recipe.
     final_against : str
         ``"observed"`` or the truth column's name.
+    warnings : list of str
+        Cuts whose held-out coverage is far below nominal (:func:`coverage_warnings`).
+    notes : list of str
+        Cut-offs skipped because they leave too little data to fit, with the reason.
     """
 
     cuts: list[CutResult]
@@ -130,6 +135,8 @@ class Backtest:
     final_against: str
     likelihood: str = ""
     fits: dict[float, Fit] = field(default_factory=dict, repr=False)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
         """One row per cut-off (the asymptotes per recipe left out)."""
@@ -144,6 +151,8 @@ class Backtest:
             "reference_asymptote": dict(self.reference_asymptote),
             "final_against": self.final_against,
             "cuts": [cut.to_dict() for cut in self.cuts],
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
 
@@ -193,10 +202,16 @@ def backtest(
     -------
     Backtest
 
+    Warns
+    -----
+    BacktestWarning
+        When a cut's held-out coverage is far below nominal.
+
     Raises
     ------
     DataError
-        On bad data, or a cut-off that leaves a run too few points to fit.
+        On bad data, or when every cut-off leaves a run too few points to fit
+        (a cut-off that does is skipped with a note when others remain).
     ValueError
         On a law of several inputs or no cut-offs.
 
@@ -219,6 +234,8 @@ def backtest(
         positive_y=law_obj.response == "log",
         min_x=min_x,
         min_points=1,
+        repeats=fit_options.get("repeats", "error"),
+        drop_highest=fit_options.get("drop_highest", 0),
     )
     truth = _truth_values(data, full, truth_column)
 
@@ -234,20 +251,71 @@ def backtest(
             if np.isscalar(true_asymptote)
             else {r: float(true_asymptote[r]) for r in full.recipes}
         )
-    results, fits = [], {}
+    results, fits, notes, likelihood = [], {}, [], ""
+    first_error: DataError | None = None
     for cut in sorted(float(c) for c in cuts):
-        cut_fit = fit_until(cut)
+        try:
+            cut_fit = fit_until(cut)
+        except DataError as err:
+            first_error = first_error or err
+            notes.append(f"cut {cut:g} skipped: {err}")
+            continue
         results.append(score_cut(cut_fit, full, cut, reference, truth))
+        likelihood = cut_fit.spec.likelihood
         if keep_fits:
             fits[cut] = cut_fit
+    if not results:
+        raise first_error
+    found = coverage_warnings(results)
+    for message in found:
+        warnings.warn(message, BacktestWarning, stacklevel=2)
     return Backtest(
         cuts=results,
         reference=reference_name,
         reference_asymptote=reference,
         final_against=truth_column or "observed",
-        likelihood=cut_fit.spec.likelihood,
+        likelihood=likelihood,
         fits=fits,
+        warnings=found,
+        notes=notes,
     )
+
+
+class BacktestWarning(UserWarning):
+    """Held-out points fell outside their predictive intervals far more often than nominal."""
+
+
+MIN_HELDOUT = 10
+"""Fewest held-out points for a coverage warning."""
+
+
+def coverage_warnings(cuts: Sequence[CutResult], nominal: float = 0.9) -> list[str]:
+    """One line per cut whose ``coverage_90`` is far below ``nominal``.
+
+    "Far" is more than three binomial standard errors and at least 0.1 below. Held-out
+    points of one run are correlated, so the binomial error understates the
+    spread: the 0.1 floor keeps small misses from warning.
+
+    Examples
+    --------
+    >>> cut = CutResult(15.0, 45, 39, 0.05, 6 / 39, {}, float("nan"), float("nan"))
+    >>> coverage_warnings([cut])[0][:62]
+    'cut 15: the 90% predictive intervals held 6 of 39 held-out poi'
+    """
+    out = []
+    for cut in cuts:
+        if cut.n_heldout < MIN_HELDOUT or not np.isfinite(cut.coverage_90):
+            continue
+        margin = max(0.1, 3 * np.sqrt(nominal * (1 - nominal) / cut.n_heldout))
+        if cut.coverage_90 < nominal - margin:
+            held = round(cut.coverage_90 * cut.n_heldout)
+            out.append(
+                f"cut {cut.cut:g}: the 90% predictive intervals held {held} of {cut.n_heldout} "
+                f"held-out points ({cut.coverage_90:.0%}), far below 90%: extrapolation from "
+                "this cut is over-confident (see 'Why an early cut under-covers' in "
+                "docs/honest_intervals.md)"
+            )
+    return out
 
 
 def _truth_values(data: Any, full: CurveData, column: str | None) -> np.ndarray | None:

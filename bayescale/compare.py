@@ -55,7 +55,12 @@ import pandas as pd
 from bayescale.data import CurveData, load_curves
 from bayescale.fitting import fit as fit_model
 from bayescale.laws import SIGMOID, get_law
-from bayescale.least_squares import least_squares_by_run, least_squares_summary
+from bayescale.least_squares import (
+    DEFAULT_C_MID_GRID,
+    grids_for,
+    least_squares_by_run,
+    least_squares_summary,
+)
 from bayescale.result import DEFAULT_CI, Fit, _check_ci
 
 DEFAULT_ROPES = {"A": 0.02, "B": 0.1, "compute": math.log(1.1)}
@@ -283,7 +288,15 @@ def compare(
         raise ValueError("name the metric column: y=...")
     law = fit_options.get("law", "sigmoid")
     curves = least_squares_curves(
-        data, law, x=x, y=y, run=run, recipe=by, max_x=fit_options.get("max_x")
+        data,
+        law,
+        x=x,
+        y=y,
+        run=run,
+        recipe=by,
+        max_x=fit_options.get("max_x"),
+        repeats=fit_options.get("repeats", "error"),
+        drop_highest=fit_options.get("drop_highest", 0),
     )
     if curves is not None:
         check_options(curves.recipes, law, ci=ci, **options)
@@ -338,23 +351,26 @@ def compare_fit(
     if law is not SIGMOID:
         per_seed = pd.DataFrame(columns=["recipe", "run", "A", "B", "C_mid"])
         notes.append(f"no least-squares procedure for law {law.name!r}")
-    elif least_squares_data is None:
-        per_seed = least_squares_by_recipe(fit.data.frame, min_x=min_x, r0=r0)
-        if r0 is None:
-            notes.append("least squares: R0 is each seed's first fitted evaluation (pass r0=)")
     else:
-        per_seed = least_squares_by_recipe(least_squares_data.frame, min_x=min_x, r0=r0)
+        source = fit.data if least_squares_data is None else least_squares_data
+        if least_squares_data is None and r0 is None:
+            notes.append("least squares: R0 is each seed's first fitted evaluation (pass r0=)")
+        grids, grid_note = _least_squares_grids(source, min_x)
+        notes.append(grid_note)
+        per_seed = least_squares_by_recipe(source.frame, min_x=min_x, r0=r0, **grids)
+        notes += _grid_edge_notes(per_seed)
     draws = recipe_draws(fit, parameter, target)
     ls_table = _least_squares_table(
         per_seed, least_squares_seed_values(per_seed, parameter, target)
     )
+    edge = _recipes_at_grid_edge(per_seed)
     pairs = pd.DataFrame(
         [
             {
                 "a": a,
                 "b": b,
                 **difference_summary(_subtract(draws[a], draws[b]), rope, ci),
-                **_least_squares_pair(ls_table, a, b, rope),
+                **_least_squares_pair(ls_table, a, b, rope, at_edge=bool({a, b} & edge)),
             }
             for a, b in recipe_pairs(fit.recipes, baseline)
         ],
@@ -383,6 +399,8 @@ def least_squares_curves(
     run: str | None,
     recipe: str,
     max_x: float | None = None,
+    repeats: str = "error",
+    drop_highest: int = 0,
 ) -> CurveData | None:
     """The data the least-squares procedure fits: validated, early compute kept.
 
@@ -397,7 +415,17 @@ def least_squares_curves(
     """
     if get_law(law) is not SIGMOID:
         return None
-    return load_curves(data, x=x, y=y, run=run, recipe=recipe, max_x=max_x, min_points=1)
+    return load_curves(
+        data,
+        x=x,
+        y=y,
+        run=run,
+        recipe=recipe,
+        max_x=max_x,
+        min_points=1,
+        repeats=repeats,
+        drop_highest=drop_highest,
+    )
 
 
 def check_options(
@@ -570,7 +598,11 @@ def recipe_draws(fit: Fit, parameter: str, target: float | None = None) -> dict[
 
 
 def least_squares_by_recipe(
-    frame: pd.DataFrame, *, min_x: float | None = None, r0: float | None = None
+    frame: pd.DataFrame,
+    *,
+    min_x: float | None = None,
+    r0: float | None = None,
+    **grids: Any,
 ) -> pd.DataFrame:
     """The ScaleRL least-squares procedure on every seed of every recipe.
 
@@ -583,6 +615,8 @@ def least_squares_by_recipe(
         Early compute excluded from the fits (R0 is read before the exclusion).
     r0 : float, optional
         Starting pass rate; default each seed's first evaluation.
+    **grids
+        ``a_grid``, ``c_mid_grid`` (see :func:`bayescale.least_squares.grids_for`).
 
     Returns
     -------
@@ -599,7 +633,7 @@ def least_squares_by_recipe(
     {'baseline': 3, 'baseline_repeat': 3, 'better': 3, 'single_seed': 1}
     """
     frames = [
-        least_squares_by_run(group, x="x", y="y", run="run", r0=r0, min_x=min_x).assign(
+        least_squares_by_run(group, x="x", y="y", run="run", r0=r0, min_x=min_x, **grids).assign(
             recipe=recipe
         )
         for recipe, group in frame.groupby("recipe", sort=False)
@@ -638,14 +672,57 @@ def _mean(values: np.ndarray) -> float:
         return float(values.mean())
 
 
-def _least_squares_pair(values: pd.DataFrame, a: str, b: str, rope: float) -> dict[str, Any]:
+def _least_squares_pair(
+    values: pd.DataFrame, a: str, b: str, rope: float, at_edge: bool = False
+) -> dict[str, Any]:
     if a not in values.index or b not in values.index:
         return {"ls_difference": float("nan"), "ls_decision": "n/a"}
     difference = float(_subtract(values.loc[a, "ls_mean"], values.loc[b, "ls_mean"]))
     if not np.isfinite(difference):
         return {"ls_difference": difference, "ls_decision": "n/a"}
+    if at_edge:
+        return {"ls_difference": difference, "ls_decision": "grid edge"}
     word = "higher" if difference > rope else "lower" if difference < -rope else "equivalent"
     return {"ls_difference": difference, "ls_decision": word}
+
+
+def _least_squares_grids(curves: CurveData, min_x: float | None) -> tuple[dict, str]:
+    """The procedure's grids for these data (see :func:`bayescale.least_squares.grids_for`)."""
+    x = curves.frame["x"].to_numpy(float)
+    fitted = x[x >= min_x] if min_x is not None else x
+    column = curves.columns["x"]
+    grids = grids_for(fitted if fitted.size else x, column)
+    c_mid = grids["c_mid_grid"]
+    if c_mid is DEFAULT_C_MID_GRID:
+        return grids, f"least squares: the paper's grids (column '{column}' is in GPU-hours)"
+    return grids, (
+        f"least squares: '{column}' is not GPU-hours, so C_mid is searched over "
+        f"[{c_mid[0]:.3g}, {c_mid[-1]:.3g}] (scaled to the data) and A over [0.005, 1]"
+    )
+
+
+def _recipes_at_grid_edge(per_seed: pd.DataFrame) -> set[str]:
+    columns = [c for c in ("a_at_grid_edge", "c_mid_at_grid_edge") if c in per_seed]
+    if per_seed.empty or not columns:
+        return set()
+    hit = per_seed[columns].astype(bool).any(axis=1)
+    return set(per_seed.loc[hit, "recipe"].astype(str))
+
+
+def _grid_edge_notes(per_seed: pd.DataFrame) -> list[str]:
+    notes = []
+    for column, name in (("a_at_grid_edge", "A"), ("c_mid_at_grid_edge", "C_mid")):
+        if column not in per_seed:
+            continue
+        hit = per_seed[per_seed[column].astype(bool)]
+        if hit.empty:
+            continue
+        runs = ", ".join(f"{r.recipe}/{r.run}" for r in hit.head(5).itertuples())
+        notes.append(
+            f"least squares: {name} of {len(hit)} seed(s) ({runs}) sits on its grid edge: "
+            "a grid bound, not an estimate; their ls_decision says 'grid edge'"
+        )
+    return notes
 
 
 def _least_squares_table(per_seed: pd.DataFrame, values: pd.Series | None) -> pd.DataFrame:

@@ -16,7 +16,7 @@ Examples
 >>> load_curves(df.assign(c=[1.0, 2, -3, 4, 5]), x="c", y="r", run="s")
 Traceback (most recent call last):
 ...
-bayescale.data.DataError: DataFrame: column 'c' must be > 0; row 2 has -3
+bayescale.data.DataError: DataFrame: column 'c' must be > 0; row 2 has -3.0
 """
 
 from __future__ import annotations
@@ -50,8 +50,10 @@ class CurveData:
     ----------
     frame : pandas.DataFrame
         One row per observation with columns for each input role (``x``, or ``n``
-        and ``d``), ``y``, ``run``, ``recipe``, optionally ``trials``, and ``row``
-        (the row's position in the source, for messages). Sorted by recipe, run
+        and ``d``), ``y``, ``run``, ``recipe``, optionally ``trials``, ``row``
+        (the row's position in the source, for messages) and, when ``min_x``
+        excluded early rows, ``y_start`` (each run's first evaluation before the
+        exclusion, e.g. at step 0: it informs the start value R0). Sorted by recipe, run
         and the first input.
     columns : dict
         Role -> the user's column name (``{"x": "gpu_hours", "y": "pass_rate", ...}``).
@@ -264,6 +266,8 @@ def load_curves(
     min_x: float | None = None,
     max_x: float | None = None,
     min_points: int = 5,
+    repeats: str = "error",
+    drop_highest: int = 0,
 ) -> CurveData:
     """Validate curve data and map the user's columns to canonical roles.
 
@@ -277,7 +281,8 @@ def load_curves(
     y : str
         Column of the metric (pass rate or loss).
     run : str, optional
-        Column naming the run (seed). Without it all rows form one run.
+        Column naming the run (seed). Without it each recipe's rows form one run
+        (all rows one run when there is no recipe either).
     recipe : str, optional
         Column naming the recipe; runs are nested in recipes.
     n, d : str, optional
@@ -292,11 +297,21 @@ def load_curves(
     positive_y : bool
         Require ``y > 0`` (losses fitted on the log scale).
     min_x : float, optional
-        Drop rows with ``x < min_x`` (early compute), and say how many.
+        Drop rows with ``x < min_x`` (early compute), and say how many. Exclusions
+        apply before validation, so rows at ``x = 0`` (RL step 0) may be excluded.
     max_x : float, optional
         Drop rows with ``x > max_x`` (e.g. a held-out tail), and say how many.
     min_points : int
         Fewest points a run may have after exclusion.
+    repeats : {"error", "independent", "mean", "best"}
+        Rows that repeat a point (same run and inputs: replicated runs without a
+        run column, learning-rate sweeps, exact duplicates): refuse them naming
+        the repeated points (default), keep them as independent observations,
+        average their metric, or keep the best one (highest rate, lowest loss) as
+        published analyses do.
+    drop_highest : int
+        Drop this many rows with the highest metric first (the Chinchilla
+        replication drops the five highest losses).
 
     Returns
     -------
@@ -335,9 +350,11 @@ def load_curves(
     check = _Checker(frame, source, info.lines if info is not None else None)
 
     canonical = pd.DataFrame(index=frame.index)
+    window = _window(check, inputs, min_x, max_x)
     for role, col in inputs.items():
         values = check.numeric(col)
-        check.fail(col, "must be > 0", (values <= 0).to_numpy())
+        # x = 0 (RL step 0) is allowed in rows the window excludes; negative never
+        check.fail(col, "must be > 0", ((values < 0) | ((values == 0) & window)).to_numpy())
         canonical[role] = values
     if compute is not None:
         canonical["d"] = canonical["compute"] / (6.0 * canonical["n"])
@@ -348,7 +365,9 @@ def load_curves(
         check.fail(y, "must be > 0", (y_values <= 0).to_numpy())
     canonical["y"] = y_values
     canonical["recipe"] = check.labels(recipe) if recipe else "all"
-    run_labels = check.labels(run) if run else pd.Series("all", index=frame.index)
+    # Without a run column each recipe's rows are one run (one model per size is
+    # a common shape); a shared label would merge the recipes' runs into one.
+    run_labels = check.labels(run) if run else canonical["recipe"]
     canonical["run"] = canonical["recipe"] + "/" + run_labels if recipe and run else run_labels
     canonical["trials"] = _trials(check, trials)
     canonical["row"] = frame["row"]
@@ -357,8 +376,13 @@ def load_curves(
 
     first_input = next(iter(inputs))
     _check_label_collisions(frame, recipe, run, source)
-    _check_duplicates(check, canonical, inputs, run)
     notes: list[str] = []
+    if drop_highest:
+        canonical = _drop_highest(canonical, drop_highest, y, source, notes)
+    canonical = _handle_repeats(check, canonical, inputs, run, repeats, bounded, notes)
+    start = (
+        canonical.sort_values(first_input, kind="stable").groupby("run", sort=False)["y"].first()
+    )
     for bound, keep_side in ((min_x, "min"), (max_x, "max")):
         if bound is None:
             continue
@@ -372,6 +396,9 @@ def load_curves(
         canonical = canonical[keep]
         if canonical.empty:
             raise DataError(f"{source}: no rows left after excluding {x} {sign} {bound:g}")
+    if min_x is not None:
+        # each run's first evaluation (e.g. at step 0, excluded) informs the start value R0
+        canonical["y_start"] = canonical["run"].map(start)
     _check_run_sizes(canonical, source, run, min_points, notes)
     canonical = canonical.sort_values(["recipe", "run", first_input], kind="stable")
     return CurveData(
@@ -382,6 +409,38 @@ def load_curves(
         path=info.path if info is not None else None,
         sha256=info.sha256 if info is not None else None,
     )
+
+
+def _drop_highest(
+    canonical: pd.DataFrame, count: int, y: str, source: str, notes: list[str]
+) -> pd.DataFrame:
+    """Drop the ``count`` rows with the highest metric (published loss analyses do)."""
+    if int(count) != count or count < 0 or count >= len(canonical):
+        raise DataError(
+            f"{source}: drop_highest must be a whole number from 0 to {len(canonical) - 1}, "
+            f"got {count!r}"
+        )
+    dropped = canonical["y"].nlargest(int(count)).index
+    rows = ", ".join(str(int(r)) for r in canonical.loc[dropped, "row"].head(MAX_ROWS_NAMED))
+    more = " ..." if count > MAX_ROWS_NAMED else ""
+    notes.append(f"dropped the {int(count)} rows with the highest {y} (source rows {rows}{more})")
+    return canonical.drop(index=dropped)
+
+
+def _window(
+    check: _Checker, inputs: Mapping[str, str], min_x: float | None, max_x: float | None
+) -> pd.Series:
+    """Rows inside ``[min_x, max_x]`` (all rows for laws without x): rows at x = 0
+    outside it are excluded instead of refused (negative inputs are always refused)."""
+    if "x" not in inputs or (min_x is None and max_x is None):
+        return pd.Series(True, index=check.frame.index)
+    x = check.numeric(inputs["x"])
+    inside = pd.Series(True, index=x.index)
+    if min_x is not None:
+        inside &= x >= min_x
+    if max_x is not None:
+        inside &= x <= max_x
+    return inside
 
 
 def _check_columns_exist(frame: pd.DataFrame, roles: Mapping[str, str], source: str) -> None:
@@ -438,16 +497,73 @@ def _trials(check: _Checker, trials: str | int | None) -> pd.Series:
     return pd.Series(float(trials), index=index)
 
 
-def _check_duplicates(
-    check: _Checker, canonical: pd.DataFrame, inputs: Mapping[str, str], run: str | None
-) -> None:
-    keys = ["run", *inputs]
+REPEATS = ("error", "independent", "mean", "best")
+"""What to do with rows that repeat a point (see :func:`load_curves`)."""
+
+
+def _handle_repeats(
+    check: _Checker,
+    canonical: pd.DataFrame,
+    inputs: Mapping[str, str],
+    run: str | None,
+    repeats: str,
+    bounded: bool,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Refuse, keep, average or keep the best of rows that repeat a (run, inputs) point."""
+    if repeats not in REPEATS:
+        choices = ", ".join(REPEATS)
+        raise DataError(f"{check.source}: repeats must be one of {choices}, got {repeats!r}")
+    roles = [role for role in ("x", "n", "d") if role in canonical]
+    keys = ["run", *roles]
     repeated = canonical.duplicated(subset=keys, keep=False).to_numpy()
     if not repeated.any():
-        return
-    column = ", ".join(inputs.values())
-    what = f"repeats a (run, {column}) pair" if run else f"repeats a value of {column}"
-    check.fail(next(iter(inputs.values())), what, repeated)
+        return canonical
+    named = _repeated_points(canonical[repeated], roles, run)
+    first_column = next(iter(inputs.values()))
+    if repeats == "error":
+        column = ", ".join(inputs.values())
+        what = f"repeats a (run, {column}) pair" if run else f"repeats a value of {column}"
+        where = _describe_rows(check.frame, repeated, check.frame[first_column], check.is_file)
+        hint = (
+            "choose repeats='independent', 'mean' or 'best'"
+            if run
+            else "is a run column missing (run=...)? otherwise choose repeats='independent', "
+            "'mean' or 'best'"
+        )
+        raise DataError(
+            f"{check.source}: column '{first_column}' {what}; {where}; repeated points {named}; "
+            f"{hint}"
+        )
+    n_rows = int(repeated.sum())
+    n_points = int(canonical[repeated].groupby(keys).ngroups)
+    counted = f"{n_rows} rows at {n_points} repeated points ({named})"
+    if repeats == "independent":
+        notes.append(f"kept {counted} as independent observations")
+        return canonical
+    groups = canonical.groupby(keys, sort=False)
+    if repeats == "mean":
+        kept = canonical[~canonical.duplicated(subset=keys, keep="first").to_numpy()].copy()
+        means = groups["y"].transform("mean")
+        kept["y"] = means.loc[kept.index]
+        notes.append(f"averaged the metric over {counted}")
+        return kept
+    best = groups["y"].idxmax() if bounded else groups["y"].idxmin()
+    notes.append(f"kept the {'highest' if bounded else 'lowest'} metric of {counted}")
+    return canonical.loc[sorted(best.to_numpy())]
+
+
+def _repeated_points(rows: pd.DataFrame, roles: list[str], run: str | None) -> str:
+    """The first few repeated points as text, e.g. ``(1e+08, 2e+09) x2``."""
+    keys = (["run"] if run else []) + roles
+    counts = rows.groupby(keys, sort=False).size()
+    shown = []
+    for key, count in counts.head(MAX_ROWS_NAMED).items():
+        values = key if isinstance(key, tuple) else (key,)
+        text = ", ".join(v if isinstance(v, str) else f"{v:g}" for v in values)
+        shown.append(f"({text}) x{count}")
+    more = f" and {len(counts) - MAX_ROWS_NAMED} more" if len(counts) > MAX_ROWS_NAMED else ""
+    return ", ".join(shown) + more
 
 
 def _check_run_sizes(

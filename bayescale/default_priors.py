@@ -3,7 +3,9 @@
 Priors are weakly informative and on interpretable scales. Some are centred on
 the data's own range (the midpoint ``C_mid`` near the observed compute, the start
 value ``R0`` near the first observed pass rate); those centres are computed at fit
-time and stored with the fit. Override any of them with ``priors={...}`` in
+time, **per recipe** (each recipe's own rows, so recipes that start at different
+levels or run at different compute are not pulled towards each other; a shared
+parameter is centred on the pooled data), and stored with the fit. Override any of them with ``priors={...}`` in
 :func:`bayescale.fit` or ``--prior NAME="Dist(...)"`` on the command line.
 
 =================  ==========================================================  ==============================
@@ -35,6 +37,8 @@ saturating ``A``, ``B``                  as the sigmoid's                       
 saturating ``gap_ref`` = A - R(C_ref)    ``LogNormal(log 0.1, 1)``                   distance to the asymptote, 0.01-0.7
 power ``alpha``                          ``LogNormal(log 0.1, 1)``                   Kaplan: 0.05-0.1 without E
 power ``L_ref`` = L(X_ref)               ``LogNormal(mean log y, 1)``                the loss in the middle of the data
+power_up ``a``                           ``LogNormal(log 0.5, 1)``                   Chinchilla approach 2: ~0.5
+power_up ``Y_ref`` = Y(X_ref)            ``LogNormal(mean log y, 1)``                the value in the middle of the data
 power_e, chinchilla ``E``                ``LogNormal(log(min y / 2), 1)``            below the smallest loss seen
 power_e ``alpha``, chinchilla exponents  ``LogNormal(log 0.3, 1)``                   Chinchilla: 0.28-0.37 with E
 power_e ``gap_ref`` = L(X_ref) - E       ``LogNormal(log(median y / 2), 1)``         reducible loss mid-data
@@ -51,9 +55,11 @@ the Gamma encodes that knowledge; override it when you know better.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable
 
 import numpy as np
+import pandas as pd
 
 from bayescale.data import CurveData
 from bayescale.laws import Law
@@ -61,18 +67,39 @@ from bayescale.likelihoods import get_likelihood
 from bayescale.priors import Prior
 
 LawPriors = Callable[[CurveData], dict[str, Prior]]
+Centre = float | tuple[float, ...]
+
+
+def _by_recipe(data: CurveData, statistic: Callable[[pd.DataFrame], float]) -> Centre:
+    """``statistic`` of each recipe's rows: one float for one recipe, else a tuple.
+
+    Data-centred priors are centred on each recipe's own data, so a recipe that
+    starts higher or runs at other compute than the others is not pulled to them.
+    """
+    values = [float(statistic(rows)) for _, rows in data.frame.groupby("recipe", sort=False)]
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def _first_value(rows: pd.DataFrame) -> float:
+    """The smallest first value over the runs: the start of the curve, clipped to [0, 1].
+
+    Each run's first evaluation before ``min_x`` excluded early rows (``y_start``,
+    e.g. at step 0) when there is one: the paper sets R0 from it.
+    """
+    column = "y_start" if "y_start" in rows else "y"
+    return float(np.clip(rows.groupby("run", sort=False)[column].first().min(), 0.0, 1.0))
 
 
 def _sigmoid_priors(data: CurveData) -> dict[str, Prior]:
-    log_x = np.log(data.frame["x"].to_numpy())
-    first_y = data.frame.groupby("run", sort=False)["y"].first().to_numpy()
     return {
         "A": Prior("Beta", alpha=2.0, beta=2.0),
         "B": Prior("LogNormal", mu=float(np.log(1.5)), sigma=0.75),
-        "C_mid": Prior("LogNormal", mu=float(log_x.mean()), sigma=2.0),
+        "C_mid": Prior(
+            "LogNormal", mu=_by_recipe(data, lambda rows: np.log(rows["x"]).mean()), sigma=2.0
+        ),
         "R0": Prior(
             "TruncatedNormal",
-            mu=float(np.clip(first_y.min(), 0.0, 1.0)),
+            mu=_by_recipe(data, _first_value),
             sigma=0.15,
             lower=0.0,
             upper=1.0,
@@ -89,17 +116,28 @@ def _saturating_priors(data: CurveData) -> dict[str, Prior]:
     }
 
 
-def _log_loss(data: CurveData, statistic: str, fraction: float = 1.0) -> float:
-    """``log(fraction * statistic(y))``: a data-centred prior location for losses."""
-    y = data.frame["y"]
-    value = {"min": y.min(), "median": y.median(), "geomean": np.exp(np.log(y).mean())}[statistic]
-    return float(np.log(fraction * value))
+def _log_loss(data: CurveData, statistic: str, fraction: float = 1.0) -> Centre:
+    """``log(fraction * statistic(y))`` per recipe: a data-centred prior location for losses."""
+
+    def value(rows: pd.DataFrame) -> float:
+        y = rows["y"]
+        stat = {"min": y.min(), "median": y.median(), "geomean": np.exp(np.log(y).mean())}
+        return float(np.log(fraction * stat[statistic]))
+
+    return _by_recipe(data, value)
 
 
 def _power_priors(data: CurveData) -> dict[str, Prior]:
     return {
         "alpha": Prior("LogNormal", mu=float(np.log(0.1)), sigma=1.0),
         "L_ref": Prior("LogNormal", mu=_log_loss(data, "geomean"), sigma=1.0),
+    }
+
+
+def _power_up_priors(data: CurveData) -> dict[str, Prior]:
+    return {
+        "a": Prior("LogNormal", mu=float(np.log(0.5)), sigma=1.0),
+        "Y_ref": Prior("LogNormal", mu=_log_loss(data, "geomean"), sigma=1.0),
     }
 
 
@@ -135,6 +173,7 @@ LAW_PRIORS: dict[str, LawPriors] = {
     "saturating": _saturating_priors,
     "power": _power_priors,
     "power_e": _power_e_priors,
+    "power_up": _power_up_priors,
     "chinchilla": _chinchilla_priors,
 }
 """Law name -> function of the data giving the law parameters' priors."""
@@ -167,9 +206,19 @@ def hierarchy_prior(law: Law, parameter: str) -> Prior:
     return Prior("Gamma", alpha=4.0, beta=200.0 if law.bounded else 40.0)
 
 
-def law_priors(law: Law, data: CurveData) -> dict[str, Prior]:
-    """Default priors of ``law``'s parameters for this data set."""
+def law_priors(law: Law, data: CurveData, shared: Iterable[str] = ()) -> dict[str, Prior]:
+    """Default priors of ``law``'s parameters for this data set.
+
+    Data-centred priors hold one centre per recipe; the ``shared`` parameters (one
+    value for all recipes) are centred on the pooled data.
+    """
     try:
-        return LAW_PRIORS[law.name](data)
+        make = LAW_PRIORS[law.name]
     except KeyError:
         raise ValueError(f"no default priors registered for law {law.name!r}") from None
+    priors = make(data)
+    shared = [name for name in shared if name in priors]
+    if shared and len(data.recipes) > 1:
+        pooled = make(dataclasses.replace(data, frame=data.frame.assign(recipe="all")))
+        priors.update({name: pooled[name] for name in shared})
+    return priors

@@ -23,6 +23,10 @@ class IdentificationWarning(UserWarning):
     """The data barely inform a parameter; the prior speaks for it."""
 
 
+class PredictiveCheckWarning(UserWarning):
+    """The data do not look like draws from the fitted model (outliers, noise too narrow)."""
+
+
 def reported_variables(spec: ModelSpec) -> list[str]:
     """Names of the posterior variables a summary reports."""
     law = spec.law_obj

@@ -7,8 +7,10 @@ Keys (other tools rely on them):
   recipe-level law parameters (``A[recipe]`` when there are several recipes)
 - ``runs``: run -> {parameter -> stats} for the parameters that vary by run
 - ``hyperparameters``: run-to-run spreads and noise parameters, same stats
-- ``predictions``: list of {x, mean, lower, upper, obs_lower, obs_upper} (plus the
-  inputs of two-input laws, and ``recipe`` when there are several)
+- ``predictions``: list of {x, mean, lower, upper, obs_lower, obs_upper,
+  extrapolation} (``recipe`` too when there are several; by default at 2x and
+  10x each recipe's own largest x; ``extrapolation`` = x / that largest x)
+- ``prediction_notes``: one line per prediction beyond 10x its recipe's data
 - ``targets``: list of {target, p_reachable, median, lower, upper}
 - ``allocations`` (chinchilla): list of {compute, n_opt, d_opt, ratio, loss_opt},
   each quantity a dict {mean, median, lower, upper} (``recipe`` too when there
@@ -38,9 +40,18 @@ def _stats(row: pd.Series) -> dict[str, float]:
     return {column: float(row[column]) for column in STAT_COLUMNS}
 
 
-def default_prediction_inputs(fit: Fit) -> list[float]:
-    """2x and 10x the largest observed input (for one-input laws)."""
-    largest = float(fit.data.frame["x"].max())
+FAR_EXTRAPOLATION = 10.0
+"""Predictions beyond this multiple of a recipe's largest fitted input get a note."""
+
+
+def largest_inputs(fit: Fit) -> dict[str, float]:
+    """Recipe -> its largest fitted input (one-input laws)."""
+    return {str(k): float(v) for k, v in fit.data.frame.groupby("recipe")["x"].max().items()}
+
+
+def default_prediction_inputs(fit: Fit, recipe: str | None = None) -> list[float]:
+    """2x and 10x the largest observed input of ``recipe`` (of all data when ``None``)."""
+    largest = largest_inputs(fit)[recipe] if recipe else float(fit.data.frame["x"].max())
     return [2 * largest, 10 * largest]
 
 
@@ -49,6 +60,33 @@ def _per_recipe(fit: Fit, function, **kwargs) -> pd.DataFrame:
         return function(**kwargs)
     frames = [function(recipe=recipe, **kwargs).assign(recipe=recipe) for recipe in fit.recipes]
     return pd.concat(frames, ignore_index=True)
+
+
+def predictions_with_distance(
+    fit: Fit, predict_x: Sequence[float] | None, ci: float
+) -> tuple[pd.DataFrame, list[str]]:
+    """Predictions of every recipe (default: 2x and 10x *its own* largest input),
+    with ``extrapolation`` = x / the recipe's largest fitted x, and a note for
+    each prediction beyond :data:`FAR_EXTRAPOLATION` times the data."""
+    largest = largest_inputs(fit)
+    frames = []
+    for recipe in fit.recipes:
+        xs = list(predict_x) if predict_x else default_prediction_inputs(fit, recipe)
+        frame = fit.predict(np.asarray(xs, dtype=float), recipe=recipe, ci=ci)
+        if len(fit.recipes) > 1:
+            frame = frame.assign(recipe=recipe)
+        frames.append(frame.assign(extrapolation=frame["x"] / largest[recipe]))
+    table = pd.concat(frames, ignore_index=True)
+    notes = []
+    for row in table[table["extrapolation"] > FAR_EXTRAPOLATION].itertuples():
+        recipe = getattr(row, "recipe", fit.recipes[0])
+        where = f" of recipe '{recipe}'" if len(fit.recipes) > 1 else ""
+        notes.append(
+            f"x = {row.x:g} is {row.extrapolation:.0f}x the largest fitted x{where} "
+            f"({largest[recipe]:g}): that far out the prediction rests on the law's form, "
+            "not on the data"
+        )
+    return table, notes
 
 
 def fit_to_dict(
@@ -67,7 +105,7 @@ def fit_to_dict(
     ci : float
         Credible mass of every interval.
     predict_x : sequence of float, optional
-        Inputs to predict at; default 2x and 10x the largest observed input.
+        Inputs to predict at; default 2x and 10x each recipe's largest observed input.
     targets : sequence of float
         Metric values for compute-to-target.
     budgets : sequence of float
@@ -107,9 +145,9 @@ def fit_to_dict(
         "sampler": fit.sampler.to_dict(),
     }
     if fit.law.inputs == ("x",):
-        xs = list(predict_x) if predict_x else default_prediction_inputs(fit)
-        predictions = _per_recipe(fit, fit.predict, x=np.asarray(xs, dtype=float), ci=ci)
+        predictions, notes = predictions_with_distance(fit, predict_x, ci)
         payload["predictions"] = predictions.drop(columns="median").to_dict(orient="records")
+        payload["prediction_notes"] = notes
     if targets:
         reach = _per_recipe(fit, fit.compute_to_reach, target=list(targets), ci=ci)
         payload["targets"] = reach.to_dict(orient="records")

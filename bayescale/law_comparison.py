@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale.diagnostics import ESS_MIN, R_HAT_MAX
 from bayescale.laws import NUMPY_OPS
 from bayescale.model import model_arrays
 from bayescale.result import SAMPLE_DIMS, Fit
@@ -137,21 +138,36 @@ class LawComparison:
         One row per model, best first: ``rank``, ``elpd`` (expected log pointwise
         predictive density), ``se``, ``elpd_diff`` and ``dse`` (difference to the
         best, <= 0, and its standard error), ``p_loo`` (effective parameters),
-        ``weight`` (stacking), ``n_bad_pareto_k`` and ``max_pareto_k``.
+        ``weight`` (stacking), ``n_bad_pareto_k``, ``max_pareto_k`` and
+        ``converged`` (R-hat, ESS and divergences within the limits of
+        :mod:`bayescale.diagnostics`; an unconverged model's rank is not to be trusted).
     pareto_k : dict of str to numpy.ndarray
         Pareto shape of every observation, per model.
     warnings : list of str
-        One line per model with observations whose ``k > 0.7``.
+        One line per model with observations whose ``k > 0.7``, and one per
+        unconverged model.
+    fits : dict of str to Fit
+        The compared fits (their parameters and diagnostics go into :meth:`to_dict`).
     """
 
     frame: pd.DataFrame
     pareto_k: dict[str, np.ndarray]
     warnings: list[str] = field(default_factory=list)
+    fits: dict[str, Fit] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form: ``models`` (the rows) and ``warnings``."""
+        """JSON-friendly form: ``models`` (the rows), ``laws`` (per model: the
+        parameter summary and the fit's diagnostics) and ``warnings``."""
         rows = self.frame.reset_index(names="model").to_dict(orient="records")
-        return {"models": rows, "warnings": list(self.warnings)}
+        laws = {
+            name: {
+                "likelihood": fit.spec.likelihood,
+                "parameters": fit.summary().reset_index().to_dict(orient="records"),
+                "diagnostics": fit.diagnostics.to_dict(),
+            }
+            for name, fit in self.fits.items()
+        }
+        return {"models": rows, "laws": laws, "warnings": list(self.warnings)}
 
 
 def compare_fits(fits: Mapping[str, Fit]) -> LawComparison:
@@ -198,6 +214,7 @@ def compare_fits(fits: Mapping[str, Fit]) -> LawComparison:
             "weight": table["weight"],
             "n_bad_pareto_k": [int((pareto_k[name] > PARETO_K_GOOD).sum()) for name in table.index],
             "max_pareto_k": [float(pareto_k[name].max()) for name in table.index],
+            "converged": [converged(fits[name]) for name in table.index],
         },
         index=table.index,
     )
@@ -208,7 +225,28 @@ def compare_fits(fits: Mapping[str, Fit]) -> LawComparison:
         for name, row in frame.iterrows()
         if row.n_bad_pareto_k
     ]
-    return LawComparison(frame=frame, pareto_k=pareto_k, warnings=warnings)
+    warnings += [
+        f"{name}: did not converge (max R-hat {fits[name].diagnostics.max_r_hat:.3f}, "
+        f"{fits[name].diagnostics.divergences} divergences, min bulk ESS "
+        f"{fits[name].diagnostics.min_ess_bulk:.0f}); its elpd and rank are not to be trusted"
+        for name in frame.index
+        if not frame.loc[name, "converged"]
+    ]
+    return LawComparison(frame=frame, pareto_k=pareto_k, warnings=warnings, fits=dict(fits))
+
+
+DIVERGENT_SHARE_MAX = 0.001
+"""A candidate with more divergent transitions than this share of its draws is unconverged."""
+
+
+def converged(fit: Fit) -> bool:
+    """Whether a fit's R-hat and bulk ESS are within the diagnostics' limits and at
+    most :data:`DIVERGENT_SHARE_MAX` of its draws diverged (a few divergences in
+    thousands of draws are reported by the fit itself, not held against its rank)."""
+    d = fit.diagnostics
+    draws = fit.sampler.draws * fit.sampler.chains
+    few_divergences = d.divergences <= DIVERGENT_SHARE_MAX * draws
+    return bool(d.max_r_hat <= R_HAT_MAX and d.min_ess_bulk >= ESS_MIN and few_divergences)
 
 
 def _check_same_observations(fits: Mapping[str, Fit]) -> None:

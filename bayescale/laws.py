@@ -18,7 +18,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -70,7 +70,8 @@ class Law:
         ``mean(ops, log_inputs, params)`` on the response scale.
     inverse : callable or None
         ``inverse(params, target) -> (x, reachable)``: the input value at which the
-        curve reaches ``target`` and a boolean mask of where it can (NumPy only).
+        curve reaches ``target`` and a boolean mask of where it can (NumPy only);
+        for Chinchilla the training compute on the compute-optimal frontier.
     default_varying : tuple of str
         Parameters that vary by run by default when recipes have several runs.
     linear : frozenset of str
@@ -86,6 +87,12 @@ class Law:
     references : tuple of str
         Input roles whose reference point ``log_ref[role]`` (the mean log input
         of the data, see :func:`reference_log_inputs`) ``derive`` uses.
+    direction : {"increasing", "decreasing"} or None
+        How the metric moves as the input grows (``None``: either). Data moving
+        clearly the other way are refused (:mod:`bayescale.law_checks`).
+    ranges : dict of str to (float, float)
+        Closed range of parameters beyond positivity (the sigmoid's ``A`` and ``R0``
+        in [0, 1]); priors with mass outside are refused.
     adaptation : {"diag", "low_rank"}
         nutpie's mass-matrix adaptation: ``"low_rank"`` for posteriors with
         strong correlations that no simple reparametrisation removes (the
@@ -116,6 +123,14 @@ class Law:
     derive: DeriveFunction | None = None
     references: tuple[str, ...] = ()
     adaptation: str = "diag"
+    direction: str | None = None
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def parameter_range(self, name: str) -> tuple[float, float]:
+        """Allowed range of parameter ``name`` (positive ones: ``(0, inf)``)."""
+        if name in self.ranges:
+            return self.ranges[name]
+        return (0.0, np.inf) if name in self.positive else (-np.inf, np.inf)
 
     @property
     def free_parameters(self) -> tuple[str, ...]:
@@ -181,6 +196,8 @@ SIGMOID = Law(
     default_varying=("A",),
     linear=frozenset({"A", "R0"}),
     adaptation="low_rank",
+    direction="increasing",
+    ranges={"A": (0.0, 1.0), "R0": (0.0, 1.0)},
 )
 
 _LAWS: dict[str, Law] = {SIGMOID.name: SIGMOID}
@@ -242,6 +259,8 @@ SATURATING = register_law(
         sampled=("A", "B", "gap_ref"),
         derive=_saturating_derive,
         references=("x",),
+        direction="increasing",
+        ranges={"A": (0.0, 1.0)},
     )
 )
 """The high-compute limit of the sigmoid, ``D = (A - R0) C_mid^B``; sampled as
@@ -286,6 +305,7 @@ POWER = register_law(
         sampled=("alpha", "L_ref"),
         derive=_power_derive,
         references=("x",),
+        direction="decreasing",
     )
 )
 """Kaplan et al. (2020) power law in parameters, tokens or compute; sampled as
@@ -306,9 +326,46 @@ POWER_E = register_law(
         derive=_power_e_derive,
         references=("x",),
         adaptation="low_rank",
+        direction="decreasing",
     )
 )
 """The power law with an irreducible loss ``E``; sampled as ``gap_ref = L(X_ref) - E``."""
+
+
+def _power_up_mean(ops, log_inputs, p):
+    return ops.log(p["G"]) + p["a"] * log_inputs["x"]
+
+
+def _power_up_derive(ops, s, log_ref):
+    return {"a": s["a"], "G": s["Y_ref"] * ops.exp(-s["a"] * log_ref["x"])}
+
+
+def _power_up_inverse(p, target):
+    reachable = np.broadcast_to(np.asarray(target) > 0, np.shape(p["G"]))
+    x = (np.where(reachable, target, 1.0) / p["G"]) ** (1.0 / p["a"])
+    return np.where(reachable, x, np.nan), reachable
+
+
+POWER_UP = register_law(
+    Law(
+        name="power_up",
+        formula="Y(X) = G X^a",
+        inputs=("x",),
+        parameters=("a", "G"),
+        positive=frozenset({"a", "G"}),
+        response="log",
+        bounded=False,
+        mean=_power_up_mean,
+        inverse=_power_up_inverse,
+        sampled=("a", "Y_ref"),
+        derive=_power_up_derive,
+        references=("x",),
+        direction="increasing",
+    )
+)
+"""An increasing power law (Hoffmann et al.'s approach 2: compute-optimal tokens
+``D*(C) = G C^a``; accuracy against compute); fitted on ``log Y``, sampled as
+``Y_ref = Y(X_ref)``, the value at the reference input."""
 
 
 def _chinchilla_mean(ops, log_inputs, p):
@@ -327,6 +384,23 @@ def _chinchilla_derive(ops, s, log_ref):
     }
 
 
+def _chinchilla_inverse(p, target):
+    """Compute C = 6 N D at which the compute-optimal loss reaches ``target``.
+
+    Along the frontier (Hoffmann et al. eq. 4) the loss is
+    ``E + K (C / 6)^(-gamma)``, ``gamma = alpha beta / (alpha + beta)``,
+    ``K = A G^(-alpha) + B G^beta``; reachable when ``target > E``.
+    """
+    alpha, beta = p["alpha"], p["beta"]
+    log_g = (np.log(alpha * p["A"]) - np.log(beta * p["B"])) / (alpha + beta)
+    k = p["A"] * np.exp(-alpha * log_g) + p["B"] * np.exp(beta * log_g)
+    gamma = alpha * beta / (alpha + beta)
+    gap = target - p["E"]
+    reachable = gap > 0
+    log_c = np.log(6.0) - np.log(np.where(reachable, gap, 1.0) / k) / gamma
+    return np.where(reachable, np.exp(log_c), np.nan), reachable
+
+
 CHINCHILLA = register_law(
     Law(
         name="chinchilla",
@@ -337,10 +411,12 @@ CHINCHILLA = register_law(
         response="log",
         bounded=False,
         mean=_chinchilla_mean,
+        inverse=_chinchilla_inverse,
         sampled=("E", "A_ref", "B_ref", "alpha", "beta"),
         derive=_chinchilla_derive,
         references=("n", "d"),
         adaptation="low_rank",
+        direction="decreasing",
     )
 )
 """Hoffmann et al. (2022), fitted on log loss in log-sum-exp form; sampled as the

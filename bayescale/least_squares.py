@@ -77,6 +77,7 @@ __all__ = [
     "LeastSquaresResult",
     "bootstrap_least_squares",
     "fit_scalerl_least_squares",
+    "grids_for",
     "least_squares_by_run",
     "least_squares_summary",
 ]
@@ -122,7 +123,17 @@ _GOLDEN_STEPS = 40
 _RESAMPLE_CHUNK = 128
 _MIN_POINTS = 4
 _PARAMETERS = ("A", "B", "C_mid")
-_BY_RUN_COLUMNS = ["run", "A", "B", "C_mid", "R0", "sse", "n_points", "a_at_grid_edge"]
+_BY_RUN_COLUMNS = [
+    "run",
+    "A",
+    "B",
+    "C_mid",
+    "R0",
+    "sse",
+    "n_points",
+    "a_at_grid_edge",
+    "c_mid_at_grid_edge",
+]
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,9 @@ class LeastSquaresResult:
         Whether A is the first or last value of the A grid. The true asymptote may
         then lie outside the grid (the paper's grid stops at 0.80) and the other
         parameters are distorted to compensate: treat the fit as unreliable.
+    c_mid_at_grid_edge : bool
+        Whether C_mid is the first or last value of its grid (e.g. the paper's
+        GPU-hour grid applied to FLOPs): the fit is then a grid bound, not an estimate.
     """
 
     A: float
@@ -156,6 +170,7 @@ class LeastSquaresResult:
     sse: float
     n_points: int
     a_at_grid_edge: bool
+    c_mid_at_grid_edge: bool = False
 
     def params(self) -> dict[str, float]:
         """Parameters in the form :meth:`bayescale.laws.Law.curve` takes."""
@@ -261,6 +276,7 @@ def fit_scalerl_least_squares(
         sse=float(np.sum(residuals**2)),
         n_points=int(x_arr.size),
         a_at_grid_edge=_on_edge(params["A"], grids.a),
+        c_mid_at_grid_edge=_on_edge(params["C_mid"], grids.c_mid),
     )
 
 
@@ -391,9 +407,39 @@ def least_squares_summary(per_run: pd.DataFrame) -> dict[str, Any]:
             "max": high,
             "half_range": (high - low) / 2,
         }
-    if "a_at_grid_edge" in per_run:
-        summary["any_a_at_grid_edge"] = bool(per_run["a_at_grid_edge"].any())
+    for column in ("a_at_grid_edge", "c_mid_at_grid_edge"):
+        if column in per_run:
+            summary[f"any_{column}"] = bool(per_run[column].any())
     return summary
+
+
+PAPER_GRID_UNITS = ("gpu",)
+"""Column names containing one of these are in GPU-hours: the paper's grids apply."""
+
+
+def grids_for(x: np.ndarray, column: str) -> dict[str, np.ndarray]:
+    """The A and C_mid grids of the procedure for data whose input is ``x``.
+
+    GPU-hours (a column name containing "gpu") keep the paper's grids. Any other
+    input (FLOPs, steps, tokens) gets a C_mid grid scaled to the data as the
+    paper's is to its fits (1.5k-8k GPU-hours against [100, 40000]): 100
+    log-spaced values from the smallest ``x`` / 15 to the largest ``x`` * 5; and
+    an A grid over the whole rate range (0.005 to 1.000 by 0.005), since the
+    paper's [0.45, 0.80] is specific to its tasks.
+
+    Examples
+    --------
+    >>> grids = grids_for(np.array([1e20, 1e22]), "flops")
+    >>> float(grids["c_mid_grid"][0]), float(grids["c_mid_grid"][-1])
+    (6.666666666666667e+18, 5e+22)
+    >>> grids_for(np.array([1500.0, 8000.0]), "gpu_hours")["c_mid_grid"] is DEFAULT_C_MID_GRID
+    True
+    """
+    if any(unit in column.lower() for unit in PAPER_GRID_UNITS):
+        return {"a_grid": DEFAULT_A_GRID, "c_mid_grid": DEFAULT_C_MID_GRID}
+    positive = x[x > 0]
+    c_mid = np.geomspace(positive.min() / 15.0, positive.max() * 5.0, 100)
+    return {"a_grid": np.round(np.arange(1, 201) * 0.005, 3), "c_mid_grid": c_mid}
 
 
 def bootstrap_least_squares(

@@ -60,7 +60,11 @@ from typing import Any, Literal, Protocol
 
 import pandas as pd
 
-from bayescale.diagnostics import ConvergenceWarning, IdentificationWarning
+from bayescale.diagnostics import (
+    ConvergenceWarning,
+    IdentificationWarning,
+    PredictiveCheckWarning,
+)
 from bayescale.fitting import fit
 from bayescale.progress import Progress
 from bayescale.result import Fit
@@ -357,6 +361,7 @@ def _without_fit_warnings() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", IdentificationWarning)
+        warnings.simplefilter("ignore", PredictiveCheckWarning)
         yield
 
 

@@ -83,7 +83,11 @@ class ModelSpec:
 
 def structure_key(spec: ModelSpec, n_runs: int, n_recipes: int) -> tuple:
     """Hashable description of what a compiled model depends on."""
-    families = tuple(sorted((name, prior.dist) for name, prior in spec.priors.items()))
+    families = tuple(
+        sorted(
+            (name, prior.dist, prior.per_recipe is not None) for name, prior in spec.priors.items()
+        )
+    )
     return (spec.law, spec.likelihood, spec.varying, spec.shared, families, n_runs, n_recipes)
 
 

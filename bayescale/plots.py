@@ -105,7 +105,7 @@ def held_out_points(fit: Fit, data: pd.DataFrame | str | Path | None = None) -> 
             "recipe": table[columns["recipe"]].astype(str) if "recipe" in columns else "all",
         }
     )
-    run = table[columns["run"]].astype(str) if "run" in columns else "all"
+    run = table[columns["run"]].astype(str) if "run" in columns else out["recipe"]
     out["run"] = out["recipe"] + "/" + run if "recipe" in columns and "run" in columns else run
     fitted_max = fit.data.frame.groupby("recipe")["x"].max()
     beyond = out["x"] > out["recipe"].map(fitted_max)

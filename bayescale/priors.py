@@ -79,8 +79,9 @@ class Prior:
     ----------
     dist : str
         One of :data:`DISTRIBUTIONS` (e.g. ``"Normal"``, ``"LogNormal"``).
-    **params : float
-        The distribution's arguments by name (e.g. ``mu=0, sigma=1``).
+    **params : float or sequence of float
+        The distribution's arguments by name (e.g. ``mu=0, sigma=1``). A sequence
+        gives one value per recipe (the data-centred defaults of a multi-recipe fit).
 
     Examples
     --------
@@ -89,7 +90,7 @@ class Prior:
     """
 
     dist: str
-    params: dict[str, float] = field(default_factory=dict)
+    params: dict[str, float | tuple[float, ...]] = field(default_factory=dict)
 
     def __init__(self, dist: str, **params: float) -> None:
         if dist not in DISTRIBUTIONS:
@@ -100,17 +101,33 @@ class Prior:
             raise ValueError(
                 f"{dist} prior needs arguments {', '.join(expected)}; got {', '.join(params) or 'none'}"
             )
-        values = {name: float(params[name]) for name in expected}
+        values = {name: _number_or_numbers(params[name]) for name in expected}
         check_arguments(dist, values)
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "params", values)
 
+    @property
+    def per_recipe(self) -> int | None:
+        """Number of per-recipe values its arguments hold (``None``: one value for all)."""
+        lengths = {len(v) for v in self.params.values() if isinstance(v, tuple)}
+        return lengths.pop() if lengths else None
+
+    def for_recipe(self, index: int) -> Prior:
+        """The prior of recipe ``index`` (itself when it holds one value for all)."""
+        return Prior(
+            self.dist,
+            **{k: v[index] if isinstance(v, tuple) else v for k, v in self.params.items()},
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form: ``{"dist": ..., <arg>: value, ...}``."""
-        return {"dist": self.dist, **self.params}
+        """JSON-friendly form: ``{"dist": ..., <arg>: value, ...}`` (lists for per-recipe values)."""
+        return {
+            "dist": self.dist,
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()},
+        }
 
     def __str__(self) -> str:
-        args = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
+        args = ", ".join(f"{k}={_format(v)}" for k, v in self.params.items())
         return f"{self.dist}({args})"
 
     def build(self, name: str, *, dims: str | tuple[str, ...] | None = None) -> Any:
@@ -120,8 +137,24 @@ class Prior:
         """
         import pymc as pm
 
-        args = {arg: pm.Data(f"prior__{name}__{arg}", value) for arg, value in self.params.items()}
+        args = {
+            arg: pm.Data(f"prior__{name}__{arg}", np.asarray(value, dtype=float))
+            for arg, value in self.params.items()
+        }
         return getattr(pm, self.dist)(name, dims=dims, **args)
+
+
+def _number_or_numbers(value: Any) -> float | tuple[float, ...]:
+    """A float, or a tuple of floats for per-recipe values (data-centred defaults)."""
+    if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) > 0:
+        return tuple(float(v) for v in value)
+    return float(value)
+
+
+def _format(value: float | tuple[float, ...]) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f"{v:g}" for v in value) + "]"
+    return f"{value:g}"
 
 
 def prior_from_dict(spec: Mapping[str, Any]) -> Prior:

@@ -433,12 +433,20 @@ def diagnostics_section(fit: Fit) -> Section:
         f"sample size {diagnostics.min_ess_bulk:.0f} (want >= 400), "
         f"{diagnostics.divergences} divergent transitions (want 0)."
     ]
+    blocks += predictive_blocks(diagnostics)
+    leaning = diagnostics.leaning_on_prior()
+    if leaning:
+        listed = "; ".join(f"{recipe}: {', '.join(names)}" for recipe, names in leaning.items())
+        blocks.append(f"Parameters whose intervals lean on the prior: {listed}.")
+    if diagnostics.notes:
+        blocks += ["Notes:", Items(list(diagnostics.notes))]
     if diagnostics.warnings:
         blocks += ["Warnings:", Items(list(diagnostics.warnings))]
     else:
         blocks.append(
-            "No warnings: the chains agree, the effective sample sizes suffice and there "
-            "were no divergences, so the intervals above can be trusted as computed."
+            "No warnings: the chains agree, the effective sample sizes suffice, there were "
+            "no divergences, the data look like draws from the fitted model and every law "
+            "parameter is informed by the data."
         )
     blocks.append(
         _image(
@@ -448,6 +456,24 @@ def diagnostics_section(fit: Fit) -> Section:
         )
     )
     return Section("Diagnostics", blocks)
+
+
+def predictive_blocks(diagnostics) -> list[Block]:
+    """One sentence on the posterior predictive check (nothing for fits made without it)."""
+    check = diagnostics.predictive
+    if not check:
+        return []
+    k_text = (
+        ""
+        if check["n_bad_pareto_k"] is None
+        else f"; {check['n_bad_pareto_k']} have a PSIS-LOO Pareto k above 0.7"
+    )
+    verdict = "passed" if check["passed"] else "FAILED: do not trust the intervals as computed"
+    return [
+        f"Posterior predictive check ({verdict}): {check['n_outside']} of {check['n_obs']} "
+        f"observations lie outside their {check['mass']:.0%} predictive interval "
+        f"(expected about {1 - check['mass']:.0%}){k_text}."
+    ]
 
 
 def settings_section(fit: Fit, ci: float) -> Section:

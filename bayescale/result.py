@@ -41,13 +41,33 @@ class Diagnostics:
     divergences : int
         Divergent transitions after tuning.
     warnings : list of str
-        Plain-language problems (convergence, weak identification).
+        Plain-language problems (convergence, weak identification, a failed
+        posterior predictive check).
+    prior_reliance : list of dict
+        Per recipe and law parameter: prior and posterior sd, their ratio, the
+        posterior median's prior quantile and ``leans_on_prior``
+        (:mod:`bayescale.identification`).
+    predictive : dict or None
+        The posterior predictive check (:mod:`bayescale.predictive_check`).
+    notes : list of str
+        What the user should know that is not a problem (e.g. single-run recipes).
     """
 
     max_r_hat: float
     min_ess_bulk: float
     divergences: int
     warnings: list[str] = field(default_factory=list)
+    prior_reliance: list[dict[str, Any]] = field(default_factory=list)
+    predictive: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def leaning_on_prior(self) -> dict[str, list[str]]:
+        """Recipe -> the law parameters whose posterior leans on the prior."""
+        out: dict[str, list[str]] = {}
+        for row in self.prior_reliance:
+            if row["leans_on_prior"]:
+                out.setdefault(row["recipe"], []).append(row["parameter"])
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -56,6 +76,9 @@ class Diagnostics:
             "min_ess_bulk": self.min_ess_bulk,
             "divergences": self.divergences,
             "warnings": list(self.warnings),
+            "prior_reliance": [dict(row) for row in self.prior_reliance],
+            "predictive": None if self.predictive is None else dict(self.predictive),
+            "notes": list(self.notes),
         }
 
 
@@ -205,8 +228,10 @@ class Fit:
         pandas.DataFrame
             Index ``parameter`` (``A``, ``A[seed0]``, ``sigma_A``, ...; recipe-level
             names carry ``[recipe]`` when there are several recipes); columns
-            ``level`` (recipe / run / spread / noise), ``mean``, ``sd``, ``lower``,
-            ``upper``, ``r_hat``, ``ess_bulk``, ``ess_tail``.
+            ``level`` (recipe / run / spread / noise), ``mean``, ``median``, ``sd``,
+            ``lower``, ``upper``, ``r_hat``, ``ess_bulk``, ``ess_tail`` and
+            ``prior_sd_ratio`` (recipe-level law parameters: posterior sd over prior
+            sd, log scale for positive parameters; near 1 the data added little).
         """
         import arviz_stats as azs
 
@@ -222,9 +247,24 @@ class Fit:
             table.insert(0, "level", level)
             frames.append(table)
         table = pd.concat(frames)
+        table["median"] = [
+            float(post[name].sel(coords).median())
+            for name, coords in map(_label_selection, table.index)
+        ]
+        table["prior_sd_ratio"] = [self._prior_sd_ratio(label) for label in table.index]
         table.index = [self._row_label(label) for label in table.index]
         table.index.name = "parameter"
-        return table[["level", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk", "ess_tail"]]
+        columns = ["level", "mean", "median", "sd", "lower", "upper", "r_hat", "ess_bulk"]
+        return table[[*columns, "ess_tail", "prior_sd_ratio"]]
+
+    def _prior_sd_ratio(self, label: str) -> float:
+        """Posterior over prior sd of a recipe-level law parameter (NaN for the others)."""
+        name, coords = _label_selection(label)
+        recipe = coords.get("recipe", self.recipes[0] if len(self.recipes) == 1 else None)
+        for row in self.diagnostics.prior_reliance:
+            if row["parameter"] == name and row["recipe"] == recipe:
+                return float(row["sd_ratio"])
+        return np.nan
 
     def _summary_groups(self, post: xr.Dataset) -> dict[str, list[str]]:
         law = self.law
@@ -256,6 +296,7 @@ class Fit:
         run: str | None = None,
         ci: float = DEFAULT_CI,
         seed: int | None = 0,
+        compute: Sequence[float] | np.ndarray | float | None = None,
     ) -> pd.DataFrame:
         """Predicted metric with credible and predictive intervals.
 
@@ -274,6 +315,9 @@ class Fit:
         seed : int or None
             Seed for drawing new observations (fixed by default, so repeated
             calls agree).
+        compute : array-like, optional
+            Chinchilla fits: training budgets in FLOP; the loss is predicted along
+            the compute-optimal frontier (:func:`bayescale.allocation.frontier_predict`).
 
         Returns
         -------
@@ -288,6 +332,10 @@ class Fit:
         --------
         >>> fit.predict([5e4, 1e5])  # doctest: +SKIP
         """
+        if compute is not None:
+            from bayescale.allocation import frontier_predict
+
+            return frontier_predict(self, compute, recipe=recipe, ci=ci, seed=seed)
         _check_ci(ci)
         inputs = self._inputs(x=x, n=n, d=d)
         rng = np.random.default_rng(seed)
@@ -407,7 +455,9 @@ class Fit:
     def _repr_html_(self) -> str:
         table = self.summary().round(4).to_html(escape=True)
         warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.diagnostics.warnings)
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.data.notes)
+        notes = "".join(
+            f"<li>{html.escape(n)}</li>" for n in [*self.data.notes, *self.diagnostics.notes]
+        )
         return (
             f"<div><b>bayescale fit</b>: {html.escape(self.law.formula)}<br>"
             f"likelihood {html.escape(self.spec.likelihood)}, {len(self.data)} points, "
@@ -421,6 +471,15 @@ class Fit:
         from bayescale.persistence import save_fit
 
         return save_fit(self, path, overwrite=overwrite)
+
+
+def _label_selection(label: str) -> tuple[str, dict[str, str]]:
+    """``"A[base]"`` of dim recipe/run -> (``"A"``, selection); arviz's summary labels."""
+    name, _, index = label.partition("[")
+    if not index:
+        return name, {}
+    dim = "run" if name.endswith("_run") else "recipe"
+    return name, {dim: index.rstrip("]")}
 
 
 def _check_ci(ci: float) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import QUICK_SAMPLER, STAT_SAMPLER
 
-from bayescale.backtest import asymptotes, backtest
+from bayescale.backtest import CutResult, asymptotes, backtest, coverage_warnings
 from bayescale.cli import main
 from bayescale.windows import fit_windows
 
@@ -58,6 +58,29 @@ def test_asymptote_is_the_curve_limit(bundled_backtest):
 def test_backtest_rejects_a_cut_leaving_runs_too_few_points(scalerl_csv):
     with pytest.raises(ValueError, match="too few points"):
         backtest(scalerl_csv, [2000], **COLUMNS, min_x=1500, true_asymptote=0.61, **QUICK_SAMPLER)
+
+
+def test_one_invalid_cut_is_skipped_with_a_note(scalerl_csv):
+    """A cut leaving runs too few points no longer loses the other cuts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = backtest(
+            scalerl_csv, [2000, 50_000], **COLUMNS, min_x=1500, true_asymptote=0.61, **QUICK_SAMPLER
+        )
+    assert [cut.cut for cut in result.cuts] == [50_000.0]
+    assert len(result.notes) == 1 and result.notes[0].startswith("cut 2000 skipped:")
+    assert "too few points" in result.to_dict()["notes"][0]
+
+
+def test_coverage_far_below_nominal_warns():
+    """6 of 39 held-out points inside the 90% intervals (the real 14B curve cut at
+    step 15) warns; 33 of 39 (85%) is within the margin and does not."""
+    low = CutResult(15.0, 45, 39, 0.05, 6 / 39, {}, float("nan"), float("nan"))
+    near = CutResult(20.0, 45, 39, 0.4, 33 / 39, {}, float("nan"), float("nan"))
+    few = CutResult(30.0, 45, 5, 0.0, 0.0, {}, float("nan"), float("nan"))
+    messages = coverage_warnings([low, near, few])
+    assert len(messages) == 1
+    assert messages[0].startswith("cut 15: the 90% predictive intervals held 6 of 39")
 
 
 def test_cli_backtest_writes_the_cuts_and_refuses_to_overwrite(scalerl_csv, tmp_path, capsys):

@@ -69,7 +69,8 @@ def test_true_law_wins_the_loo_comparison(scalerl_fit, loglinear_fit):
     assert frame.loc["sigmoid", "weight"] > 0.9
     assert set(result.pareto_k) == {"sigmoid", "loglinear"}
     assert (frame["n_bad_pareto_k"] == [(k > 0.7).sum() for k in result.pareto_k.values()]).all()
-    assert len(result.warnings) == int((frame["n_bad_pareto_k"] > 0).sum())
+    expected = int((frame["n_bad_pareto_k"] > 0).sum()) + int((~frame["converged"]).sum())
+    assert len(result.warnings) == expected
 
 
 def test_comparison_refuses_fits_of_different_data(scalerl_fit):
@@ -94,3 +95,27 @@ def test_cli_compare_laws(scalerl_csv, loglinear_fit, tmp_path):
     payload = json.loads((tmp_path / "compare_laws.json").read_text())
     assert [row["model"] for row in payload["models"]] == ["sigmoid", LOGLINEAR.name]
     assert isinstance(payload["warnings"], list)
+    for law in ("sigmoid", LOGLINEAR.name):
+        entry = payload["laws"][law]
+        assert {"max_r_hat", "divergences", "prior_reliance"} <= set(entry["diagnostics"])
+        assert entry["parameters"][0]["parameter"] and "median" in entry["parameters"][0]
+    for row in payload["models"]:
+        if not row["converged"]:
+            assert any(
+                w.startswith(f"{row['model']}: did not converge") for w in payload["warnings"]
+            )
+
+
+def test_unconverged_candidates_are_marked(scalerl_fit, loglinear_fit):
+    """A candidate with divergences is marked and warned about (issue 13, item 6)."""
+    broken = dataclasses.replace(
+        loglinear_fit,
+        diagnostics=dataclasses.replace(loglinear_fit.diagnostics, max_r_hat=1.05, divergences=19),
+    )
+    result = compare_fits({"sigmoid": scalerl_fit, "broken": broken})
+    assert not result.frame.loc["broken", "converged"]
+    assert any(
+        w.startswith("broken: did not converge (max R-hat 1.050, 19 divergences")
+        for w in result.warnings
+    )
+    assert result.to_dict()["laws"]["broken"]["diagnostics"]["divergences"] == 19

@@ -201,8 +201,9 @@ def test_by_run_frame_and_default_r0(runs):
         "sse",
         "n_points",
         "a_at_grid_edge",
+        "c_mid_at_grid_edge",
     ]
-    assert per_run.shape == (3, 8)
+    assert per_run.shape == (3, 9)
     assert per_run["run"].tolist() == ["s0", "s1", "s2"]
     starts = runs[runs["gpu_hours"] == 0].set_index("seed")["pass_rate"]
     np.testing.assert_array_equal(per_run["R0"], starts.loc[per_run["run"]].to_numpy())

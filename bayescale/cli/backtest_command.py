@@ -86,5 +86,9 @@ def run(args: argparse.Namespace) -> int:
         written = stage_json(out, "backtest.json", payload)
     print(f"likelihood {result.likelihood}; asymptote_error against the {result.reference}")
     print(format_table(result.table().set_index("cut")))
+    for note in result.notes:
+        print(f"note: {note}")
+    for message in result.warnings:
+        print(f"warning: {message}")
     print(f"wrote {written}")
     return 0

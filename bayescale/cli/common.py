@@ -52,6 +52,20 @@ def add_data_options(
     )
     parser.add_argument("--min-x", type=float, help="exclude rows with x below this")
     parser.add_argument("--max-x", type=float, help="exclude rows with x above this")
+    parser.add_argument(
+        "--repeats",
+        choices=["error", "independent", "mean", "best"],
+        default="error",
+        help="rows repeating a (run, x) point: refuse (default), keep as independent, "
+        "average, or keep the best (highest rate, lowest loss)",
+    )
+    parser.add_argument(
+        "--drop-highest",
+        type=int,
+        default=0,
+        metavar="K",
+        help="drop the K rows with the highest metric (e.g. 5 for the Chinchilla data)",
+    )
 
 
 def add_recipe_option(parser: argparse.ArgumentParser) -> None:
@@ -180,6 +194,8 @@ def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "likelihood": args.likelihood,
         "varying": args.vary[0] if args.vary == ["auto"] else args.vary,
         "priors": parse_priors(args.prior),
+        "repeats": getattr(args, "repeats", "error"),
+        "drop_highest": getattr(args, "drop_highest", 0),
     }
 
 

@@ -75,7 +75,15 @@ def run(args: argparse.Namespace) -> int:
     check_numbers("--rope", args.rope, positive=True)
     check_numbers("--r0", args.r0, positive=False)
     curves = least_squares_curves(
-        args.data, args.law, x=args.x, y=args.y, run=args.run, recipe=args.recipe, max_x=args.max_x
+        args.data,
+        args.law,
+        x=args.x,
+        y=args.y,
+        run=args.run,
+        recipe=args.recipe,
+        max_x=args.max_x,
+        repeats=args.repeats,
+        drop_highest=args.drop_highest,
     )
     if curves is not None:
         check_options(curves.recipes, args.law, **_options(args), ci=args.ci)
@@ -126,4 +134,5 @@ def render(result: Comparison) -> str:
         f"{diagnostics.min_ess_bulk:.0f}, divergences {diagnostics.divergences}"
     )
     lines += [f"warning: {message}" for message in diagnostics.warnings]
+    lines += [f"note: {note}" for note in diagnostics.notes]
     return "\n".join(lines)

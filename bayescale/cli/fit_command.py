@@ -146,6 +146,7 @@ def render(result, payload: dict) -> str:
     if payload["predictions"]:
         lines += ["", "predictions (curve interval; obs_* for a new observation):"]
         lines.append(format_table(pd.DataFrame(payload["predictions"])))
+        lines += [f"note: {note}" for note in payload.get("prediction_notes", [])]
     if payload["targets"]:
         lines += ["", "compute to reach target (interval over draws that reach it):"]
         lines.append(format_table(pd.DataFrame(payload["targets"])))
@@ -159,5 +160,6 @@ def render(result, payload: dict) -> str:
         f"{diagnostics.min_ess_bulk:.0f}, divergences {diagnostics.divergences}",
     ]
     lines += [f"warning: {message}" for message in diagnostics.warnings]
+    lines += [f"note: {note}" for note in diagnostics.notes]
     lines.append(f"wrote {', '.join(payload['files'].values())}")
     return "\n".join(lines)

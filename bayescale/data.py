@@ -524,7 +524,7 @@ def _handle_repeats(
     if repeats == "error":
         column = ", ".join(inputs.values())
         what = f"repeats a (run, {column}) pair" if run else f"repeats a value of {column}"
-        where = _describe_rows(check.frame, repeated, check.frame[first_column], check.is_file)
+        where = _describe_rows(check.frame, repeated, check.frame[first_column], check.lines)
         hint = (
             "choose repeats='independent', 'mean' or 'best'"
             if run

@@ -75,7 +75,7 @@ def cached(scalerl_fit, scalerl_csv):
     ("max_x", "priors"),
     [
         (20_000, None),  # fewer points per run
-        (50_000, {"A": "Beta(alpha=5, beta=3)", "sigma": "HalfNormal(sigma=0.1)"}),
+        (50_000, {"A": "Beta(alpha=5, beta=3)", "residual_sd": "HalfNormal(sigma=0.1)"}),
     ],
     ids=["fewer-points", "new-prior-values"],
 )

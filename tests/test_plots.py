@@ -115,7 +115,16 @@ def test_diagnostics_rank_plot_has_a_panel_per_reported_variable(scalerl_fit):
     fig = plots.plot_diagnostics(scalerl_fit)
     titles = {ax.get_title().split("\n")[0] for ax in fig.axes if ax.get_title()}
     # law parameters, the seed spread sigma_A, and the drift model's noise parameters
-    assert titles == {"A", "B", "C_mid", "R0", "sigma_A", "sigma", "drift_sd", "drift_corr"}
+    assert titles == {
+        "A",
+        "B",
+        "C_mid",
+        "R0",
+        "sigma_A",
+        "residual_sd",
+        "drift_share",
+        "drift_corr",
+    }
     with pytest.raises(ValueError, match="kind"):
         plots.plot_diagnostics(scalerl_fit, kind="pair")
 

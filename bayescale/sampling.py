@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from bayescale.compile_cache import compile_pymc_model
 from bayescale.model import ModelSpec, build_model, structure_key
 
 
@@ -80,15 +81,13 @@ def compiled_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: in
     seconds : float
         Time spent compiling now (0.0 on a cache hit).
     """
-    import nutpie
-
     key = structure_key(spec, n_runs, n_recipes)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key], 0.0
         start = time.perf_counter()
         model = build_model(spec, arrays, n_runs, n_recipes)
-        compiled = nutpie.compile_pymc_model(model)
+        compiled = compile_pymc_model(model)
         _CACHE[key] = compiled
         return compiled, time.perf_counter() - start
 

@@ -42,7 +42,8 @@ Where the cache lives, and how to switch it off:
 Concurrent processes are safe: numba writes every cache file to a temporary name
 and renames it into place, so a reader sees a whole old file or a whole new one;
 two processes compiling the same model at once both write a valid entry and the
-last rename wins. An unreadable entry is recompiled.
+last rename wins. An unreadable entry (a truncated file, say) is deleted and
+compiled again, with a warning.
 """
 
 from __future__ import annotations
@@ -134,16 +135,17 @@ def _writable_dir(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def reproducible_flags() -> Iterator[None]:
+def reproducible_flags(fastmath: bool = False) -> Iterator[None]:
     """PyTensor flags under which compiled numbers do not depend on the cache state.
 
     Fast-math is off while PyTensor funcifies and numba compiles; PyTensor puts
     the setting into its own cache keys, so entries compiled with fast-math on
-    (by other programs sharing ``~/.pytensor``) are never reused.
+    (by other programs sharing ``~/.pytensor``) are never reused. ``fastmath=True``
+    restores PyTensor's default flags (for benchmarks only).
     """
     import pytensor
 
-    with pytensor.config.change_flags(numba__fastmath=False):
+    with pytensor.config.change_flags(numba__fastmath=fastmath):
         yield
 
 
@@ -337,17 +339,22 @@ def _compile_callback(
     _REGISTERED[function] = (directory, key, stamp)
     try:
         return numba.cfunc(signature, cache=True)(function)
-    except Exception as error:  # a broken entry must not break the fit
+    except Exception as error:  # an unreadable entry must not break the fit
         warnings.warn(
-            f"bayescale compile cache unusable ({error!r}); compiling without it",
+            f"bayescale compile cache: compiling again, without the cached entry ({error!r})",
             RuntimeWarning,
             stacklevel=3,
         )
+    for path in directory.glob(f"*-{key}.*"):
+        path.unlink(missing_ok=True)
+    try:
+        return numba.cfunc(signature, cache=True)(function)
+    except Exception:
         del _REGISTERED[function]
         return numba.cfunc(signature)(function)
 
 
-def compile_pymc_model(model: pm.Model) -> Any:
+def compile_pymc_model(model: pm.Model, *, fastmath: bool = False) -> Any:
     """Compile ``model`` for ``nutpie.sample`` (numba backend).
 
     Equivalent to ``nutpie.compile_pymc_model(model)`` with its defaults, but with
@@ -356,13 +363,17 @@ def compile_pymc_model(model: pm.Model) -> Any:
     Parameters
     ----------
     model : pymc.Model
+    fastmath : bool
+        Compile with PyTensor's fast-math flags, as nutpie does. Only for
+        measuring what reproducibility costs: the numbers then depend on the
+        state of the compile cache.
 
     Returns
     -------
     nutpie.compile_pymc.CompiledPyMCModel
         Supports ``with_data`` and ``nutpie.sample`` like nutpie's own.
     """
-    with _LOCK, reproducible_flags():
+    with _LOCK, reproducible_flags(fastmath):
         try:
             from nutpie import compile_pymc as nutpie_pymc
 

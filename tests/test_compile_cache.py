@@ -163,6 +163,17 @@ def test_cached_callbacks_read_new_data(cache_root):
     assert _logp(swapped, np.array([0.4])) == pytest.approx(_exact_logp(0.4, longer), rel=1e-12)
 
 
+def test_a_broken_entry_is_replaced(cache_root):
+    compile_cache.compile_pymc_model(_model(_CachedSquaredDistance))
+    for data in cache_root.rglob("*.nbc"):
+        data.write_bytes(data.read_bytes()[:100])  # truncated, as by a full disk
+    with pytest.warns(RuntimeWarning, match="compiling again"):
+        compiled = compile_cache.compile_pymc_model(_model(_CachedSquaredDistance))
+    assert _logp(compiled, np.array([0.5])) == pytest.approx(_exact_logp(0.5, Y), rel=1e-12)
+    again = compile_cache.compile_pymc_model(_model(_CachedSquaredDistance))
+    assert again.compiled_logp_func.cache_hits == 1
+
+
 def test_unkeyed_custom_op_compiles_without_the_cache(cache_root):
     compiled = compile_cache.compile_pymc_model(_model(_UnkeyedSquaredDistance))
     # the expand function does not contain the Op, so only it is cached

@@ -13,7 +13,7 @@ in new processes:
    ``nutpie.compile_pymc_model`` itself (the code before the callback cache; note
    it also compiles with PyTensor's default fast-math flags).
 
-It prints the wall seconds of every run, the ratio second / first, and whether
+It prints the wall and CPU seconds of every run, the ratio second / first, and whether
 ``fit.json`` (all numbers; only the output paths removed) is identical between
 (1) and (2), i.e. whether the seed reproduces the fit with an empty and with a
 filled cache. The load average is printed with the figures: the machine is
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,8 +76,13 @@ def fit_command(likelihood: str, seed: int, out: Path, draws: int | None) -> lis
 
 def run_fit(
     args: list[str], caches: Path, *, callback_cache: bool = True, nutpie: bool = False
-) -> float:
-    """Wall seconds of one CLI fit in a new process with the caches under ``caches``."""
+) -> tuple[float, float]:
+    """Wall and CPU seconds of one CLI fit in a new process with the caches under ``caches``.
+
+    The CPU seconds (user + system, all threads) depend much less on the load of
+    a shared machine than the wall seconds; on an idle machine the wall time is
+    at most about the CPU time (only the sampling runs chains in parallel).
+    """
     env = dict(os.environ)
     env["PYTENSOR_FLAGS"] = f"base_compiledir={caches / 'pytensor'}"
     env["BAYESCALE_CACHE_DIR"] = str(caches / "bayescale")
@@ -85,12 +91,15 @@ def run_fit(
     command = [sys.executable, "-c", NUTPIE_DRIVER] if nutpie else [sys.executable, "-m"]
     if not nutpie:
         command.append("bayescale.cli")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([*command, *args], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"fit failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def fit_numbers(out: Path) -> dict:
@@ -119,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"cold start of `bayescale fit --likelihood {options.likelihood}`; cpus {os.cpu_count()}")
     rows: dict[str, list[float]] = {}
+    cpu_rows: dict[str, list[float]] = {}
     identical = True
     for round_ in range(options.rounds):
         with tempfile.TemporaryDirectory(prefix="bayescale-cold-") as tmp:
@@ -132,15 +142,22 @@ def main(argv: list[str] | None = None) -> int:
             for name, kwargs in runs:
                 out = outputs / name
                 args = fit_command(options.likelihood, options.seed, out, options.draws)
-                seconds = run_fit(args, caches, **kwargs)
+                seconds, cpu = run_fit(args, caches, **kwargs)
                 rows.setdefault(name, []).append(seconds)
-                print(f"round {round_ + 1} {name:>18}: {seconds:6.1f} s  (load {load_average()})")
+                cpu_rows.setdefault(name, []).append(cpu)
+                print(
+                    f"round {round_ + 1} {name:>18}: {seconds:6.1f} s wall, {cpu:6.1f} s cpu"
+                    f"  (load {load_average()})"
+                )
             same = fit_numbers(outputs / "first") == fit_numbers(outputs / "second")
             identical = identical and same
             print(f"round {round_ + 1} fit.json identical, empty vs filled cache: {same}")
     print()
     for name, values in rows.items():
-        print(f"{name:>18}: median {statistics.median(values):6.1f} s over {len(values)}")
+        print(
+            f"{name:>18}: median {statistics.median(values):6.1f} s wall, "
+            f"{statistics.median(cpu_rows[name]):6.1f} s cpu over {len(values)}"
+        )
     ratio = statistics.median(rows["second"]) / statistics.median(rows["first"])
     print(f"second / first: {ratio:.2f}; fit.json identical across cache states: {identical}")
     print(f"load average at the end: {load_average()}")

@@ -4,7 +4,11 @@ Compiling a PyMC model for nutpie takes seconds on a small machine while
 sampling a curve family takes well under a second. :func:`sample_posterior`
 keeps one compiled model per :func:`~bayescale.model.structure_key` in this
 process and reuses it with ``compiled.with_data(...)`` for every new data set
-(also when the number of points changes).
+(also when the number of points changes). Models are compiled by
+:func:`bayescale.compile_cache.compile_pymc_model`: without numba fast-math (the
+same seed gives the same numbers whatever the state of the compile caches) and
+with nutpie's C callbacks cached on disk, so a new process that fits a structure
+this machine has fitted before skips most of the compile.
 """
 
 from __future__ import annotations

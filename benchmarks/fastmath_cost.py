@@ -4,10 +4,12 @@ bayescale compiles the model with ``pytensor.config.numba__fastmath`` off so tha
 the same seed gives the same numbers with an empty and a filled compile cache
 (:mod:`bayescale.compile_cache`). This compiles the same model (the bundled
 three-seed data, the sigmoid law) twice in one process, with fast-math off and
-on, then alternates fits of both and prints the median sampling seconds, the
-median seconds per 1,000 leapfrog steps (the fair speed measure: the two
-compilations round differently, so their trajectories and step counts differ)
-and the ratio off / on, per observation model.
+on, then times (a) the log density with its gradient, called directly many
+times at fixed points (the precise measure), and (b) alternating fits of both:
+median sampling seconds and seconds per 1,000 leapfrog steps (the two
+compilations round differently, so their trajectories and step counts differ;
+on a shared machine these are noisy), with the ratios off / on, per observation
+model.
 
 Run from the repository root::
 
@@ -20,6 +22,7 @@ The machine's load average is printed; run it on a quiet machine.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import statistics
 import time
@@ -56,6 +59,31 @@ def compiled_pair(likelihood: str) -> tuple[dict, dict, object]:
         for fastmath in (False, True)
     }
     return compiled, arrays, spec
+
+
+def gradient_microseconds(compiled, points: np.ndarray, blocks: int = 7) -> float:
+    """Median over ``blocks`` of the mean microseconds per log density + gradient
+    call of nutpie's C callback (through ctypes) over ``points``."""
+    pointer = ctypes.POINTER(ctypes.c_double)
+    call = compiled.compiled_logp_func.ctypes
+    grad, logp = np.zeros(compiled.n_dim), np.zeros(())
+    args = [
+        (
+            compiled.n_dim,
+            point.ctypes.data_as(pointer),
+            grad.ctypes.data_as(pointer),
+            logp.ctypes.data_as(pointer),
+            compiled.user_data.ctypes.data,
+        )
+        for point in points
+    ]
+    means = []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for arguments in args:
+            call(*arguments)
+        means.append((time.perf_counter() - start) / len(args) * 1e6)
+    return statistics.median(means)
 
 
 def one_fit(compiled, spec, seed: int, draws: int) -> tuple[float, int]:
@@ -97,6 +125,16 @@ def main() -> None:
                 took, steps = one_fit(compiled[fastmath], spec, repeat + 1, options.draws)
                 seconds[fastmath].append(took)
                 per_kstep[fastmath].append(1000 * took / steps)
+        points = np.random.default_rng(0).normal(scale=0.3, size=(2000, compiled[False].n_dim))
+        micro: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(options.repeats):
+            for fastmath in (False, True):
+                micro[fastmath].append(gradient_microseconds(compiled[fastmath], points))
+        micro_off, micro_on = (statistics.median(micro[flag]) for flag in (False, True))
+        print(
+            f"{likelihood:>8}: log density + gradient {micro_off:.2f} us with fast-math off, "
+            f"{micro_on:.2f} us on; off / on {micro_off / micro_on:.2f}"
+        )
         off, on = (statistics.median(per_kstep[flag]) for flag in (False, True))
         print(
             f"{likelihood:>8}: fast-math off {statistics.median(seconds[False]):6.2f} s "

@@ -292,7 +292,8 @@ def _inner_key(function: Any) -> str | None:
     """PyTensor's numba cache key of a compiled function's graph, if it has one."""
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
-    py_func = getattr(function.vm.jit_fn, "py_func", None)
+    jit_fn = getattr(getattr(function, "vm", None), "jit_fn", None)
+    py_func = getattr(jit_fn, "py_func", None)
     return None if py_func is None else CACHED_SRC_FUNCTIONS.get(py_func)
 
 

@@ -3,13 +3,18 @@
 Two things differ from ``nutpie.compile_pymc_model``:
 
 **Reproducible numbers.** PyTensor's numba backend compiles with LLVM fast-math
-flags by default (``pytensor.config.numba__fastmath``: reassociation, contraction,
-approximate functions). Under those flags LLVM may reorder floating-point
-arithmetic differently depending on which pieces of the log density it compiles
-fresh and which it loads from PyTensor's compile cache, so the same seed gave a
-different posterior with an empty and with a filled cache (issue 11). We compile
-with fast-math off: the log density and its gradient are then bit-identical
-whatever the cache state, and so is the whole fit.
+flags by default (``pytensor.config.numba__fastmath``: reassociation, contraction
+into fused multiply-adds, reciprocals, no signed zeros, approximate functions),
+which license LLVM to round differently from one compilation to another. Measured
+(issue 11): the log density and gradient at fixed points came out bit-identical
+in every process that compiled them with an empty PyTensor cache, and bit-identical
+in every process that loaded them from a filled one, but the two sets differed in
+the last bits, and NUTS trajectories amplify that into a different posterior for
+the same seed. With fast-math off the numbers were identical in all cache states
+(empty, filled, and partly filled by another model) for the normal, ar1 and drift
+models; each of reassociation, contraction and approximate functions alone also
+kept them identical, the four flags other than approximate functions together did
+not. So we compile with fast-math off; it costs 2-8% per gradient evaluation.
 
 **Cached callbacks.** nutpie's sampler calls the model through two C callbacks
 (log density with gradient, and the "expand" function that computes the stored

@@ -73,7 +73,8 @@ def _squared_distance_impl():
 
 @register_funcify_default_op_cache_key(_CachedSquaredDistance)
 def _funcify_cached(op, node=None, **kwargs):
-    return _squared_distance_impl()
+    # the version makes an edit of the kernel a new cache entry
+    return _squared_distance_impl(), compile_cache.source_version(_squared_distance_impl)
 
 
 @numba_funcify.register(_UnkeyedSquaredDistance)
@@ -120,6 +121,23 @@ def cache_root(tmp_path, monkeypatch):
     monkeypatch.setenv(compile_cache.ENV_DIR, str(tmp_path / "cache"))
     monkeypatch.delenv(compile_cache.ENV_SWITCH, raising=False)
     return tmp_path / "cache"
+
+
+def _kernel_one(x):
+    return x + 1.0
+
+
+def _kernel_two(x):
+    return x + 2.0
+
+
+def test_source_version_follows_the_kernel_source():
+    one = compile_cache.source_version(_kernel_one)
+    assert one == compile_cache.source_version(_kernel_one)
+    assert 0 <= one < 2**63
+    assert one != compile_cache.source_version(_kernel_two)
+    assert compile_cache.source_version(numba_njit(_kernel_one)) == one  # via py_func
+    assert compile_cache.source_version(_kernel_one, _kernel_two) not in (one, None)
 
 
 def test_cache_location_follows_the_environment(tmp_path, monkeypatch):

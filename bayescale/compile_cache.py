@@ -113,7 +113,7 @@ def cache_enabled() -> bool:
 def cache_root() -> Path:
     """bayescale's cache directory: ``BAYESCALE_CACHE_DIR`` or the default."""
     configured = os.environ.get(ENV_DIR, "").strip()
-    return Path(configured).expanduser() if configured else default_cache_root()
+    return Path(configured).expanduser().absolute() if configured else default_cache_root()
 
 
 def callback_cache_dir() -> Path:

@@ -210,9 +210,12 @@ def test_switched_off_cache_writes_nothing(cache_root, monkeypatch):
 
 def test_compiled_without_fastmath(cache_root):
     import nutpie
+    import pytensor
 
+    before = pytensor.config.numba__fastmath
     compiled = compile_cache.compile_pymc_model(_model(_CachedSquaredDistance))
     assert compiled.logp_func.vm.jit_fn.targetoptions["fastmath"] is False
+    assert pytensor.config.numba__fastmath == before  # the user's setting is left alone
     tree = nutpie.sample(compiled, draws=100, tune=100, chains=1, seed=3, progress_bar=False)
     assert tree["posterior"]["mu"].shape == (1, 100)
 

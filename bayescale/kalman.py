@@ -39,9 +39,6 @@ True
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numba
 import numpy as np
 import pytensor.tensor as pt
@@ -51,11 +48,9 @@ from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
+from bayescale.compile_cache import source_version
 
-#: Part of the Ops' keys in PyTensor's on-disk numba cache: a hash of this file,
-#: so that a changed kernel is never served from a cache filled by an older one.
-_SOURCE_KEY = int.from_bytes(hashlib.sha256(Path(__file__).read_bytes()).digest()[:7], "big")
+_LOG_2PI = float(np.log(2.0 * np.pi))
 
 #: Columns of the filter's second output (per observation). ``d_*``: derivatives
 #: of the observation's log-density term (residuals and loadings held fixed);
@@ -345,7 +340,8 @@ def _numba_drift_log_densities(op, node=None, **kwargs):
             offset_sd.item(),
         )
 
-    return drift_log_densities, _SOURCE_KEY
+    # the kernel's source is part of the cache key: an edited kernel is never stale
+    return drift_log_densities, source_version(kalman_filter)
 
 
 @register_funcify_default_op_cache_key(DriftLogDensitiesGrad)
@@ -356,7 +352,7 @@ def _numba_drift_log_densities_grad(op, node=None, **kwargs):
     def drift_log_densities_grad(filtered, step_in_run, corr, weight):
         return kernel(filtered, step_in_run, corr.item(), weight)
 
-    return drift_log_densities_grad, _SOURCE_KEY
+    return drift_log_densities_grad, source_version(filter_gradient)
 
 
 def drift_log_densities(residual, loading, step_in_run, sigma, drift_sd, corr, offset_sd):

@@ -128,12 +128,17 @@ def _log_drift(y, mu, params, arrays):
 
 
 def _drift_run_offsets(y, mu, loading, params, arrays):
-    """Posterior mean and variance of each run's offset, for one draw."""
+    """Posterior mean and variance of each run's offset, for one draw, indexed
+    like the runs (the filter meets them in data order)."""
     sigma, drift_sd = natural_parameters(params)
     step = np.asarray(arrays["step_in_run"], dtype="int64")
     scalars = (sigma, drift_sd, params["drift_corr"], params["offset_sd"])
     _, filtered = kalman_filter(y - mu, loading, step, *(float(value) for value in scalars))
-    return offset_posterior(filtered, step, float(params["offset_sd"]))
+    mean, variance = offset_posterior(filtered, step, float(params["offset_sd"]))
+    order = np.asarray(arrays["run_idx"])[step == 0]
+    by_run = np.empty((2, len(arrays["recipe_of_run"])))
+    by_run[:, order] = mean, variance
+    return by_run[0], by_run[1]
 
 
 def _draw_drift(mu, params, rng, trials):

@@ -256,6 +256,7 @@ SATURATING = register_law(
         mean=_saturating_mean,
         inverse=_saturating_inverse,
         default_varying=("A",),
+        linear=frozenset({"A"}),
         sampled=("A", "B", "gap_ref"),
         derive=_saturating_derive,
         references=("x",),

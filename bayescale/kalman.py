@@ -266,7 +266,7 @@ class DriftLogDensitiesGrad(Op):
 
     def make_node(self, filtered, step_in_run, corr, weight):
         inputs = [_float64(filtered), _int64(step_in_run), _float64(corr), _float64(weight)]
-        return Apply(self, inputs, [inputs[3].type(), inputs[3].type(), pt.dvector()])
+        return Apply(self, inputs, [pt.dvector(), pt.dvector(), pt.dvector()])
 
     def perform(self, node, inputs, output_storage):
         filtered, step, corr, weight = inputs

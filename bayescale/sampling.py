@@ -107,30 +107,6 @@ def cache_size() -> int:
     return len(_CACHE)
 
 
-def wait_for(sampler: Any, poll_seconds: float = 0.05) -> Any:
-    """The trace of nutpie's background ``sampler``, waiting in Python.
-
-    On Ctrl-C (``KeyboardInterrupt``) the sampler is aborted and the draws made
-    so far are returned, as ``nutpie.sample`` does (the caller refuses such a
-    trace). Waiting in short Python sleeps rather than in nutpie's own blocking
-    wait makes sure the interrupt is seen: measured in test runs, a SIGINT sent
-    while nutpie's wait was blocking was sometimes lost and sampling went on.
-    """
-    try:
-        while not _finished(sampler):
-            time.sleep(poll_seconds)
-    except KeyboardInterrupt:
-        return sampler.abort()
-    return sampler.wait()
-
-
-def _finished(sampler: Any) -> bool:
-    try:
-        return bool(sampler.is_finished)
-    except TimeoutError:  # nutpie 0.16 raises this while the chains still run
-        return False
-
-
 def sample_posterior(
     spec: ModelSpec,
     arrays: Mapping[str, np.ndarray],
@@ -152,7 +128,7 @@ def sample_posterior(
 
     compiled, compile_seconds = compiled_model(spec, arrays, n_runs, n_recipes)
     start = time.perf_counter()
-    sampler = nutpie.sample(
+    tree = nutpie.sample(
         compiled.with_data(**arrays),
         draws=settings.draws,
         tune=settings.tune,
@@ -163,9 +139,7 @@ def sample_posterior(
         adaptation=spec.law_obj.adaptation,
         save_warmup=False,
         progress_bar=False,
-        blocking=False,
     )
-    tree = wait_for(sampler)
     seconds = time.perf_counter() - start
     keep = {name: tree[name] for name in ("posterior", "sample_stats") if name in tree.children}
     return xr.DataTree.from_dict({f"/{name}": node.to_dataset() for name, node in keep.items()}), (

@@ -165,7 +165,9 @@ def test_report_from_a_missing_or_foreign_file_is_one_line(tmp_path, capsys):
 #: Runs the CLI in a child process; the file named by BAYESCALE_TEST_MARKER is
 #: created (from nutpie's progress callback) once every chain is past tuning.
 CHILD = """
-import os, sys
+import os, signal, sys
+# Python's own SIGINT handler even when started from a job that ignores SIGINT
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import nutpie
 real = nutpie.sample
 def on_progress(chains):

@@ -7,10 +7,12 @@ new data set of an existing model structure only pay for sampling.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import bayescale as bs
@@ -94,3 +96,19 @@ def recipes_fit():
             min_x=1500,
             **QUICK_SAMPLER,
         )
+
+
+def compiled_log_density(compiled, point: np.ndarray) -> float:
+    """Log density (unconstrained space) of a nutpie compiled model with its data,
+    through its compiled C callback."""
+    pointer = ctypes.POINTER(ctypes.c_double)
+    grad, logp = np.zeros(point.size), np.zeros(())
+    status = compiled.compiled_logp_func.ctypes(
+        point.size,
+        point.ctypes.data_as(pointer),
+        grad.ctypes.data_as(pointer),
+        logp.ctypes.data_as(pointer),
+        compiled.user_data.ctypes.data,
+    )
+    assert status == 0
+    return float(logp)

@@ -9,7 +9,6 @@ the fresh-process check on the real model is the ``slow`` test at the end
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import compiled_log_density
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import (
@@ -92,20 +92,6 @@ def _model(op_class: type, y: np.ndarray = Y):
     return model
 
 
-def _logp(compiled, point: np.ndarray) -> float:
-    pointer = ctypes.POINTER(ctypes.c_double)
-    grad, logp = np.zeros(point.size), np.zeros(())
-    status = compiled.compiled_logp_func.ctypes(
-        point.size,
-        point.ctypes.data_as(pointer),
-        grad.ctypes.data_as(pointer),
-        logp.ctypes.data_as(pointer),
-        compiled.user_data.ctypes.data,
-    )
-    assert status == 0
-    return float(logp)
-
-
 def _exact_logp(mu: float, y: np.ndarray) -> float:
     """The model's log density by PyTensor's Python implementations (no numba)."""
     logp = _model(_SquaredDistance, y).compile_logp(mode="FAST_COMPILE")
@@ -168,8 +154,8 @@ def test_custom_op_callbacks_are_cached_and_reused(cache_root):
     assert second.compiled_expand_func.cache_hits == 1
     for mu in (-1.5, 0.0, 0.7):
         point = np.array([mu])
-        assert _logp(second, point) == _logp(first, point)
-        assert _logp(second, point) == pytest.approx(_exact_logp(mu, Y), rel=1e-12)
+        assert compiled_log_density(second, point) == compiled_log_density(first, point)
+        assert compiled_log_density(second, point) == pytest.approx(_exact_logp(mu, Y), rel=1e-12)
 
 
 def test_cached_callbacks_read_new_data(cache_root):
@@ -178,7 +164,9 @@ def test_cached_callbacks_read_new_data(cache_root):
     assert compiled.compiled_logp_func.cache_hits == 1
     longer = np.linspace(-1.0, 1.0, 9)
     swapped = compiled.with_data(y=longer)
-    assert _logp(swapped, np.array([0.4])) == pytest.approx(_exact_logp(0.4, longer), rel=1e-12)
+    assert compiled_log_density(swapped, np.array([0.4])) == pytest.approx(
+        _exact_logp(0.4, longer), rel=1e-12
+    )
 
 
 def test_a_broken_entry_is_replaced(cache_root):
@@ -187,7 +175,9 @@ def test_a_broken_entry_is_replaced(cache_root):
         data.write_bytes(data.read_bytes()[:100])  # truncated, as by a full disk
     with pytest.warns(RuntimeWarning, match="compiling again"):
         compiled = compile_cache.compile_pymc_model(_model(_CachedSquaredDistance))
-    assert _logp(compiled, np.array([0.5])) == pytest.approx(_exact_logp(0.5, Y), rel=1e-12)
+    assert compiled_log_density(compiled, np.array([0.5])) == pytest.approx(
+        _exact_logp(0.5, Y), rel=1e-12
+    )
     again = compile_cache.compile_pymc_model(_model(_CachedSquaredDistance))
     assert again.compiled_logp_func.cache_hits == 1
 
@@ -198,14 +188,18 @@ def test_unkeyed_custom_op_compiles_without_the_cache(cache_root):
     assert [path.name.split("-")[0] for path in _cache_files(cache_root)] == [
         "bayescale_callbacks.bayescale_expand"
     ]
-    assert _logp(compiled, np.array([0.5])) == pytest.approx(_exact_logp(0.5, Y), rel=1e-12)
+    assert compiled_log_density(compiled, np.array([0.5])) == pytest.approx(
+        _exact_logp(0.5, Y), rel=1e-12
+    )
 
 
 def test_switched_off_cache_writes_nothing(cache_root, monkeypatch):
     monkeypatch.setenv(compile_cache.ENV_SWITCH, "0")
     compiled = compile_cache.compile_pymc_model(_model(_CachedSquaredDistance))
     assert _cache_files(cache_root) == []
-    assert _logp(compiled, np.array([0.5])) == pytest.approx(_exact_logp(0.5, Y), rel=1e-12)
+    assert compiled_log_density(compiled, np.array([0.5])) == pytest.approx(
+        _exact_logp(0.5, Y), rel=1e-12
+    )
 
 
 def test_compiled_without_fastmath(cache_root):

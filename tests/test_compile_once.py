@@ -8,10 +8,9 @@ FAST_COMPILE mode (a second or two).
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 import pytest
+from conftest import compiled_log_density
 
 from bayescale.data import load_curves
 from bayescale.fitting import build_spec
@@ -26,21 +25,6 @@ def _spec_and_arrays(csv, max_x, priors=None):
     )
     spec = build_spec(get_law("sigmoid"), curves, priors=priors)
     return spec, model_arrays(spec, curves)
-
-
-def _compiled_logp(compiled, point: np.ndarray) -> float:
-    """Log density (unconstrained space) of a nutpie compiled model with its data."""
-    pointer = ctypes.POINTER(ctypes.c_double)
-    grad, logp = np.zeros(point.size), np.zeros(())
-    status = compiled.compiled_logp_func.ctypes(
-        point.size,
-        point.ctypes.data_as(pointer),
-        grad.ctypes.data_as(pointer),
-        logp.ctypes.data_as(pointer),
-        compiled.user_data.ctypes.data,
-    )
-    assert status == 0
-    return float(logp)
 
 
 def _fresh_logp(spec, arrays, compiled):
@@ -89,9 +73,9 @@ def test_swapped_data_give_the_log_density_of_a_fresh_model(cached, scalerl_csv,
     for seed in range(3):
         point = np.random.default_rng(seed).normal(0.0, 0.5, compiled.n_dim)
         fresh = fresh_logp(point)
-        assert _compiled_logp(swapped, point) == pytest.approx(fresh, rel=1e-9)
+        assert compiled_log_density(swapped, point) == pytest.approx(fresh, rel=1e-9)
         # The swap left the model it was made from untouched (fits running at the
         # same time cannot see each other's data), and the change matters.
         original = original_logp(point)
-        assert _compiled_logp(base, point) == pytest.approx(original, rel=1e-9)
+        assert compiled_log_density(base, point) == pytest.approx(original, rel=1e-9)
         assert abs(fresh - original) > 1e-3

@@ -64,8 +64,7 @@ def restore_run_draws(
     n_runs = len(arrays["recipe_of_run"])
     run_idx = arrays["run_idx"]
     per_run = {p: _per_run_draws(post, p, arrays["recipe_of_run"]) for p in law.parameters}
-    scalars = [*likelihood.parameters, *likelihood.derived]
-    noise = {p: post[p].to_numpy().reshape(chains * draws) for p in scalars}
+    noise = {p: post[p].to_numpy().reshape(-1) for p in likelihood.parameters}
     noise["offset_sd"] = post[hierarchy_prior_name(law, name)].to_numpy().reshape(-1)
     log_inputs = {role: arrays[f"log_{role}"] for role in law.inputs}
     values = np.empty((chains * draws, n_runs))

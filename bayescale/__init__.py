@@ -10,17 +10,13 @@ Examples
 
 __version__ = "0.1.0"
 
-from bayescale import (
-    count_likelihoods,  # noqa: F401  (registers binomial, beta_binomial)
-    drift_likelihood,  # noqa: F401  (registers drift)
-)
-from bayescale.compare import Comparison, compare
-from bayescale.data import CurveData, DataError, load_curves, read_table
-from bayescale.fitting import fit
-from bayescale.many import ManyFits, fit_many
-from bayescale.persistence import load_fit as load
-from bayescale.priors import Prior
-from bayescale.result import Fit
+from bayescale.analysis.recipes import Comparison, compare
+from bayescale.data.curves import CurveData, DataError, load_curves, read_table
+from bayescale.inference.fitting import fit
+from bayescale.inference.many import ManyFits, fit_many
+from bayescale.model.priors import Prior
+from bayescale.results.fit_result import Fit
+from bayescale.results.persistence import load_fit as load
 
 __all__ = [
     "Comparison",

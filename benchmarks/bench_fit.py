@@ -5,7 +5,7 @@ GPU-hours) and the default model (sigmoid, drift likelihood, A varying by seed),
 it measures in one run:
 
 (a) plain ``pymc.sample()`` with PyMC's default settings on the same PyMC model
-    (built by :func:`bayescale.model.build_model` from the same arrays);
+    (built by :func:`bayescale.model.build.build_model` from the same arrays);
 (b) our first (cold) fit: compile + sample;
 (c) our later (warm) fits of new data of the same shape (simulated with the
     settings of ``data/truth.json``, new random seeds), with our default settings
@@ -45,14 +45,14 @@ import numpy as np
 import pandas as pd
 
 import bayescale as bs
-from bayescale.data import load_curves
-from bayescale.diagnostics import check_convergence
-from bayescale.fitting import build_spec
-from bayescale.laws import get_law
-from bayescale.least_squares import bootstrap_least_squares
-from bayescale.model import build_model, model_arrays
-from bayescale.sampling import clear_cache
-from bayescale.simulate import simulate_runs
+from bayescale.baselines.least_squares import bootstrap_least_squares
+from bayescale.data.curves import load_curves
+from bayescale.inference.diagnostics import check_convergence
+from bayescale.inference.fitting import build_spec
+from bayescale.inference.sampling import clear_cache
+from bayescale.model.build import build_model, model_arrays
+from bayescale.model.laws import get_law
+from bayescale.studies.simulate import simulate_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 CSV = ROOT / "data" / "scalerl_3seeds.csv"

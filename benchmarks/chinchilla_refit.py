@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 import bayescale as bs
-from bayescale.allocation import optimal_allocation
-from bayescale.datasets import load_chinchilla
+from bayescale.data.published import load_chinchilla
+from bayescale.results.allocation import optimal_allocation
 
 DEFAULT_PATH = Path("../shared/anchors/chinchilla/svg_extracted_data.csv")
 BUDGET = 6 * 70e9 * 1.4e12

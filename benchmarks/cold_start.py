@@ -42,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NUTPIE_DRIVER = (
-    "import sys, nutpie, bayescale.sampling as s; "
+    "import sys, nutpie, bayescale.inference.sampling as s; "
     "s.compile_pymc_model = nutpie.compile_pymc_model; "
     "from bayescale.cli import main; sys.argv = ['bayescale', *sys.argv[1:]]; main()"
 )

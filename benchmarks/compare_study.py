@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/compare_study.py [N_REPLICATES] [SEED]
 
-Each replicate simulates four recipes (see :mod:`bayescale.compare_study`), fits
+Each replicate simulates four recipes (see :mod:`bayescale.studies.decision_rates`), fits
 the multi-recipe model (compiled once, then reused) and compares every recipe with
 ``base``. Printed: the share of each decision per recipe (Bayesian rule and the
 paper's least-squares point rule), the time of the first (compiling) and the
@@ -18,7 +18,7 @@ import time
 
 import pandas as pd
 
-from bayescale.compare_study import decision_rates, decision_study
+from bayescale.studies.decision_rates import decision_rates, decision_study
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 import bayescale as bs
-from bayescale.simulate import simulate_runs
+from bayescale.studies.simulate import simulate_runs
 
 TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
 COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed"}

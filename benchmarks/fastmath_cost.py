@@ -2,7 +2,7 @@
 
 bayescale compiles the model with ``pytensor.config.numba__fastmath`` off so that
 the same seed gives the same numbers with an empty and a filled compile cache
-(:mod:`bayescale.compile_cache`). This compiles the same model (the bundled
+(:mod:`bayescale.inference.compile_cache`). This compiles the same model (the bundled
 three-seed data, the sigmoid law) twice in one process, with fast-math off and
 on, then times (a) the log density with its gradient, called directly many
 times at fixed points (the precise measure), and (b) alternating fits of both:
@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bayescale import compile_cache
-from bayescale.data import load_curves
-from bayescale.fitting import build_spec
-from bayescale.laws import get_law
-from bayescale.model import build_model, model_arrays
+from bayescale.data.curves import load_curves
+from bayescale.inference import compile_cache
+from bayescale.inference.fitting import build_spec
+from bayescale.model.build import build_model, model_arrays
+from bayescale.model.laws import get_law
 
 ROOT = Path(__file__).resolve().parents[1]
 

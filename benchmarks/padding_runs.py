@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bayescale.data import load_curves
-from bayescale.fitting import build_spec
-from bayescale.laws import get_law
-from bayescale.model import build_model, model_arrays
+from bayescale.data.curves import load_curves
+from bayescale.inference.fitting import build_spec
+from bayescale.model.build import build_model, model_arrays
+from bayescale.model.laws import get_law
 
 CSV = Path(__file__).resolve().parents[1] / "data" / "scalerl_3seeds.csv"
 

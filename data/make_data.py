@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayescale.simulate import simulate_recipes, simulate_runs
+from bayescale.studies.simulate import simulate_recipes, simulate_runs
 
 HERE = Path(__file__).resolve().parent
 

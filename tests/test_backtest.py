@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from conftest import QUICK_SAMPLER, STAT_SAMPLER
 
-from bayescale.backtest import CutResult, asymptotes, backtest, coverage_warnings
+from bayescale.analysis.backtest import CutResult, asymptotes, backtest, coverage_warnings
+from bayescale.analysis.windows import fit_windows
 from bayescale.cli import main
-from bayescale.windows import fit_windows
 
 COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed"}
 

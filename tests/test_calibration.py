@@ -7,14 +7,14 @@ import time
 import numpy as np
 import pytest
 
-from bayescale.calibration import (
+from bayescale.model.priors import Prior
+from bayescale.studies.calibration import (
     PREDICTED,
     binomial_band,
     calibrate,
     calibration_spec,
     draw_prior,
 )
-from bayescale.priors import Prior
 
 QUANTITIES = {"A", "B", "C_mid", "R0", PREDICTED}
 

@@ -13,8 +13,9 @@ import time
 import pytest
 from conftest import DATA, ROOT
 
-from bayescale import fitting, output
 from bayescale.cli import COMMANDS, main
+from bayescale.inference import fitting
+from bayescale.results import output
 
 SCALERL = str(DATA / "scalerl_3seeds.csv")
 RECIPES = str(DATA / "recipes.csv")

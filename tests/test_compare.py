@@ -19,9 +19,7 @@ import pytest
 from conftest import DATA, QUICK_CLI, STAT_SAMPLER
 
 import bayescale as bs
-from bayescale.cli import main
-from bayescale.cli.common import clean_json
-from bayescale.compare import (
+from bayescale.analysis.recipes import (
     DECISIONS,
     check_options,
     compare_fit,
@@ -29,8 +27,10 @@ from bayescale.compare import (
     recipe_pairs,
     rope_decision,
 )
-from bayescale.compare_study import decision_rates, decision_study
-from bayescale.laws import SIGMOID
+from bayescale.cli import main
+from bayescale.cli.common import clean_json
+from bayescale.model.laws import SIGMOID
+from bayescale.studies.decision_rates import decision_rates, decision_study
 
 RECIPES_CSV = DATA / "recipes.csv"
 COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed"}

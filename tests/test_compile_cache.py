@@ -1,4 +1,4 @@
-"""The callback disk cache (bayescale.compile_cache): reused across compiles,
+"""The callback disk cache (bayescale.inference.compile_cache): reused across compiles,
 keyed by graph and versions, correct for custom Ops, and compiled without
 fast-math so the numbers do not depend on the cache state.
 
@@ -27,7 +27,8 @@ from pytensor.link.numba.dispatch.basic import (
 )
 from pytensor.tensor import as_tensor_variable, dscalar
 
-from bayescale import compile_cache
+from bayescale.inference import compile_cache
+from bayescale.model.op_versions import source_version
 
 ROOT = Path(__file__).resolve().parents[1]
 Y = np.array([0.3, -1.2, 0.8, 2.0, 0.1])
@@ -74,7 +75,7 @@ def _squared_distance_impl():
 @register_funcify_default_op_cache_key(_CachedSquaredDistance)
 def _funcify_cached(op, node=None, **kwargs):
     # the version makes an edit of the kernel a new cache entry
-    return _squared_distance_impl(), compile_cache.source_version(_squared_distance_impl)
+    return _squared_distance_impl(), source_version(_squared_distance_impl)
 
 
 @numba_funcify.register(_UnkeyedSquaredDistance)
@@ -118,12 +119,12 @@ def _kernel_two(x):
 
 
 def test_source_version_follows_the_kernel_source():
-    one = compile_cache.source_version(_kernel_one)
-    assert one == compile_cache.source_version(_kernel_one)
+    one = source_version(_kernel_one)
+    assert one == source_version(_kernel_one)
     assert 0 <= one < 2**63
-    assert one != compile_cache.source_version(_kernel_two)
-    assert compile_cache.source_version(numba_njit(_kernel_one)) == one  # via py_func
-    assert compile_cache.source_version(_kernel_one, _kernel_two) not in (one, None)
+    assert one != source_version(_kernel_two)
+    assert source_version(numba_njit(_kernel_one)) == one  # via py_func
+    assert source_version(_kernel_one, _kernel_two) not in (one, None)
 
 
 def test_cache_location_follows_the_environment(tmp_path, monkeypatch):

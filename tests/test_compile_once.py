@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from conftest import compiled_log_density
 
-from bayescale.data import load_curves
-from bayescale.fitting import build_spec
-from bayescale.laws import get_law
-from bayescale.model import build_model, model_arrays
-from bayescale.sampling import compiled_model
+from bayescale.data.curves import load_curves
+from bayescale.inference.fitting import build_spec
+from bayescale.inference.sampling import compiled_model
+from bayescale.model.build import build_model, model_arrays
+from bayescale.model.laws import get_law
 
 
 def _spec_and_arrays(csv, max_x, priors=None):

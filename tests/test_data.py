@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayescale.data import DataError, load_curves
+from bayescale.data.curves import DataError, load_curves
 
 
 def _frame(n_runs: int = 2, n: int = 6) -> pd.DataFrame:

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayescale.backtest import backtest
-from bayescale.simulate import simulate_runs
+from bayescale.analysis.backtest import backtest
+from bayescale.studies.simulate import simulate_runs
 
 TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
 N_DATASETS = 30

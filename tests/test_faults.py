@@ -24,14 +24,15 @@ matplotlib.use("Agg")
 from matplotlib.cbook import is_math_text
 
 import bayescale as bs
-from bayescale import fitting, plots
 from bayescale.cli import main
-from bayescale.data import DataError
-from bayescale.export import fit_to_dict
-from bayescale.interrupts import SamplingInterrupted, check_complete, interruptible
-from bayescale.output import OutputError
-from bayescale.persistence import FitFileError, netcdf_bytes, save_fit
-from bayescale.report import report
+from bayescale.data.curves import DataError
+from bayescale.inference import fitting
+from bayescale.inference.interrupts import SamplingInterrupted, check_complete, interruptible
+from bayescale.reporting import plots
+from bayescale.reporting.report import report
+from bayescale.results.export import fit_to_dict
+from bayescale.results.output import OutputError
+from bayescale.results.persistence import FitFileError, netcdf_bytes, save_fit
 
 RUN_NAMES = {"seed0": "$x^$", "seed1": r"$\alpha$"}
 COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed", "min_x": 1500}

@@ -10,9 +10,9 @@ import pytest
 from conftest import QUICK_SAMPLER, fit_bundled_data
 
 import bayescale as bs
-from bayescale.diagnostics import ConvergenceWarning, IdentificationWarning
-from bayescale.laws import SIGMOID
-from bayescale.simulate import simulate_runs
+from bayescale.inference.diagnostics import ConvergenceWarning, IdentificationWarning
+from bayescale.model.laws import SIGMOID
+from bayescale.studies.simulate import simulate_runs
 
 TRUTH_KEY = "scalerl_3seeds.csv"
 TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}

@@ -11,11 +11,11 @@ import pytest
 from conftest import STAT_SAMPLER
 
 import bayescale as bs
-from bayescale import default_priors
+from bayescale.analysis.law_comparison import compare_fits
 from bayescale.cli import main
-from bayescale.law_comparison import compare_fits, pointwise_log_likelihood, with_log_likelihood
-from bayescale.laws import Law, register_law
-from bayescale.priors import Prior
+from bayescale.model.laws import Law, register_law
+from bayescale.model.priors import Prior
+from bayescale.results.pointwise import pointwise_log_likelihood, with_log_likelihood
 
 
 def _loglinear_mean(ops, log_inputs, p):
@@ -31,6 +31,10 @@ LOGLINEAR = Law(
     response="identity",
     bounded=True,
     mean=_loglinear_mean,
+    default_priors=lambda data: {
+        "R0": Prior("Normal", mu=0.4, sigma=0.2),
+        "slope": Prior("LogNormal", mu=np.log(0.05), sigma=1.0),
+    },
 )
 """A wrong law for pass rates that saturate: a straight line in log compute."""
 
@@ -38,10 +42,6 @@ LOGLINEAR = Law(
 @pytest.fixture(scope="module")
 def loglinear_fit(scalerl_csv):
     register_law(LOGLINEAR)
-    default_priors.LAW_PRIORS[LOGLINEAR.name] = lambda data: {
-        "R0": Prior("Normal", mu=0.4, sigma=0.2),
-        "slope": Prior("LogNormal", mu=np.log(0.05), sigma=1.0),
-    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return bs.fit(

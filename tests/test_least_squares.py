@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize_scalar
 
-import bayescale.least_squares as ls
-from bayescale.laws import SIGMOID
-from bayescale.least_squares import (
+import bayescale.baselines.least_squares as ls
+from bayescale.baselines.least_squares import (
     DEFAULT_A_GRID,
     DEFAULT_C_MID_GRID,
     bootstrap_least_squares,
@@ -17,6 +16,7 @@ from bayescale.least_squares import (
     least_squares_by_run,
     least_squares_summary,
 )
+from bayescale.model.laws import SIGMOID
 
 R0 = 0.3
 C_MID = float(DEFAULT_C_MID_GRID[54])  # about 2626 GPU-hours, a value of the default grid

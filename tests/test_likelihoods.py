@@ -13,13 +13,12 @@ import xarray as xr
 from conftest import STAT_SAMPLER
 
 import bayescale as bs
-from bayescale.data import load_curves
-from bayescale.default_priors import noise_priors
-from bayescale.fitting import build_spec, resolve_likelihood
-from bayescale.laws import SIGMOID
-from bayescale.likelihoods import available_likelihoods, get_likelihood
-from bayescale.model import build_model, model_arrays
-from bayescale.simulate import simulate_runs
+from bayescale.data.curves import load_curves
+from bayescale.inference.fitting import build_spec, resolve_likelihood
+from bayescale.model.build import build_model, model_arrays
+from bayescale.model.laws import SIGMOID
+from bayescale.model.likelihoods.registry import available_likelihoods, get_likelihood
+from bayescale.studies.simulate import simulate_runs
 
 TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
 NOISE = {
@@ -138,7 +137,7 @@ def drift_op_and_gradient(request):
     import pytensor
     import pytensor.tensor as pt
 
-    from bayescale.kalman import drift_log_densities
+    from bayescale.model.likelihoods.kalman import drift_log_densities
 
     residual, loading, weight = pt.dvector("residual"), pt.dvector("loading"), pt.dvector("w")
     steps = pt.lvector("steps")
@@ -199,7 +198,7 @@ def test_drift_op_and_its_gradient_match_the_exact_joint_density(
 def test_run_offset_posterior_is_the_exact_gaussian_conditional():
     """Each run's offset posterior read off the filter's pass equals the dense
     Gaussian conditional: precision 1/offset_sd^2 + l' S^-1 l, mean v l' S^-1 r."""
-    from bayescale.kalman import kalman_filter, offset_posterior
+    from bayescale.model.likelihoods.kalman import kalman_filter, offset_posterior
 
     residuals, steps = _ragged_runs((9, 14), seed=3)
     loadings = [np.linspace(0.2, 0.8, r.size) for r in residuals]
@@ -219,7 +218,7 @@ def test_run_offset_posterior_is_the_exact_gaussian_conditional():
 def test_drift_filter_is_linear_in_the_evaluations():
     """A million evaluations (a log of every step) are filtered with memory for
     a few arrays of that length: no (steps x steps) matrix anywhere."""
-    from bayescale.kalman import filter_gradient, kalman_filter
+    from bayescale.model.likelihoods.kalman import filter_gradient, kalman_filter
 
     n = 1_000_000
     rng = np.random.default_rng(0)
@@ -251,8 +250,8 @@ def test_count_likelihoods_need_trials_and_have_their_own_priors():
     curves = small_curves(trials=None)
     with pytest.raises(ValueError, match="trials"):
         resolve_likelihood("beta_binomial", SIGMOID, curves)
-    assert noise_priors("binomial", SIGMOID) == {}
-    assert set(noise_priors("beta_binomial", SIGMOID)) == {"kappa"}
+    assert get_likelihood("binomial").default_priors(SIGMOID) == {}
+    assert set(get_likelihood("beta_binomial").default_priors(SIGMOID)) == {"kappa"}
     assert {"binomial", "beta_binomial"} <= set(available_likelihoods())
 
 

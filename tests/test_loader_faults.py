@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bayescale.data import DataError, load_curves, read_source
-from bayescale.report import Report, Section, Table
+from bayescale.data.curves import DataError, load_curves, read_source
+from bayescale.reporting.report import Report, Section, Table
 
 
 def _rows(recipe: str, run: str, n: int = 6) -> list[dict]:

@@ -17,9 +17,9 @@ import pytest
 from conftest import QUICK_SAMPLER
 
 import bayescale as bs
-from bayescale import sampling
-from bayescale.many import FitManyWarning, ManyFits
-from bayescale.simulate import simulate_runs
+from bayescale.inference import sampling
+from bayescale.inference.many import FitManyWarning, ManyFits
+from bayescale.studies.simulate import simulate_runs
 
 COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed", "min_x": 1500}
 

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from bayescale.output import LOCK_NAME, OutputError, OutputFolder, publish, write_file
+from bayescale.results.output import LOCK_NAME, OutputError, OutputFolder, publish, write_file
 
 
 def _listing(folder) -> list[str]:

@@ -15,9 +15,9 @@ import pytest
 matplotlib.use("Agg")
 
 import bayescale as bs
-from bayescale import plots
-from bayescale.compare import compare_fit
-from bayescale.persistence import FitFileError
+from bayescale.analysis.recipes import compare_fit
+from bayescale.reporting import plots
+from bayescale.results.persistence import FitFileError
 
 
 class _Payload:

@@ -17,8 +17,8 @@ from matplotlib.contour import ContourSet
 from matplotlib.patches import Rectangle
 
 import bayescale as bs
-from bayescale import plots
-from bayescale.datasets import load_chinchilla
+from bayescale.data.published import load_chinchilla
+from bayescale.reporting import plots
 
 
 @pytest.fixture(autouse=True)
@@ -169,7 +169,7 @@ def test_frontier_band_contains_the_median_and_grows_with_compute(chinchilla_qui
 
 
 def test_chinchilla_report_shows_surface_and_allocation(chinchilla_quick_fit):
-    from bayescale.report import build_report
+    from bayescale.reporting.report import build_report
 
     report = build_report(chinchilla_quick_fit, budgets=[5.88e23])
     predictions = next(s for s in report.sections if s.title == "Predictions")

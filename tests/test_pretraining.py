@@ -16,12 +16,12 @@ import pytest
 from conftest import CHINCHILLA_CLI, CHINCHILLA_CSV, QUICK_SAMPLER, STAT_SAMPLER, needs_chinchilla
 
 import bayescale as bs
-from bayescale import datasets
-from bayescale.allocation import QUANTITIES, optimal_allocation
 from bayescale.cli import main
-from bayescale.data import DataError, load_curves
-from bayescale.laws import get_law
-from bayescale.simulate import simulate_runs
+from bayescale.data import published as datasets
+from bayescale.data.curves import DataError, load_curves
+from bayescale.model.laws import get_law
+from bayescale.results.allocation import QUANTITIES, optimal_allocation
+from bayescale.studies.simulate import simulate_runs
 
 CHINCHILLA_BUDGET = 6 * 70e9 * 1.4e12  # 5.88e23 FLOP: 70B parameters x 1.4T tokens
 

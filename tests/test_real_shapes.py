@@ -17,10 +17,14 @@ import xarray as xr
 from conftest import CHINCHILLA_CSV, QUICK_SAMPLER, needs_chinchilla
 
 import bayescale as bs
-from bayescale.data import load_curves
-from bayescale.fitting import auto_likelihood, build_spec
-from bayescale.identification import check_prior_reliance, law_prior_draws, single_run_notes
-from bayescale.laws import get_law
+from bayescale.data.curves import load_curves
+from bayescale.inference.fitting import auto_likelihood, build_spec
+from bayescale.inference.identification import (
+    check_prior_reliance,
+    law_prior_draws,
+    single_run_notes,
+)
+from bayescale.model.laws import get_law
 
 #: Six families, one model per size: the true asymptote of each and where it starts.
 FAMILIES = {
@@ -251,7 +255,7 @@ def test_curve_cut_before_its_midpoint_says_which_parameters_lean_on_the_prior()
     """Observed up to 10,000 GPU-hours, true A 0.61 and C_mid 25,000 (the probe's
     case): A is named as leaning on the prior, whatever the posterior's own C_mid
     (measured over seeds 0-3 with 500 draws: A's sd ratio 0.63-0.70, all flagged)."""
-    from bayescale.simulate import simulate_runs
+    from bayescale.studies.simulate import simulate_runs
 
     frame = simulate_runs(
         params={"A": 0.61, "B": 1.92, "C_mid": 25_000.0, "R0": 0.3},
@@ -270,7 +274,7 @@ def test_curve_cut_before_its_midpoint_says_which_parameters_lean_on_the_prior()
 def test_least_squares_grid_is_scaled_to_flops_and_flags_edges(families_comparison):
     """On FLOPs the paper's GPU-hour grid puts every C_mid on its upper edge; the
     compare baseline scales the grid to the data and says so."""
-    from bayescale.least_squares import fit_scalerl_least_squares, grids_for
+    from bayescale.baselines.least_squares import fit_scalerl_least_squares, grids_for
 
     rows = family_scores().query("family == 'llama'")
     x, y = rows["flops"].to_numpy(), rows["score"].to_numpy()
@@ -364,7 +368,7 @@ def synthetic_chinchilla():
 
 
 def test_chinchilla_predicts_along_the_frontier_and_inverts_it(synthetic_chinchilla):
-    from bayescale.allocation import optimal_allocation
+    from bayescale.results.allocation import optimal_allocation
 
     fit, truth = synthetic_chinchilla
     budget = 5.88e23
@@ -381,7 +385,7 @@ def test_chinchilla_predicts_along_the_frontier_and_inverts_it(synthetic_chinchi
 
 
 def test_default_predictions_are_per_recipe_with_an_extrapolation_note(families_comparison):
-    from bayescale.export import fit_to_dict
+    from bayescale.results.export import fit_to_dict
 
     fit = families_comparison.fit
     payload = fit_to_dict(fit, ci=0.89)
@@ -395,8 +399,8 @@ def test_default_predictions_are_per_recipe_with_an_extrapolation_note(families_
 
 
 def test_report_replaces_trust_wording_when_the_predictive_check_fails():
-    from bayescale.report import predictive_blocks
-    from bayescale.result import Diagnostics
+    from bayescale.reporting.report import predictive_blocks
+    from bayescale.results.fit_result import Diagnostics
 
     failed = {
         "mass": 0.95,

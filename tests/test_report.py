@@ -23,7 +23,7 @@ from conftest import (
 
 import bayescale as bs
 from bayescale.cli import main
-from bayescale.report import build_report
+from bayescale.reporting.report import build_report
 
 SECTIONS = [
     "Data",

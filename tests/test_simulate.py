@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayescale.laws import SIGMOID, get_law
-from bayescale.simulate import COLUMNS, simulate_recipes, simulate_runs
+from bayescale.model.laws import SIGMOID, get_law
+from bayescale.studies.simulate import COLUMNS, simulate_recipes, simulate_runs
 
 TRUTH = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
 
@@ -166,13 +166,13 @@ def test_any_bounded_law_of_compute_works(monkeypatch):
         mean=lambda ops, x, p: p["level"] + 0.0 * x["x"],
         inverse=None,
     )
-    monkeypatch.setattr("bayescale.simulate.get_law", lambda name: flat)
+    monkeypatch.setattr("bayescale.studies.simulate.get_law", lambda name: flat)
     df = simulate_runs(law="flat", params={"level": 0.4}, seed_sd={}, rng=10)
     np.testing.assert_allclose(df["true_mean"], 0.4)
     with pytest.raises(ValueError, match="missing parameter"):
         simulate_runs(law="flat", params=TRUTH)
     loss = dataclasses.replace(flat, bounded=False)
-    monkeypatch.setattr("bayescale.simulate.get_law", lambda name: loss)
+    monkeypatch.setattr("bayescale.studies.simulate.get_law", lambda name: loss)
     with pytest.raises(ValueError, match="not a bounded"):
         simulate_runs(law="flat", params={"level": 0.4})
 

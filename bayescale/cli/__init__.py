@@ -5,7 +5,7 @@ netCDF, figures or reports) into ``--out``, exits 0 on success, 2 on bad input
 or options with one line on stderr, and 130 when interrupted (Ctrl-C); it never
 replaces an existing output without ``--overwrite``, takes ``--out`` for itself
 while it runs, and writes its outputs atomically, all or nothing
-(:mod:`bayescale.output`).
+(:mod:`bayescale.results.output`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from bayescale.cli import (
     windows_command,
 )
 from bayescale.cli.common import CommandError
-from bayescale.data import DataError
+from bayescale.data.curves import DataError
 
 #: Modules defining a command: each has ``NAME``, ``HELP``, ``add_arguments(parser)``
 #: and ``run(args) -> int``.

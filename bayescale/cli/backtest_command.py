@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from bayescale.backtest import backtest
+from bayescale.analysis.backtest import backtest
 from bayescale.cli.common import (
     CommandError,
     add_data_options,

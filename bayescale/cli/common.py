@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale.checks import check_seed
-from bayescale.fitting import fit
-from bayescale.laws import Law, get_law
-from bayescale.likelihoods import available_likelihoods
-from bayescale.output import OutputFolder
-from bayescale.priors import parse_prior
-from bayescale.result import DEFAULT_CI
+from bayescale.inference.fitting import fit
+from bayescale.inference.sampler_settings import check_seed
+from bayescale.model.laws import Law, get_law
+from bayescale.model.likelihoods.registry import available_likelihoods
+from bayescale.model.priors import parse_prior
+from bayescale.results.fit_result import DEFAULT_CI
+from bayescale.results.output import OutputFolder
+from bayescale.results.provenance import SamplerSettings
 
 
 class CommandError(Exception):
@@ -99,11 +100,24 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     """NUTS options and the credible mass."""
     parser.add_argument("--ci", type=float, default=DEFAULT_CI, help="credible mass (default 0.89)")
-    parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
     parser.add_argument(
-        "--tune", type=int, default=1000, help="tuning steps per chain (default 1000)"
+        "--draws",
+        type=int,
+        default=SamplerSettings.draws,
+        help=f"draws per chain (default {SamplerSettings.draws})",
     )
-    parser.add_argument("--chains", type=int, default=4, help="number of chains (default 4)")
+    parser.add_argument(
+        "--tune",
+        type=int,
+        default=SamplerSettings.tune,
+        help=f"tuning steps per chain (default {SamplerSettings.tune})",
+    )
+    parser.add_argument(
+        "--chains",
+        type=int,
+        default=SamplerSettings.chains,
+        help=f"number of chains (default {SamplerSettings.chains})",
+    )
     parser.add_argument("--seed", type=int, help="random seed")
     parser.add_argument(
         "--target-accept",

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from bayescale.analysis.recipes import (
+    DECISION_RULE,
+    Comparison,
+    check_options,
+    compare_fit,
+    least_squares_curves,
+)
 from bayescale.cli.common import (
     add_data_options,
     add_model_options,
@@ -19,13 +26,6 @@ from bayescale.cli.common import (
     stage_json,
 )
 from bayescale.cli.fit_command import fit_from_args
-from bayescale.compare import (
-    DECISION_RULE,
-    Comparison,
-    check_options,
-    compare_fit,
-    least_squares_curves,
-)
 
 NAME = "compare"
 HELP = "compare recipes: posterior of the difference, P(beyond the ROPE) and a decision"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from bayescale.analysis.law_comparison import compare_laws
 from bayescale.cli.common import (
     CommandError,
     add_data_options,
@@ -22,7 +23,6 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
-from bayescale.law_comparison import compare_laws
 
 NAME = "compare-laws"
 HELP = "compare laws on the same data by PSIS-LOO, with Pareto-k warnings"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from bayescale.allocation import allocation_table
 from bayescale.cli.common import (
     CommandError,
     add_data_options,
@@ -23,10 +22,11 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
-from bayescale.export import fit_to_dict
-from bayescale.fitting import check_inputs, fit
-from bayescale.laws import Law
-from bayescale.persistence import netcdf_bytes
+from bayescale.inference.fitting import check_inputs, fit
+from bayescale.model.laws import Law
+from bayescale.results.allocation import allocation_table
+from bayescale.results.export import fit_to_dict
+from bayescale.results.persistence import netcdf_bytes
 
 NAME = "fit"
 HELP = "fit a scaling law and report its parameters with credible intervals"

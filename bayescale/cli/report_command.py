@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from bayescale.analysis.recipes import check_options, compare_fit, least_squares_curves
 from bayescale.cli.common import (
     CommandError,
     add_data_options,
@@ -26,10 +27,9 @@ from bayescale.cli.fit_command import (
     check_result_options,
     fit_from_args,
 )
-from bayescale.compare import check_options, compare_fit, least_squares_curves
-from bayescale.persistence import load_fit
-from bayescale.report import OUTPUTS, build_report
-from bayescale.result import Fit
+from bayescale.reporting.report import OUTPUTS, build_report
+from bayescale.results.fit_result import Fit
+from bayescale.results.persistence import load_fit
 
 NAME = "report"
 HELP = "write an HTML and a Markdown uncertainty report (fit DATA, or --from a saved fit)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from bayescale.analysis.windows import Window, fit_windows
 from bayescale.cli.common import (
     CommandError,
     add_data_options,
@@ -22,7 +23,6 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
-from bayescale.windows import Window, fit_windows
 
 NAME = "windows"
 HELP = "refit over compute windows (early-compute exclusions) and tabulate A, B, C_mid"

@@ -1,0 +1,397 @@
+"""Extrapolation backtests: fit on compute <= a cut-off, predict the held-out rest.
+
+For each cut-off the law is fitted to the points with ``x <= cut`` and judged on
+the points beyond it:
+
+- ``coverage_50``, ``coverage_90``: share of held-out points inside the 50% and
+  90% predictive intervals of their own run (a fitted run's curve plus its
+  measurement noise, :meth:`bayescale.Fit.predict` with ``run=``; a run with no
+  point before the cut is predicted as a new seed of its recipe).
+- ``asymptote_error``: ``|median predicted asymptote - reference|``, averaged over
+  recipes. The asymptote is the recipe-level curve in the limit of infinite
+  compute (``A`` for the sigmoid and the saturating law, ``E`` for a power law
+  with an irreducible term), evaluated from the law itself. The reference is
+  ``true_asymptote`` when given (simulated data), otherwise the median asymptote
+  of a fit on all the data (the best estimate the data allow; ``reference`` in the
+  result says which).
+- ``final_error``: ``|median predicted curve - observed|`` at each run's largest
+  held-out input, averaged over runs; against ``truth_column`` (the noiseless
+  curve of simulated data) instead of the observation when given.
+- With ``truth_column``, also ``curve_coverage_50`` and ``curve_coverage_90``:
+  share of held-out points whose true curve value lies in the run curve's
+  credible interval.
+
+All fits of one backtest share a model structure, so they run in this process
+through the compile-once cache of :mod:`bayescale.inference.sampling`: one compile (none if
+the structure is already warm), then a few seconds of sampling per cut.
+
+Examples
+--------
+>>> from bayescale.analysis.backtest import backtest
+>>> result = backtest("data/scalerl_3seeds.csv", cuts=[20_000, 50_000], x="gpu_hours",
+...                   y="pass_rate", run="seed", min_x=1500)  # doctest: +SKIP
+>>> result.table()[["cut", "n_heldout", "coverage_50", "coverage_90"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescale.data.curves import CurveData, DataError, load_curves, read_table
+from bayescale.inference.fitting import fit
+from bayescale.model.laws import get_law
+from bayescale.results.fit_result import Fit
+
+LOG_INFINITY = 700.0
+"""``log x`` at which a curve is taken as its infinite-compute limit (x ~ 1e304)."""
+
+INTERVALS = (0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class CutResult:
+    """Scores of one cut-off (see the module notes for definitions).
+
+    Attributes
+    ----------
+    cut : float
+    n_train, n_heldout : int
+    coverage_50, coverage_90 : float
+        NaN when nothing is held out.
+    asymptote : dict of str to float
+        Median predicted asymptote per recipe.
+    asymptote_error, final_error : float
+    curve_coverage_50, curve_coverage_90 : float or None
+        Only with a truth column.
+    max_r_hat : float
+    divergences : int
+    """
+
+    cut: float
+    n_train: int
+    n_heldout: int
+    coverage_50: float
+    coverage_90: float
+    asymptote: dict[str, float]
+    asymptote_error: float
+    final_error: float
+    curve_coverage_50: float | None = None
+    curve_coverage_90: float | None = None
+    max_r_hat: float = float("nan")
+    divergences: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (the ``cuts`` entries of ``backtest.json``)."""
+        out = {
+            "cut": self.cut,
+            "n_train": self.n_train,
+            "n_heldout": self.n_heldout,
+            "coverage_50": self.coverage_50,
+            "coverage_90": self.coverage_90,
+            "asymptote_error": self.asymptote_error,
+            "final_error": self.final_error,
+            "asymptote": dict(self.asymptote),
+            "max_r_hat": self.max_r_hat,
+            "divergences": self.divergences,
+        }
+        if self.curve_coverage_90 is not None:
+            out["curve_coverage_50"] = self.curve_coverage_50
+            out["curve_coverage_90"] = self.curve_coverage_90
+        return out
+
+
+@dataclass
+class Backtest:
+    """Result of :func:`backtest`.
+
+    Attributes
+    ----------
+    cuts : list of CutResult
+        In increasing order of the cut-off.
+    reference : str
+        What ``asymptote_error`` is measured against: ``"true_asymptote"`` or
+        ``"all-data fit"``.
+    reference_asymptote : dict of str to float
+        The reference value per recipe.
+    final_against : str
+        ``"observed"`` or the truth column's name.
+    warnings : list of str
+        Cuts whose held-out coverage is far below nominal (:func:`coverage_warnings`).
+    notes : list of str
+        Cut-offs skipped because they leave too little data to fit, with the reason.
+    """
+
+    cuts: list[CutResult]
+    reference: str
+    reference_asymptote: dict[str, float]
+    final_against: str
+    likelihood: str = ""
+    fits: dict[float, Fit] = field(default_factory=dict, repr=False)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """One row per cut-off (the asymptotes per recipe left out)."""
+        rows = [{k: v for k, v in c.to_dict().items() if k != "asymptote"} for c in self.cuts]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``backtest.json`` payload."""
+        return {
+            "likelihood": self.likelihood,
+            "reference": self.reference,
+            "reference_asymptote": dict(self.reference_asymptote),
+            "final_against": self.final_against,
+            "cuts": [cut.to_dict() for cut in self.cuts],
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+
+
+def backtest(
+    data: pd.DataFrame | str | Path,
+    cuts: Sequence[float],
+    law: str = "sigmoid",
+    *,
+    x: str,
+    y: str,
+    run: str | None = None,
+    recipe: str | None = None,
+    trials: str | int | None = None,
+    min_x: float | None = None,
+    true_asymptote: float | Mapping[str, float] | None = None,
+    truth_column: str | None = None,
+    keep_fits: bool = False,
+    **fit_options: Any,
+) -> Backtest:
+    """Fit on ``x <= cut`` for each cut-off and score the predictions beyond it.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        As for :func:`bayescale.fit`.
+    cuts : sequence of float
+        Cut-offs on ``x`` (e.g. ``[10_000, 20_000, 50_000]`` GPU-hours).
+    law : str
+        A registered law of one input.
+    x, y, run, recipe, trials : str
+        Columns, as for :func:`bayescale.fit`.
+    min_x : float, optional
+        Early-compute exclusion applied to training and held-out data alike.
+    true_asymptote : float or mapping of recipe to float, optional
+        Known asymptote (simulated data); otherwise an extra fit on all the data
+        gives the reference.
+    truth_column : str, optional
+        Column with the noiseless curve (simulated data): ``final_error`` and the
+        curve coverages are measured against it.
+    keep_fits : bool
+        Keep every cut's :class:`~bayescale.Fit` in ``result.fits``.
+    **fit_options
+        Passed to :func:`bayescale.fit`: ``likelihood``, ``varying``, ``priors``,
+        ``draws``, ``tune``, ``chains``, ``seed``, ...
+
+    Returns
+    -------
+    Backtest
+
+    Warns
+    -----
+    BacktestWarning
+        When a cut's held-out coverage is far below nominal.
+
+    Raises
+    ------
+    DataError
+        On bad data, or when every cut-off leaves a run too few points to fit
+        (a cut-off that does is skipped with a note when others remain).
+    ValueError
+        On a law of several inputs or no cut-offs.
+
+    Examples
+    --------
+    >>> result = backtest("data/scalerl_3seeds.csv", [50_000], x="gpu_hours", y="pass_rate",
+    ...                   run="seed", min_x=1500, seed=1)  # doctest: +SKIP
+    >>> result.cuts[0].coverage_90  # doctest: +SKIP
+    """
+    law_obj = get_law(law)
+    if law_obj.inputs != ("x",):
+        raise ValueError(f"backtests need a law of one input x; {law!r} has {law_obj.inputs}")
+    if not cuts:
+        raise ValueError("give at least one cut-off")
+    columns = {"x": x, "y": y, "run": run, "recipe": recipe, "trials": trials}
+    full = load_curves(
+        data,
+        **columns,
+        bounded=law_obj.bounded,
+        positive_y=law_obj.response == "log",
+        min_x=min_x,
+        min_points=1,
+        repeats=fit_options.get("repeats", "error"),
+        drop_highest=fit_options.get("drop_highest", 0),
+    )
+    truth = _truth_values(data, full, truth_column)
+
+    def fit_until(max_x: float | None) -> Fit:
+        return fit(data, law, **columns, min_x=min_x, max_x=max_x, **fit_options)
+
+    if true_asymptote is None:
+        reference, reference_name = asymptotes(fit_until(None)), "all-data fit"
+    else:
+        reference_name = "true_asymptote"
+        reference = (
+            {r: float(true_asymptote) for r in full.recipes}
+            if np.isscalar(true_asymptote)
+            else {r: float(true_asymptote[r]) for r in full.recipes}
+        )
+    results, fits, notes, likelihood = [], {}, [], ""
+    first_error: DataError | None = None
+    for cut in sorted(float(c) for c in cuts):
+        try:
+            cut_fit = fit_until(cut)
+        except DataError as err:
+            first_error = first_error or err
+            notes.append(f"cut {cut:g} skipped: {err}")
+            continue
+        results.append(score_cut(cut_fit, full, cut, reference, truth))
+        likelihood = cut_fit.spec.likelihood
+        if keep_fits:
+            fits[cut] = cut_fit
+    if not results:
+        raise first_error
+    found = coverage_warnings(results)
+    for message in found:
+        warnings.warn(message, BacktestWarning, stacklevel=2)
+    return Backtest(
+        cuts=results,
+        reference=reference_name,
+        reference_asymptote=reference,
+        final_against=truth_column or "observed",
+        likelihood=likelihood,
+        fits=fits,
+        warnings=found,
+        notes=notes,
+    )
+
+
+class BacktestWarning(UserWarning):
+    """Held-out points fell outside their predictive intervals far more often than nominal."""
+
+
+MIN_HELDOUT = 10
+"""Fewest held-out points for a coverage warning."""
+
+
+def coverage_warnings(cuts: Sequence[CutResult], nominal: float = 0.9) -> list[str]:
+    """One line per cut whose ``coverage_90`` is far below ``nominal``.
+
+    "Far" is more than three binomial standard errors and at least 0.1 below. Held-out
+    points of one run are correlated, so the binomial error understates the
+    spread: the 0.1 floor keeps small misses from warning.
+
+    Examples
+    --------
+    >>> cut = CutResult(15.0, 45, 39, 0.05, 6 / 39, {}, float("nan"), float("nan"))
+    >>> coverage_warnings([cut])[0][:62]
+    'cut 15: the 90% predictive intervals held 6 of 39 held-out poi'
+    """
+    out = []
+    for cut in cuts:
+        if cut.n_heldout < MIN_HELDOUT or not np.isfinite(cut.coverage_90):
+            continue
+        margin = max(0.1, 3 * np.sqrt(nominal * (1 - nominal) / cut.n_heldout))
+        if cut.coverage_90 < nominal - margin:
+            held = round(cut.coverage_90 * cut.n_heldout)
+            out.append(
+                f"cut {cut.cut:g}: the 90% predictive intervals held {held} of {cut.n_heldout} "
+                f"held-out points ({cut.coverage_90:.0%}), far below 90%: extrapolation from "
+                "this cut is over-confident (see 'Why an early cut under-covers' in "
+                "docs/honest_intervals.md)"
+            )
+    return out
+
+
+def _truth_values(data: Any, full: CurveData, column: str | None) -> np.ndarray | None:
+    """The truth column aligned with ``full.frame`` (via its source ``row``)."""
+    if column is None:
+        return None
+    raw = read_table(data) if not isinstance(data, pd.DataFrame) else data
+    if column not in raw.columns:
+        raise DataError(f"{full.source}: missing truth column '{column}'")
+    values = pd.to_numeric(raw[column], errors="coerce").to_numpy(float)
+    return values[full.frame["row"].to_numpy()]
+
+
+def asymptotes(fit_result: Fit) -> dict[str, float]:
+    """Median recipe-level curve at infinite compute, per recipe.
+
+    Examples
+    --------
+    >>> asymptotes(fit)  # doctest: +SKIP
+    {'all': 0.6151}
+    """
+    limit = {"x": xr.DataArray([LOG_INFINITY], dims="point")}
+    return {
+        recipe: float(
+            fit_result.law.curve(limit, fit_result.parameter_draws(recipe=recipe)).median()
+        )
+        for recipe in fit_result.recipes
+    }
+
+
+def score_cut(
+    cut_fit: Fit,
+    full: CurveData,
+    cut: float,
+    reference: Mapping[str, float],
+    truth: np.ndarray | None = None,
+) -> CutResult:
+    """Score one fit on the points of ``full`` beyond ``cut``.
+
+    Examples
+    --------
+    >>> score_cut(fit, full, 50_000.0, {"all": 0.61}).coverage_90  # doctest: +SKIP
+    """
+    frame = full.frame
+    held = frame[frame["x"] > cut]
+    inside = {ci: [] for ci in INTERVALS}
+    curve_inside = {ci: [] for ci in INTERVALS}
+    final_errors = []
+    for run, rows in held.groupby("run", sort=False):
+        known = run in cut_fit.runs
+        level = {"run": run} if known else {"recipe": full.run_recipe[run]}
+        xs, ys = rows["x"].to_numpy(), rows["y"].to_numpy()
+        target = ys if truth is None else truth[rows.index.to_numpy()]
+        for ci in INTERVALS:
+            pred = cut_fit.predict(xs, ci=ci, **level)
+            inside[ci].append((ys >= pred["obs_lower"]) & (ys <= pred["obs_upper"]))
+            if truth is not None:
+                curve_inside[ci].append((target >= pred["lower"]) & (target <= pred["upper"]))
+        final_errors.append(abs(float(pred["median"].iloc[-1]) - float(target[-1])))
+    predicted = asymptotes(cut_fit)
+    errors = [abs(predicted[r] - reference[r]) for r in predicted if r in reference]
+
+    def share(parts: list[np.ndarray]) -> float:
+        return float(np.concatenate(parts).mean()) if parts else float("nan")
+
+    return CutResult(
+        cut=cut,
+        n_train=len(cut_fit.data),
+        n_heldout=len(held),
+        coverage_50=share(inside[0.5]),
+        coverage_90=share(inside[0.9]),
+        asymptote=predicted,
+        asymptote_error=float(np.mean(errors)) if errors else float("nan"),
+        final_error=float(np.mean(final_errors)) if final_errors else float("nan"),
+        curve_coverage_50=share(curve_inside[0.5]) if truth is not None else None,
+        curve_coverage_90=share(curve_inside[0.9]) if truth is not None else None,
+        max_r_hat=cut_fit.diagnostics.max_r_hat,
+        divergences=cut_fit.diagnostics.divergences,
+    )

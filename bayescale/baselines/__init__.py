@@ -1,0 +1,1 @@
+"""Baselines bayescale is compared against: the ScaleRL least-squares procedure."""

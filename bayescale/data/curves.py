@@ -1,0 +1,586 @@
+"""Reading and validating curve data.
+
+Turns a DataFrame, CSV or Parquet file into :class:`CurveData`: numeric, finite,
+positive inputs, one metric column, run and recipe labels, sorted by run and
+compute. Every problem raises :class:`DataError` with a one-line message naming
+the source, the column and the first offending rows; nothing is dropped silently.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from bayescale.data.curves import load_curves
+>>> df = pd.DataFrame({"c": [1.0, 2, 3, 4, 5], "r": [.1, .2, .3, .35, .4], "s": ["a"] * 5})
+>>> data = load_curves(df, x="c", y="r", run="s", min_points=5)
+>>> data.runs
+['a']
+>>> load_curves(df.assign(c=[1.0, 2, -3, 4, 5]), x="c", y="r", run="s")
+Traceback (most recent call last):
+...
+bayescale.data.curves.DataError: DataFrame: column 'c' must be > 0; row 2 has -3.0
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger("bayescale")
+
+MAX_ROWS_NAMED = 5
+
+
+class DataError(ValueError):
+    """Bad input data; the message is one line naming source, column and rows."""
+
+
+@dataclass(frozen=True)
+class CurveData:
+    """Validated curve data in canonical columns.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per observation with columns for each input role (``x``, or ``n``
+        and ``d``), ``y``, ``run``, ``recipe``, optionally ``trials``, ``row``
+        (the row's position in the source, for messages) and, when ``min_x``
+        excluded early rows, ``y_start`` (each run's first evaluation before the
+        exclusion, e.g. at step 0: it informs the start value R0). Sorted by recipe, run
+        and the first input.
+    columns : dict
+        Role -> the user's column name (``{"x": "gpu_hours", "y": "pass_rate", ...}``).
+    source : str
+        File path, or ``"DataFrame"``.
+    notes : list of str
+        What validation did that a user should know (e.g. rows excluded by ``min_x``).
+    path : str or None
+        Absolute path of the source file (``None`` for a DataFrame).
+    sha256 : str or None
+        SHA-256 of the source file's bytes as read, to recognise it later.
+    """
+
+    frame: pd.DataFrame
+    columns: dict[str, str]
+    source: str
+    notes: list[str] = field(default_factory=list)
+    path: str | None = None
+    sha256: str | None = None
+
+    @property
+    def runs(self) -> list[str]:
+        """Run labels in model order."""
+        return list(dict.fromkeys(self.frame["run"]))
+
+    @property
+    def recipes(self) -> list[str]:
+        """Recipe labels in model order."""
+        return list(dict.fromkeys(self.frame["recipe"]))
+
+    @property
+    def run_recipe(self) -> dict[str, str]:
+        """Run label -> recipe label."""
+        pairs = self.frame[["run", "recipe"]].drop_duplicates()
+        return dict(zip(pairs["run"], pairs["recipe"], strict=True))
+
+    @property
+    def input_roles(self) -> list[str]:
+        """Input roles present (``["x"]`` or ``["n", "d"]``)."""
+        return [role for role in ("x", "n", "d") if role in self.frame]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """What :func:`read_source` learnt about a file besides its table.
+
+    Attributes
+    ----------
+    path : str
+        Absolute path.
+    sha256 : str
+        SHA-256 of the bytes that were parsed.
+    lines : tuple of int or None
+        For text files, the line (1-based, the header being line 1 when it is
+        the first) on which each row starts; ``None`` for Parquet.
+    duplicates : tuple of str
+        Column names the header repeats.
+    """
+
+    path: str
+    sha256: str
+    lines: tuple[int, ...] | None
+    duplicates: tuple[str, ...]
+
+
+TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+def read_source(path: str | Path) -> tuple[pd.DataFrame, SourceFile]:
+    """Read a CSV, TSV or Parquet file, with its hash and the line of each row.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, a folder, empty, unreadable or not of a known type.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a data file")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES | PARQUET_SUFFIXES:
+        raise DataError(f"{path}: unknown file type {suffix!r}; use .csv, .tsv or .parquet")
+    sep = "\t" if suffix == ".tsv" else ","
+    try:
+        content = path.read_bytes()
+        if suffix in PARQUET_SUFFIXES:
+            frame = pd.read_parquet(io.BytesIO(content))
+            lines = None
+            duplicates = [name for name, k in Counter(map(str, frame.columns)).items() if k > 1]
+        else:
+            frame = pd.read_csv(io.BytesIO(content), sep=sep)
+            header, lines = _record_lines(content, sep, len(frame))
+            duplicates = [name for name, k in Counter(header).items() if k > 1]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(f"{path}: cannot read the file ({first_line})") from None
+    info = SourceFile(
+        path=str(path.resolve()),
+        sha256=hashlib.sha256(content).hexdigest(),
+        lines=lines,
+        duplicates=tuple(duplicates),
+    )
+    return frame, info
+
+
+def _record_lines(
+    content: bytes, sep: str, n_rows: int
+) -> tuple[list[str], tuple[int, ...] | None]:
+    """The header and the starting line of each data row, as pandas reads them
+    (blank lines skipped, quoted newlines inside one row); ``None`` when the
+    count disagrees with pandas."""
+    text = content.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header: list[str] | None = None
+    starts: list[int] = []
+    previous = 0
+    for record in reader:
+        start, previous = previous + 1, reader.line_num
+        if not record:
+            continue
+        if header is None:
+            header = record
+        else:
+            starts.append(start)
+    lines = tuple(starts) if len(starts) == n_rows else None
+    return header or [], lines
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet file into a DataFrame.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, a folder, empty or not of a known type.
+    """
+    return read_source(path)[0]
+
+
+def _describe_rows(
+    frame: pd.DataFrame, mask: np.ndarray, values: pd.Series | None, lines: Sequence[int] | None
+) -> str:
+    positions = np.flatnonzero(mask)
+    noun = "line" if lines is not None else "row"
+    shown = positions[:MAX_ROWS_NAMED]
+    rows = frame["row"].to_numpy()
+    labels = [str(lines[rows[p]]) if lines is not None else str(frame.index[p]) for p in shown]
+    text = f"{noun}{'s' if len(positions) > 1 else ''} {', '.join(labels)}"
+    if values is not None:
+        shown_values = ", ".join(str(values.iloc[p]) for p in shown)
+        text += f" {'have' if len(positions) > 1 else 'has'} {shown_values}"
+    if len(positions) > MAX_ROWS_NAMED:
+        text += f" (and {len(positions) - MAX_ROWS_NAMED} more)"
+    return text
+
+
+class _Checker:
+    """Builds the one-line messages for one source."""
+
+    def __init__(self, frame: pd.DataFrame, source: str, lines: Sequence[int] | None) -> None:
+        self.frame = frame
+        self.source = source
+        self.lines = lines
+
+    def fail(self, column: str, problem: str, mask: np.ndarray, show_values: bool = True) -> None:
+        if not mask.any():
+            return
+        values = self.frame[column] if show_values else None
+        where = _describe_rows(self.frame, mask, values, self.lines)
+        raise DataError(f"{self.source}: column '{column}' {problem}; {where}")
+
+    def numeric(self, column: str) -> pd.Series:
+        raw = self.frame[column]
+        types = pd.api.types
+        if types.is_datetime64_any_dtype(raw) or types.is_timedelta64_dtype(raw):
+            self.fail(column, "holds dates or times, not numbers", raw.notna().to_numpy())
+        if types.is_bool_dtype(raw):
+            self.fail(column, "must be numeric", np.ones(len(raw), dtype=bool))
+        values = pd.to_numeric(raw, errors="coerce").astype(float)
+        self.fail(column, "must be numeric", (values.isna() & raw.notna()).to_numpy())
+        finite = np.isfinite(values.to_numpy())
+        self.fail(column, "has missing or infinite values", ~finite)
+        return values
+
+    def labels(self, column: str) -> pd.Series:
+        raw = self.frame[column]
+        self.fail(column, "has missing labels", raw.isna().to_numpy(), show_values=False)
+        return raw.astype(str)
+
+
+def load_curves(
+    data: pd.DataFrame | str | Path,
+    *,
+    x: str | None = None,
+    y: str,
+    run: str | None = None,
+    recipe: str | None = None,
+    n: str | None = None,
+    d: str | None = None,
+    compute: str | None = None,
+    trials: str | int | None = None,
+    bounded: bool = True,
+    positive_y: bool = False,
+    min_x: float | None = None,
+    max_x: float | None = None,
+    min_points: int = 5,
+    repeats: str = "error",
+    drop_highest: int = 0,
+) -> CurveData:
+    """Validate curve data and map the user's columns to canonical roles.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        The observations, or a CSV/TSV/Parquet file.
+    x : str, optional
+        Column of the input (compute, GPU-hours, parameters, ...). Give either
+        ``x`` or ``n`` and ``d``.
+    y : str
+        Column of the metric (pass rate or loss).
+    run : str, optional
+        Column naming the run (seed). Without it each recipe's rows form one run
+        (all rows one run when there is no recipe either).
+    recipe : str, optional
+        Column naming the recipe; runs are nested in recipes.
+    n, d : str, optional
+        Columns of parameters and tokens, for two-variable laws.
+    compute : str, optional
+        Column of training compute (FLOP), given with ``n`` instead of ``d``:
+        tokens are derived as ``d = compute / (6 n)`` (the frame keeps ``compute``).
+    trials : str or int, optional
+        Column with the number of evaluation prompts per row, or one number for all.
+    bounded : bool
+        Require ``y`` in [0, 1] (pass rates).
+    positive_y : bool
+        Require ``y > 0`` (losses fitted on the log scale).
+    min_x : float, optional
+        Drop rows with ``x < min_x`` (early compute), and say how many. Exclusions
+        apply before validation, so rows at ``x = 0`` (RL step 0) may be excluded.
+    max_x : float, optional
+        Drop rows with ``x > max_x`` (e.g. a held-out tail), and say how many.
+    min_points : int
+        Fewest points a run may have after exclusion.
+    repeats : {"error", "independent", "mean", "best"}
+        Rows that repeat a point (same run and inputs: replicated runs without a
+        run column, learning-rate sweeps, exact duplicates): refuse them naming
+        the repeated points (default), keep them as independent observations,
+        average their metric, or keep the best one (highest rate, lowest loss) as
+        published analyses do.
+    drop_highest : int
+        Drop this many rows with the highest metric first (the Chinchilla
+        replication drops the five highest losses).
+
+    Returns
+    -------
+    CurveData
+
+    Raises
+    ------
+    DataError
+        On the first problem found, naming the column and the first bad rows.
+    """
+    is_file = not isinstance(data, pd.DataFrame)
+    source = str(data) if is_file else "DataFrame"
+    frame, info = read_source(data) if is_file else (data, None)
+    if frame.empty:
+        raise DataError(f"{source}: no rows")
+    if compute is not None and (n is None or d is not None):
+        raise DataError(
+            f"{source}: compute= derives tokens as compute / (6 n); give it with n= and without d="
+        )
+    given = {"x": x, "n": n, "d": d, "compute": compute}
+    inputs = {role: col for role, col in given.items() if col is not None}
+    if not inputs:
+        raise DataError(f"{source}: name the input column (x=..., or n=... and d=...)")
+    roles = {**inputs, "y": y}
+    for role, col in (("run", run), ("recipe", recipe)):
+        if col is not None:
+            roles[role] = col
+    if isinstance(trials, str):
+        roles["trials"] = trials
+    _check_columns_exist(frame, roles, source)
+    _check_duplicated_columns(info, roles, source)
+
+    frame = frame.reset_index(drop=False).rename(columns={"index": "__index__"})
+    frame.index = data.index if not is_file else frame.index
+    frame["row"] = np.arange(len(frame))
+    check = _Checker(frame, source, info.lines if info is not None else None)
+
+    canonical = pd.DataFrame(index=frame.index)
+    window = _window(check, inputs, min_x, max_x)
+    for role, col in inputs.items():
+        values = check.numeric(col)
+        # x = 0 (RL step 0) is allowed in rows the window excludes; negative never
+        check.fail(col, "must be > 0", ((values < 0) | ((values == 0) & window)).to_numpy())
+        canonical[role] = values
+    if compute is not None:
+        canonical["d"] = canonical["compute"] / (6.0 * canonical["n"])
+    y_values = check.numeric(y)
+    if bounded:
+        check.fail(y, "must lie in [0, 1]", ((y_values < 0) | (y_values > 1)).to_numpy())
+    if positive_y:
+        check.fail(y, "must be > 0", (y_values <= 0).to_numpy())
+    canonical["y"] = y_values
+    canonical["recipe"] = check.labels(recipe) if recipe else "all"
+    # Without a run column each recipe's rows are one run (one model per size is
+    # a common shape); a shared label would merge the recipes' runs into one.
+    run_labels = check.labels(run) if run else canonical["recipe"]
+    canonical["run"] = canonical["recipe"] + "/" + run_labels if recipe and run else run_labels
+    canonical["trials"] = _trials(check, trials)
+    canonical["row"] = frame["row"]
+    if canonical["trials"].isna().all():
+        canonical = canonical.drop(columns="trials")
+
+    first_input = next(iter(inputs))
+    _check_label_collisions(frame, recipe, run, source)
+    notes: list[str] = []
+    if drop_highest:
+        canonical = _drop_highest(canonical, drop_highest, y, source, notes)
+    canonical = _handle_repeats(check, canonical, inputs, run, repeats, bounded, notes)
+    start = (
+        canonical.sort_values(first_input, kind="stable").groupby("run", sort=False)["y"].first()
+    )
+    for bound, keep_side in ((min_x, "min"), (max_x, "max")):
+        if bound is None:
+            continue
+        if first_input != "x":
+            raise DataError(f"{source}: {keep_side}_x applies to the x column; this law has no x")
+        keep = canonical["x"] >= bound if keep_side == "min" else canonical["x"] <= bound
+        sign = "<" if keep_side == "min" else ">"
+        note = f"excluded {int((~keep).sum())} of {len(canonical)} rows with {x} {sign} {bound:g}"
+        notes.append(note)
+        logger.info("%s: %s", source, note)
+        canonical = canonical[keep]
+        if canonical.empty:
+            raise DataError(f"{source}: no rows left after excluding {x} {sign} {bound:g}")
+    if min_x is not None:
+        # each run's first evaluation (e.g. at step 0, excluded) informs the start value R0
+        canonical["y_start"] = canonical["run"].map(start)
+    _check_run_sizes(canonical, source, run, min_points, notes)
+    canonical = canonical.sort_values(["recipe", "run", first_input], kind="stable")
+    return CurveData(
+        frame=canonical.reset_index(drop=True),
+        columns={role: col for role, col in roles.items()},
+        source=source,
+        notes=notes,
+        path=info.path if info is not None else None,
+        sha256=info.sha256 if info is not None else None,
+    )
+
+
+def _drop_highest(
+    canonical: pd.DataFrame, count: int, y: str, source: str, notes: list[str]
+) -> pd.DataFrame:
+    """Drop the ``count`` rows with the highest metric (published loss analyses do)."""
+    if int(count) != count or count < 0 or count >= len(canonical):
+        raise DataError(
+            f"{source}: drop_highest must be a whole number from 0 to {len(canonical) - 1}, "
+            f"got {count!r}"
+        )
+    dropped = canonical["y"].nlargest(int(count)).index
+    rows = ", ".join(str(int(r)) for r in canonical.loc[dropped, "row"].head(MAX_ROWS_NAMED))
+    more = " ..." if count > MAX_ROWS_NAMED else ""
+    notes.append(f"dropped the {int(count)} rows with the highest {y} (source rows {rows}{more})")
+    return canonical.drop(index=dropped)
+
+
+def _window(
+    check: _Checker, inputs: Mapping[str, str], min_x: float | None, max_x: float | None
+) -> pd.Series:
+    """Rows inside ``[min_x, max_x]`` (all rows for laws without x): rows at x = 0
+    outside it are excluded instead of refused (negative inputs are always refused)."""
+    if "x" not in inputs or (min_x is None and max_x is None):
+        return pd.Series(True, index=check.frame.index)
+    x = check.numeric(inputs["x"])
+    inside = pd.Series(True, index=x.index)
+    if min_x is not None:
+        inside &= x >= min_x
+    if max_x is not None:
+        inside &= x <= max_x
+    return inside
+
+
+def _check_columns_exist(frame: pd.DataFrame, roles: Mapping[str, str], source: str) -> None:
+    for role, col in roles.items():
+        if col not in frame.columns:
+            available = ", ".join(map(str, frame.columns))
+            raise DataError(
+                f"{source}: missing column '{col}' (given as {role}); the columns are: {available}"
+            )
+
+
+def _check_duplicated_columns(
+    info: SourceFile | None, roles: Mapping[str, str], source: str
+) -> None:
+    if info is None:
+        return
+    for role, col in roles.items():
+        if col in info.duplicates:
+            raise DataError(
+                f"{source}: the header names column '{col}' (given as {role}) more than once"
+            )
+
+
+def _check_label_collisions(
+    frame: pd.DataFrame, recipe: str | None, run: str | None, source: str
+) -> None:
+    """Refuse (recipe, run) pairs whose ``recipe/run`` labels coincide."""
+    if not (recipe and run):
+        return
+    pairs = frame[[recipe, run]].astype(str).drop_duplicates()
+    labels = pairs[recipe] + "/" + pairs[run]
+    clash = labels.duplicated(keep=False).to_numpy()
+    if not clash.any():
+        return
+    shown = pairs[clash].head(2).itertuples(index=False)
+    described = " and ".join(f"(recipe '{a}', run '{b}')" for a, b in shown)
+    raise DataError(
+        f"{source}: {described} would both be labelled '{labels[clash].iloc[0]}'; "
+        "rename runs or recipes so that no label contains the other's '/'"
+    )
+
+
+def _trials(check: _Checker, trials: str | int | None) -> pd.Series:
+    index = check.frame.index
+    if trials is None:
+        return pd.Series(np.nan, index=index)
+    if isinstance(trials, str):
+        values = check.numeric(trials)
+        bad = (values < 1) | (values != np.round(values))
+        check.fail(trials, "must be a whole number of prompts >= 1", bad.to_numpy())
+        return values
+    if int(trials) != trials or trials < 1:
+        raise DataError(f"{check.source}: trials must be a whole number >= 1, got {trials!r}")
+    return pd.Series(float(trials), index=index)
+
+
+REPEATS = ("error", "independent", "mean", "best")
+"""What to do with rows that repeat a point (see :func:`load_curves`)."""
+
+
+def _handle_repeats(
+    check: _Checker,
+    canonical: pd.DataFrame,
+    inputs: Mapping[str, str],
+    run: str | None,
+    repeats: str,
+    bounded: bool,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Refuse, keep, average or keep the best of rows that repeat a (run, inputs) point."""
+    if repeats not in REPEATS:
+        choices = ", ".join(REPEATS)
+        raise DataError(f"{check.source}: repeats must be one of {choices}, got {repeats!r}")
+    roles = [role for role in ("x", "n", "d") if role in canonical]
+    keys = ["run", *roles]
+    repeated = canonical.duplicated(subset=keys, keep=False).to_numpy()
+    if not repeated.any():
+        return canonical
+    named = _repeated_points(canonical[repeated], roles, run)
+    first_column = next(iter(inputs.values()))
+    if repeats == "error":
+        column = ", ".join(inputs.values())
+        what = f"repeats a (run, {column}) pair" if run else f"repeats a value of {column}"
+        where = _describe_rows(check.frame, repeated, check.frame[first_column], check.lines)
+        hint = (
+            "choose repeats='independent', 'mean' or 'best'"
+            if run
+            else "is a run column missing (run=...)? otherwise choose repeats='independent', "
+            "'mean' or 'best'"
+        )
+        raise DataError(
+            f"{check.source}: column '{first_column}' {what}; {where}; repeated points {named}; "
+            f"{hint}"
+        )
+    n_rows = int(repeated.sum())
+    n_points = int(canonical[repeated].groupby(keys).ngroups)
+    counted = f"{n_rows} rows at {n_points} repeated points ({named})"
+    if repeats == "independent":
+        notes.append(f"kept {counted} as independent observations")
+        return canonical
+    groups = canonical.groupby(keys, sort=False)
+    if repeats == "mean":
+        kept = canonical[~canonical.duplicated(subset=keys, keep="first").to_numpy()].copy()
+        means = groups["y"].transform("mean")
+        kept["y"] = means.loc[kept.index]
+        notes.append(f"averaged the metric over {counted}")
+        return kept
+    best = groups["y"].idxmax() if bounded else groups["y"].idxmin()
+    notes.append(f"kept the {'highest' if bounded else 'lowest'} metric of {counted}")
+    return canonical.loc[sorted(best.to_numpy())]
+
+
+def _repeated_points(rows: pd.DataFrame, roles: list[str], run: str | None) -> str:
+    """The first few repeated points as text, e.g. ``(1e+08, 2e+09) x2``."""
+    keys = (["run"] if run else []) + roles
+    counts = rows.groupby(keys, sort=False).size()
+    shown = []
+    for key, count in counts.head(MAX_ROWS_NAMED).items():
+        values = key if isinstance(key, tuple) else (key,)
+        text = ", ".join(v if isinstance(v, str) else f"{v:g}" for v in values)
+        shown.append(f"({text}) x{count}")
+    more = f" and {len(counts) - MAX_ROWS_NAMED} more" if len(counts) > MAX_ROWS_NAMED else ""
+    return ", ".join(shown) + more
+
+
+def _check_run_sizes(
+    canonical: pd.DataFrame,
+    source: str,
+    run: str | None,
+    min_points: int,
+    notes: list[str],
+) -> None:
+    sizes = canonical.groupby("run", sort=False).size()
+    small = sizes[sizes < min_points]
+    if small.empty:
+        return
+    after = f" after the exclusions ({'; '.join(notes)})" if notes else ""
+    listed = ", ".join(f"'{name}' ({count})" for name, count in small.head(MAX_ROWS_NAMED).items())
+    where = f"column '{run}': run" if run else "the data:"
+    raise DataError(
+        f"{source}: {where} {listed} has too few points{after}; "
+        f"each run needs at least {min_points}"
+    )

@@ -1,0 +1,97 @@
+"""Convergence checks and plain-language warnings for a fit."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from bayescale.data.curves import CurveData
+from bayescale.model.build import ModelSpec
+from bayescale.model.priors import hierarchy_prior_name
+
+R_HAT_MAX = 1.01
+ESS_MIN = 400
+
+
+class ConvergenceWarning(UserWarning):
+    """The sampler did not converge cleanly; intervals may be wrong."""
+
+
+class IdentificationWarning(UserWarning):
+    """The data barely inform a parameter; the prior speaks for it."""
+
+
+class PredictiveCheckWarning(UserWarning):
+    """The data do not look like draws from the fitted model (outliers, noise too narrow)."""
+
+
+def reported_variables(spec: ModelSpec) -> list[str]:
+    """Names of the posterior variables a summary reports."""
+    law = spec.law_obj
+    return [
+        *law.parameters,
+        *(f"{name}_run" for name in spec.varying),
+        *(hierarchy_prior_name(law, name) for name in spec.varying),
+        *spec.likelihood_obj.parameters,
+    ]
+
+
+def check_convergence(tree: xr.DataTree, spec: ModelSpec) -> tuple[float, float, int, list[str]]:
+    """R-hat, bulk ESS and divergences of the reported variables.
+
+    Returns
+    -------
+    max_r_hat, min_ess_bulk, divergences, messages
+    """
+    import arviz_stats as azs
+
+    post = tree["posterior"].to_dataset()[reported_variables(spec)]
+    r_hats, esses = azs.rhat(post), azs.ess(post, method="bulk")
+    r_hat = float(max(r_hats[v].max() for v in post.data_vars))
+    ess = float(min(esses[v].min() for v in post.data_vars))
+    divergences = int(tree["sample_stats"]["diverging"].sum())
+    messages = []
+    if not np.isfinite(r_hat) or r_hat > R_HAT_MAX:
+        messages.append(
+            f"R-hat {r_hat:.3f} > {R_HAT_MAX}: chains disagree; run more tuning/draws or check the model"
+        )
+    if divergences:
+        messages.append(
+            f"{divergences} divergent transitions: the posterior geometry is hard; intervals may be off"
+        )
+    if not np.isfinite(ess) or ess < ESS_MIN:
+        messages.append(
+            f"bulk ESS {ess:.0f} < {ESS_MIN}: too few effective draws for stable intervals"
+        )
+    return r_hat, ess, divergences, messages
+
+
+def check_identification(tree: xr.DataTree, spec: ModelSpec, data: CurveData) -> list[str]:
+    """Flag sigmoid fits whose data have not passed the midpoint ``C_mid``.
+
+    While the largest compute is below ``C_mid`` the asymptote, the efficiency and
+    the midpoint are weakly identified and their intervals largely reflect the prior.
+    """
+    if spec.law != "sigmoid":
+        return []
+    post = tree["posterior"].to_dataset()
+    c_mid = post["C_mid"].median(("chain", "draw"))
+    max_x = data.frame.groupby("recipe", sort=False)["x"].max()
+    messages = []
+    for recipe, largest in max_x.items():
+        value = float(c_mid.sel(recipe=recipe)) if "recipe" in c_mid.dims else float(c_mid)
+        if largest < value:
+            where = "" if len(max_x) == 1 else f" (recipe {recipe})"
+            messages.append(
+                f"data end at {largest:g} before the posterior midpoint C_mid ~ {value:g}{where}: "
+                "A, B and C_mid are weakly identified and lean on the prior"
+            )
+    return messages
+
+
+def emit(messages: list[str], category: type[Warning]) -> None:
+    """Raise each message as a Python warning."""
+    for message in messages:
+        warnings.warn(message, category, stacklevel=3)

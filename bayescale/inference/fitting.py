@@ -1,0 +1,402 @@
+"""``bayescale.fit``: from a table to a :class:`~bayescale.results.fit_result.Fit`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescale import __version__
+from bayescale.data.curves import CurveData, load_curves
+from bayescale.inference.diagnostics import (
+    ConvergenceWarning,
+    IdentificationWarning,
+    PredictiveCheckWarning,
+    check_convergence,
+    check_identification,
+    emit,
+)
+from bayescale.inference.identification import check_prior_reliance, single_run_notes
+from bayescale.inference.interrupts import check_complete, interruptible
+from bayescale.inference.law_checks import check_direction, check_prior_ranges
+from bayescale.inference.predictive_check import predictive_check
+from bayescale.inference.sampler_settings import checked_settings
+from bayescale.inference.sampling import sample_posterior
+from bayescale.model.build import ModelSpec, model_arrays
+from bayescale.model.laws import Law, get_law
+from bayescale.model.likelihoods.registry import get_likelihood
+from bayescale.model.likelihoods.run_offsets import restore_run_draws
+from bayescale.model.priors import Prior, hierarchy_prior, hierarchy_prior_name, merge_priors
+from bayescale.results.fit_result import Diagnostics, Fit
+from bayescale.results.provenance import SamplerSettings
+
+
+def resolve_likelihood(likelihood: str, law: Law, data: CurveData) -> str:
+    """The observation model to use; ``"auto"`` picks the honest default.
+
+    ``"auto"`` gives (see :func:`auto_likelihood`):
+
+    - ``"student_t"`` for losses (unbounded laws): real loss tables contain
+      outlying runs, and a Normal fit lets a few of them move the exponents (on
+      the 245 Chinchilla rows: beta 0.61 under Normal, 0.37 under Student-t);
+    - ``"student_t"`` for bounded metrics without a run column and several recipes:
+      each recipe's rows are then separate models (one point per model), not
+      checkpoints of one run, so there is no within-run drift to model;
+    - ``"drift"`` for other bounded metrics (pass rates evaluated at consecutive
+      checkpoints of a run: slow drift within the run plus fresh measurement
+      noise), also when ``trials`` are given: the binomial models treat
+      checkpoints as independent, and on curves with within-run drift their
+      extrapolation intervals under-cover like the iid Normal's (see
+      ``docs/honest_intervals.md``); choose them for independent evaluations.
+    """
+    if likelihood != "auto":
+        chosen = get_likelihood(likelihood)
+        if chosen.needs_trials and "trials" not in data.frame:
+            raise ValueError(
+                f"likelihood {likelihood!r} needs the number of evaluation prompts: pass trials="
+            )
+        return likelihood
+    return auto_likelihood(law, data)[0]
+
+
+def auto_likelihood(law: Law, data: CurveData) -> tuple[str, str]:
+    """The ``"auto"`` observation model and one line saying why it was chosen.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayescale.model.laws import get_law
+    >>> frame = pd.DataFrame({"n": [1e8, 2e8, 4e8, 8e8, 2e9, 4e9, 8e9],
+    ...                       "loss": [3.1, 2.9, 2.8, 2.7, 2.6, 2.55, 2.5]})
+    >>> auto_likelihood(get_law("power_e"), load_curves(frame, x="n", y="loss", bounded=False))[0]
+    'student_t'
+    """
+    if not law.bounded:
+        return "student_t", (
+            "likelihood auto -> student_t: losses, robust to outlying runs "
+            "(pass likelihood='normal' for Gaussian noise)"
+        )
+    keys = ["run", *data.input_roles]
+    if data.frame.duplicated(subset=keys).any():
+        return "student_t", (
+            "likelihood auto -> student_t: rows repeat points of a run, so they are "
+            "independent observations, not consecutive checkpoints (pass likelihood= to change)"
+        )
+    if "run" not in data.columns and len(data.recipes) > 1:
+        return "student_t", (
+            "likelihood auto -> student_t: no run column, so each recipe's rows are separate "
+            "models with independent noise, not checkpoints of one run (pass likelihood= to change)"
+        )
+    return "drift", (
+        "likelihood auto -> drift: checkpoints of a run drift together; one point per "
+        "model? pass likelihood='student_t'"
+    )
+
+
+def resolve_varying(varying: str | Iterable[str], law: Law, data: CurveData) -> tuple[str, ...]:
+    """Parameters with run-level deviations; ``"auto"`` uses the law's default
+    when some recipe has more than one run, and none otherwise."""
+    if varying == "auto":
+        several = len(data.runs) > len(data.recipes)
+        return law.default_varying if several else ()
+    names = (varying,) if isinstance(varying, str) else tuple(varying)
+    if names == ("none",):
+        return ()
+    _check_parameters(names, law, "varying")
+    return names
+
+
+def _check_parameters(
+    names: Iterable[str], law: Law, option: str, allowed: tuple[str, ...] | None = None
+) -> None:
+    allowed = law.parameters if allowed is None else allowed
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise ValueError(
+            f"{option}: {', '.join(unknown)} not a parameter of {law.name}; "
+            f"choose from {', '.join(allowed)}"
+        )
+
+
+def check_inputs(law: Law, **columns: str | None) -> None:
+    """Refuse input columns that do not match the law's inputs.
+
+    Raises
+    ------
+    ValueError
+        Naming the options the law needs (``compute`` stands in for ``d``).
+
+    Examples
+    --------
+    >>> from bayescale.model.laws import get_law
+    >>> check_inputs(get_law("chinchilla"), n="Model Size", compute="Training FLOP")
+    >>> check_inputs(get_law("chinchilla"), x="Model Size")
+    Traceback (most recent call last):
+    ...
+    ValueError: law 'chinchilla' needs n= and d= (or n= and compute=); got x=
+    """
+    given = {role for role, column in columns.items() if column is not None}
+    if "compute" in given:
+        given = (given - {"compute"}) | {"d"}
+    if given != set(law.inputs):
+        needs = " and ".join(f"{role}=" for role in law.inputs)
+        alternative = " (or n= and compute=)" if law.inputs == ("n", "d") else ""
+        got = ", ".join(f"{role}=" for role, c in columns.items() if c is not None) or "none"
+        raise ValueError(f"law {law.name!r} needs {needs}{alternative}; got {got}")
+
+
+def build_spec(
+    law: Law,
+    data: CurveData,
+    *,
+    likelihood: str = "auto",
+    varying: str | Iterable[str] = "auto",
+    shared: Iterable[str] = (),
+    priors: Mapping[str, Prior | str | Mapping[str, Any]] | None = None,
+) -> ModelSpec:
+    """Resolve options and priors into a :class:`~bayescale.model.build.ModelSpec`."""
+    likelihood = resolve_likelihood(likelihood, law, data)
+    varying = resolve_varying(varying, law, data)
+    shared = tuple(shared)
+    _check_parameters(shared, law, "shared", law.free_parameters)
+    defaults = {
+        **law.priors_for(data, shared),
+        **{hierarchy_prior_name(law, name): hierarchy_prior(law, name) for name in varying},
+        **get_likelihood(likelihood).default_priors(law),
+    }
+    merged = merge_priors(defaults, priors)
+    check_prior_ranges(law, merged)
+    return ModelSpec(
+        law=law.name,
+        likelihood=likelihood,
+        varying=varying,
+        shared=shared,
+        priors=merged,
+    )
+
+
+@overload
+def fit(
+    data: pd.DataFrame | str | Path,
+    law: str = ...,
+    *,
+    check_only: Literal[False] = ...,
+    **options: Any,
+) -> Fit: ...
+@overload
+def fit(
+    data: pd.DataFrame | str | Path, law: str = ..., *, check_only: Literal[True], **options: Any
+) -> None: ...
+def fit(
+    data: pd.DataFrame | str | Path,
+    law: str = "sigmoid",
+    *,
+    x: str | None = None,
+    y: str,
+    run: str | None = None,
+    recipe: str | None = None,
+    n: str | None = None,
+    d: str | None = None,
+    compute: str | None = None,
+    trials: str | int | None = None,
+    likelihood: str = "auto",
+    varying: str | Iterable[str] = "auto",
+    shared: Iterable[str] = (),
+    priors: Mapping[str, Prior | str | Mapping[str, Any]] | None = None,
+    min_x: float | None = None,
+    max_x: float | None = None,
+    repeats: str = "error",
+    drop_highest: int = 0,
+    draws: int = SamplerSettings.draws,
+    tune: int = SamplerSettings.tune,
+    chains: int = SamplerSettings.chains,
+    seed: int | None = None,
+    cores: int | None = None,
+    target_accept: float | None = None,
+    check_only: bool = False,
+) -> Fit | None:
+    """Fit a scaling law to curve data and return the posterior.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        Observations, or a CSV/TSV/Parquet file.
+    law : str
+        ``"sigmoid"`` (ScaleRL), ``"saturating"``, ``"power"``, ``"power_e"``,
+        ``"power_up"`` (increasing, ``G X^a``), ``"chinchilla"`` (see
+        :mod:`bayescale.model.laws`) or another registered law. Data that clearly move
+        against the law's direction are refused.
+    x, y, run, recipe, n, d, compute, trials : str
+        Column names (see :func:`bayescale.data.curves.load_curves`); ``trials`` may be
+        one number for all rows; ``compute`` with ``n`` gives tokens
+        ``d = compute / (6 n)`` for the ``"chinchilla"`` law.
+    likelihood : str
+        ``"auto"``, ``"normal"``, ``"student_t"``, ``"ar1"``, ``"drift"``, ...
+        (see :mod:`bayescale.model.likelihoods.registry`).
+    varying : "auto", "none" or sequence of str
+        Law parameters that vary by run (partially pooled across seeds).
+    shared : sequence of str
+        Law parameters shared by all recipes (for reparametrised laws, their
+        sampled parameters, e.g. ``alpha`` or ``A_ref``).
+    priors : dict, optional
+        Overrides: name -> ``Prior``, ``{"dist": ..., ...}`` or ``"Dist(arg=v, ...)"``;
+        reparametrised laws take priors on their sampled parameters
+        (``Law.default_priors``; :mod:`bayescale.model.law_priors`).
+    min_x : float, optional
+        Exclude rows with smaller ``x`` (ScaleRL skips the first ~1.5k GPU-hours).
+    max_x : float, optional
+        Exclude rows with larger ``x`` (hold out the tail to check extrapolation).
+    repeats : {"error", "independent", "mean", "best"}
+        Rows repeating a (run, input) point: refuse (default, naming them), keep as
+        independent observations, average, or keep the best (see
+        :func:`bayescale.data.curves.load_curves`).
+    drop_highest : int
+        Drop this many rows with the highest metric first (e.g. 5 for the
+        Chinchilla data, as the published refit did).
+    draws, tune, chains, seed, cores, target_accept
+        NUTS settings (nutpie); see :class:`~bayescale.inference.sampling.SamplerSettings`.
+        ``target_accept`` defaults to the observation model's (0.95 for ``"drift"``,
+        0.9 for the others).
+    check_only : bool
+        Only check the data, priors and options (everything that can be
+        refused before compiling and sampling) and return ``None``.
+
+    Returns
+    -------
+    Fit
+
+    Warns
+    -----
+    ConvergenceWarning
+        When R-hat > 1.01, there are divergences, or the bulk ESS is low.
+    IdentificationWarning
+        When the data end before the sigmoid's midpoint, or a law parameter's
+        posterior barely moved from its prior (see :mod:`bayescale.inference.identification`).
+    PredictiveCheckWarning
+        When many observations lie outside their predictive intervals or PSIS-LOO
+        finds observations the fit hinges on (see :mod:`bayescale.inference.predictive_check`).
+
+    Examples
+    --------
+    >>> import bayescale as bs
+    >>> fit = bs.fit("data/scalerl_3seeds.csv", x="gpu_hours", y="pass_rate",
+    ...              run="seed", min_x=1500)  # doctest: +SKIP
+    >>> fit.summary().loc["A"]  # doctest: +SKIP
+    """
+    law_obj = get_law(law)
+    check_inputs(law_obj, x=x, n=n, d=d, compute=compute)
+    curves = load_curves(
+        data,
+        x=x,
+        y=y,
+        run=run,
+        recipe=recipe,
+        n=n,
+        d=d,
+        compute=compute,
+        trials=trials,
+        bounded=law_obj.bounded,
+        positive_y=law_obj.response == "log",
+        min_x=min_x,
+        max_x=max_x,
+        min_points=len(law_obj.parameters) + 1,
+        repeats=repeats,
+        drop_highest=drop_highest,
+    )
+    check_direction(law_obj, curves)
+    spec = build_spec(
+        law_obj, curves, likelihood=likelihood, varying=varying, shared=shared, priors=priors
+    )
+    settings = SamplerSettings(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        cores=cores,
+        target_accept=target_accept,
+    )
+    if check_only:
+        checked_settings(settings)
+        return None
+    notes = [auto_likelihood(law_obj, curves)[1]] if likelihood == "auto" else []
+    return fit_curves(curves, spec, settings, notes)
+
+
+def fit_curves(
+    curves: CurveData, spec: ModelSpec, settings: SamplerSettings, notes: Sequence[str] = ()
+) -> Fit:
+    """Sample ``spec`` on validated ``curves`` (the layer under :func:`fit`).
+
+    ``settings.target_accept=None`` becomes the observation model's default and
+    ``settings.seed=None`` a fresh random seed; the returned fit records the
+    values used. ``notes`` are kept in the fit's diagnostics (e.g. which
+    observation model ``"auto"`` chose).
+
+    Raises
+    ------
+    bayescale.inference.interrupts.SamplingInterrupted
+        When sampling was interrupted (Ctrl-C): a partial trace is never a fit.
+    """
+    settings = checked_settings(settings)
+    if settings.target_accept is None:
+        settings = dataclasses.replace(settings, target_accept=spec.likelihood_obj.target_accept)
+    arrays = model_arrays(spec, curves)
+    with interruptible():
+        tree, times = sample_posterior(
+            spec,
+            arrays,
+            n_runs=len(curves.runs),
+            n_recipes=len(curves.recipes),
+            settings=settings,
+        )
+    check_complete(tree, settings)
+    tree = restore_run_draws(tree, spec, arrays, np.random.default_rng(settings.seed))
+    tree = attach_data(tree, curves)
+    r_hat, ess, divergences, convergence = check_convergence(tree, spec)
+    reliance, leaning = check_prior_reliance(tree, spec, curves)
+    identification = check_identification(tree, spec, curves) + leaning
+    fitted = Fit(
+        posterior=tree,
+        data=curves,
+        spec=spec,
+        sampler=settings,
+        diagnostics=Diagnostics(max_r_hat=r_hat, min_ess_bulk=ess, divergences=divergences),
+        times=times,
+        version=__version__,
+    )
+    predictive = predictive_check(fitted)
+    emit(convergence, ConvergenceWarning)
+    emit(identification, IdentificationWarning)
+    emit(predictive.messages(), PredictiveCheckWarning)
+    fitted.diagnostics = Diagnostics(
+        max_r_hat=r_hat,
+        min_ess_bulk=ess,
+        divergences=divergences,
+        warnings=convergence + identification + predictive.messages(),
+        prior_reliance=[row.to_dict() for row in reliance],
+        predictive=predictive.to_dict(),
+        notes=[*notes, *single_run_notes(spec, curves)],
+    )
+    return fitted
+
+
+def attach_data(tree: xr.DataTree, curves: CurveData) -> xr.DataTree:
+    """Label ``run``/``recipe`` coordinates and add the ``observed_data`` group."""
+    posterior = tree["posterior"].to_dataset().assign_coords(run=curves.runs, recipe=curves.recipes)
+    frame = curves.frame
+    observed = xr.Dataset(
+        {column: ("obs", frame[column].to_numpy()) for column in frame.columns},
+        coords={"obs": range(len(frame))},
+    )
+    return xr.DataTree.from_dict(
+        {
+            "/posterior": posterior,
+            "/sample_stats": tree["sample_stats"].to_dataset(),
+            "/observed_data": observed,
+        }
+    )

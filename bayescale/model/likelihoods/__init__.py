@@ -1,0 +1,1 @@
+"""Observation models: how the metric scatters around the curve, and their registry."""

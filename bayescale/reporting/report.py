@@ -1,0 +1,593 @@
+"""Uncertainty reports: one self-contained HTML file and the same as Markdown.
+
+A report reads a :class:`~bayescale.results.fit_result.Fit` (and, for several recipes, a
+recipe comparison) and never samples. It holds the data summary, the law and its
+priors, the parameter table with intervals, predictions and compute-to-target (or
+the compute-optimal allocation for Chinchilla fits), comparisons and decisions,
+convergence diagnostics with plain-language warnings, and the settings and
+package version that make it reproducible.
+
+The HTML embeds every figure as a base64 PNG, so it opens without a network or
+any file beside it; the Markdown references the same PNGs in ``figures/``. Every
+user-provided name (run, recipe, column, file) is escaped.
+
+Examples
+--------
+>>> import bayescale as bs
+>>> fit = bs.load("fit.nc")  # doctest: +SKIP
+>>> paths = bs.report(fit, "report/", targets=[0.6])  # doctest: +SKIP
+>>> sorted(paths)  # doctest: +SKIP
+['figures', 'report.html', 'report.md']
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from bayescale.reporting import plots
+from bayescale.results.export import fit_to_dict
+from bayescale.results.fit_result import DEFAULT_CI, Fit
+from bayescale.results.output import OutputFolder
+
+FIGURE_DIR = "figures"
+OUTPUTS = ("report.html", "report.md", FIGURE_DIR)
+DPI = 100
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table block: a DataFrame shown with 4 significant digits."""
+
+    frame: pd.DataFrame
+    index: bool = False
+
+
+@dataclass(frozen=True)
+class Image:
+    """A figure block, rendered once to PNG bytes."""
+
+    name: str
+    png: bytes
+    caption: str
+
+
+@dataclass(frozen=True)
+class Items:
+    """A bulleted list."""
+
+    items: list[str]
+
+
+Block = str | Table | Image | Items
+
+
+@dataclass
+class Section:
+    """A titled section: paragraphs (plain strings), tables, figures and lists."""
+
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """A rendered-once report, writable as HTML and Markdown.
+
+    Attributes
+    ----------
+    title : str
+    sections : list of Section
+
+    Examples
+    --------
+    >>> report = build_report(fit)  # doctest: +SKIP
+    >>> report.write("out/")  # doctest: +SKIP
+    """
+
+    title: str
+    sections: list[Section]
+
+    @property
+    def images(self) -> list[Image]:
+        """Every figure of the report, in order."""
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Image)]
+
+    def to_html(self) -> str:
+        """One self-contained HTML page (figures embedded as base64 PNG)."""
+        body = [f"<h1>{_esc(self.title)}</h1>"]
+        for section in self.sections:
+            body.append(f"<h2>{_esc(section.title)}</h2>")
+            body += [_html_block(block) for block in section.blocks]
+        return HTML_PAGE.format(title=_esc(self.title), body="\n".join(body))
+
+    def to_markdown(self, figure_dir: str = FIGURE_DIR) -> str:
+        """Markdown text; figures are referenced as ``figure_dir/<name>.png``."""
+        lines = [f"# {_esc(self.title)}", ""]
+        for section in self.sections:
+            lines += [f"## {_esc(section.title)}", ""]
+            for block in section.blocks:
+                lines += [_markdown_block(block, figure_dir), ""]
+        return "\n".join(lines)
+
+    def write(self, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write ``report.html``, ``report.md`` and ``figures/*.png`` into ``folder``.
+
+        The folder is taken exclusively and every file appears only when all of
+        them are written (:class:`bayescale.results.output.OutputFolder`); existing
+        reports are replaced only with ``overwrite=True``.
+
+        Returns
+        -------
+        dict
+            ``report.html``, ``report.md`` and ``figures`` -> paths.
+
+        Raises
+        ------
+        bayescale.results.output.OutputError
+            If an output exists and ``overwrite`` is false, or the folder cannot
+            be written or is in use by another run.
+        """
+        with OutputFolder(folder, OUTPUTS, overwrite=overwrite) as out:
+            self.stage(out)
+        return dict(out.paths)
+
+    def stage(self, out: OutputFolder) -> None:
+        """Stage the report's files in an open output folder (they appear at its commit)."""
+        for image in self.images:
+            out.stage_bytes(f"{FIGURE_DIR}/{image.name}.png", image.png)
+        out.stage_text("report.html", self.to_html())
+        out.stage_text("report.md", self.to_markdown())
+
+
+HTML_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 70em; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }}
+th {{ background: #f3f3f3; }}
+figure {{ margin: 1em 0; }}
+figure img {{ max-width: 100%; }}
+figcaption {{ font-size: 0.85em; color: #555; }}
+code {{ background: #f3f3f3; }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _formatted(table: Table) -> pd.DataFrame:
+    frame = table.frame.reset_index() if table.index else table.frame
+    return frame.map(_cell).rename(columns=str)
+
+
+def _html_block(block: Block) -> str:
+    if isinstance(block, str):
+        return f"<p>{_esc(block)}</p>"
+    if isinstance(block, Items):
+        return "<ul>" + "".join(f"<li>{_esc(item)}</li>" for item in block.items) + "</ul>"
+    if isinstance(block, Table):
+        return _formatted(block).to_html(index=False, escape=True, border=0)
+    data = base64.b64encode(block.png).decode("ascii")
+    return (
+        f'<figure><img alt="{_esc(block.name)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{_esc(block.caption)}</figcaption></figure>"
+    )
+
+
+def _md(text: Any) -> str:
+    """Markdown-safe text on one line (a newline would end a table row); ``$``
+    escaped, since many renderers read ``$...$`` as math."""
+    one_line = " ".join(str(text).splitlines())
+    return (
+        html.escape(one_line, quote=False)
+        .replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("*", "\\*")
+        .replace("_", "\\_")
+        .replace("`", "\\`")
+        .replace("$", "\\$")
+    )
+
+
+def _markdown_block(block: Block, figure_dir: str) -> str:
+    if isinstance(block, str):
+        return _md(block)
+    if isinstance(block, Items):
+        return "\n".join(f"- {_md(item)}" for item in block.items)
+    if isinstance(block, Table):
+        frame = _formatted(block)
+        rows = [
+            "| " + " | ".join(_md(c) for c in frame.columns) + " |",
+            "|" + "---|" * len(frame.columns),
+        ]
+        rows += ["| " + " | ".join(_md(v) for v in row) + " |" for row in frame.to_numpy()]
+        return "\n".join(rows)
+    return f"![{_md(block.caption)}]({figure_dir}/{block.name}.png)\n\n*{_md(block.caption)}*"
+
+
+def _image(name: str, figure: Figure, caption: str) -> Image:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    plt.close(figure)
+    return Image(name=name, png=buffer.getvalue(), caption=caption)
+
+
+def _panels(count: int, width: float = 5.0, height: float = 3.6):
+    import matplotlib.pyplot as plt
+
+    columns = min(count, 2)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(width * columns, height * rows), layout="constrained", squeeze=False
+    )
+    for extra in axes.ravel()[count:]:
+        extra.set_visible(False)
+    return figure, list(axes.ravel()[:count])
+
+
+# ---------------------------------------------------------------- sections
+def data_section(fit: Fit) -> Section:
+    """Source, columns, runs, points per run and what was excluded."""
+    data = fit.data
+    frame = data.frame
+    roles = data.input_roles
+    per_run = frame.groupby(["recipe", "run"], sort=False).agg(
+        points=("y", "size"),
+        **{f"{data.columns.get(r, r)} min": (r, "min") for r in roles},
+        **{f"{data.columns.get(r, r)} max": (r, "max") for r in roles},
+        **{
+            f"{data.columns['y']} first": ("y", "first"),
+            f"{data.columns['y']} last": ("y", "last"),
+        },
+    )
+    if len(fit.recipes) == 1:
+        per_run = per_run.droplevel("recipe")
+    mapping = ", ".join(f"{role} = {column}" for role, column in data.columns.items())
+    blocks: list[Block] = [
+        f"Source: {data.source}. Columns: {mapping}.",
+        f"{len(data)} points in {len(fit.runs)} runs and {len(fit.recipes)} recipes were fitted.",
+        Table(per_run, index=True),
+    ]
+    if data.notes:
+        blocks += ["Excluded rows and other notes:", Items(list(data.notes))]
+    else:
+        blocks.append("No rows were excluded.")
+    return Section("Data", blocks)
+
+
+def model_section(fit: Fit) -> Section:
+    """The law, observation model, hierarchy and every prior."""
+    spec = fit.spec
+    varying = ", ".join(spec.varying) or "none (runs pooled)"
+    priors = pd.DataFrame(
+        {"parameter": list(spec.priors), "prior": [str(p) for p in spec.priors.values()]}
+    )
+    return Section(
+        "Law and priors",
+        [
+            f"Law {fit.law.name}: {fit.law.formula}.",
+            f"Observation model: {spec.likelihood}. Parameters varying by run: {varying}. "
+            f"Shared by all recipes: {', '.join(spec.shared) or 'none'}.",
+            Table(priors),
+        ],
+    )
+
+
+def parameter_section(fit: Fit, ci: float) -> Section:
+    """The summary table and the forest plot."""
+    table = fit.summary(ci=ci).drop(columns="ess_tail")
+    return Section(
+        "Parameters",
+        [
+            f"Posterior mean, sd and {ci:.0%} equal-tailed interval; 'recipe' rows are the "
+            "typical seed of a recipe, 'run' rows each seed, 'spread' the run-to-run "
+            "standard deviation, 'noise' the observation model.",
+            Table(table, index=True),
+            _image(
+                "forest",
+                plots.plot_forest(fit, ci=ci),
+                f"Forest plot: {ci:.0%} intervals per recipe (black) and per run (grey).",
+            ),
+        ],
+    )
+
+
+def prediction_section(
+    fit: Fit, payload: Mapping[str, Any], ci: float, held_out: pd.DataFrame | None
+) -> Section:
+    """Fitted curves with bands, predictions and compute-to-target."""
+    blocks: list[Block] = []
+    if fit.law.inputs == ("x",):
+        figure, axes = _panels(len(fit.recipes))
+        for ax, recipe in zip(axes, fit.recipes, strict=True):
+            plots.plot_fit(fit, recipe=recipe, held_out=held_out, ci=ci, ax=ax)
+        held = (
+            "; black crosses: held-out points not used in the fit" if held_out is not None else ""
+        )
+        blocks.append(
+            _image(
+                "fit",
+                figure,
+                f"Fitted curve with the {ci:.0%} band of the curve (dark) and of a new "
+                f"observation from a new seed (light); grey: extrapolation{held}.",
+            )
+        )
+    if payload["predictions"]:
+        blocks += [
+            "Predictions (lower/upper: the curve; obs_lower/obs_upper: a new observation):",
+            Table(pd.DataFrame(payload["predictions"])),
+        ]
+    if payload["targets"]:
+        blocks += [
+            "Compute to reach each target (interval over the draws that reach it; "
+            "p_reachable is the share of draws that reach it at all):",
+            Table(pd.DataFrame(payload["targets"])),
+        ]
+    blocks += _allocation_blocks(fit, payload, ci)
+    return Section("Predictions", blocks)
+
+
+def _allocation_blocks(fit: Fit, payload: Mapping[str, Any], ci: float) -> list[Block]:
+    if fit.law.name != "chinchilla":
+        return []
+    from bayescale.results.allocation import allocation_table
+
+    contour, frontier = _panels(2, width=5.5, height=4.2)[1]
+    figure = contour.figure
+    plots.plot_loss_contours(fit, ax=contour)
+    plots.plot_frontier(fit, ci=ci, ax=frontier)
+    blocks: list[Block] = [
+        _image(
+            "chinchilla",
+            figure,
+            f"Left: posterior median loss contours in (N, D) with the data and the "
+            f"compute-optimal frontier. Right: N_opt(C) with its {ci:.0%} band.",
+        )
+    ]
+    if payload.get("allocations"):
+        blocks += [
+            "Compute-optimal allocation (median and interval over draws):",
+            Table(allocation_table(payload["allocations"])),
+        ]
+    return blocks
+
+
+def comparison_section(comparison: Any) -> Section:
+    """Pairwise decisions with the ROPE rule, beside the least-squares procedure."""
+    from bayescale.analysis.recipes import DECISION_RULE, recipe_draws
+
+    fit, parameter, rope = comparison.fit, comparison.parameter, comparison.rope
+    blocks: list[Block] = [
+        f"Compared: {parameter}, region of practical equivalence +/-{rope:g}, "
+        f"{comparison.ci:.0%} interval. Rule: {DECISION_RULE}.",
+        Table(comparison.pairs),
+    ]
+    if comparison.notes:
+        blocks.append(Items(list(comparison.notes)))
+    if parameter in fit.law.parameters:
+        blocks.append(
+            _image(
+                "recipes",
+                plots.plot_parameter_by_recipe(
+                    fit, parameter, reference=comparison.baseline, rope=rope
+                ).figure,
+                f"Posterior of {parameter} per recipe; band: the reference recipe's median "
+                f"+/- {rope:g}.",
+            )
+        )
+    draws = recipe_draws(fit, parameter, comparison.target)
+    pairs = comparison.pairs
+    figure, axes = _panels(len(pairs), width=4.6, height=3.2)
+    for ax, row in zip(axes, pairs.itertuples(), strict=True):
+        difference = draws[row.a] - draws[row.b]
+        plots.plot_difference(
+            difference[np.isfinite(difference)],
+            rope=rope,
+            decision=row.decision,
+            label=f"{parameter}: {row.a} - {row.b}",
+            ci=comparison.ci,
+            ax=ax,
+        )
+    blocks.append(
+        _image("differences", figure, "Posterior of each difference with the ROPE (grey).")
+    )
+    return Section("Comparisons and decisions", blocks)
+
+
+def diagnostics_section(fit: Fit) -> Section:
+    """Convergence numbers, warnings in plain words, and rank plots."""
+    diagnostics = fit.diagnostics
+    blocks: list[Block] = [
+        f"Largest R-hat {diagnostics.max_r_hat:.3f} (want <= 1.01), smallest bulk effective "
+        f"sample size {diagnostics.min_ess_bulk:.0f} (want >= 400), "
+        f"{diagnostics.divergences} divergent transitions (want 0)."
+    ]
+    blocks += predictive_blocks(diagnostics)
+    leaning = diagnostics.leaning_on_prior()
+    if leaning:
+        listed = "; ".join(f"{recipe}: {', '.join(names)}" for recipe, names in leaning.items())
+        blocks.append(f"Parameters whose intervals lean on the prior: {listed}.")
+    if diagnostics.notes:
+        blocks += ["Notes:", Items(list(diagnostics.notes))]
+    if diagnostics.warnings:
+        blocks += ["Warnings:", Items(list(diagnostics.warnings))]
+    else:
+        blocks.append(
+            "No warnings: the chains agree, the effective sample sizes suffice, there were "
+            "no divergences, the data look like draws from the fitted model and every law "
+            "parameter is informed by the data."
+        )
+    blocks.append(
+        _image(
+            "rank",
+            plots.plot_diagnostics(fit),
+            "Rank plots: each chain's line should stay inside the envelope.",
+        )
+    )
+    return Section("Diagnostics", blocks)
+
+
+def predictive_blocks(diagnostics) -> list[Block]:
+    """One sentence on the posterior predictive check (nothing for fits made without it)."""
+    check = diagnostics.predictive
+    if not check:
+        return []
+    k_text = (
+        ""
+        if check["n_bad_pareto_k"] is None
+        else f"; {check['n_bad_pareto_k']} have a PSIS-LOO Pareto k above 0.7"
+    )
+    verdict = "passed" if check["passed"] else "FAILED: do not trust the intervals as computed"
+    return [
+        f"Posterior predictive check ({verdict}): {check['n_outside']} of {check['n_obs']} "
+        f"observations lie outside their {check['mass']:.0%} predictive interval "
+        f"(expected about {1 - check['mass']:.0%}){k_text}."
+    ]
+
+
+def settings_section(fit: Fit, ci: float) -> Section:
+    """Sampler settings, the model spec and versions: what reproduces the fit."""
+    from bayescale import __version__
+
+    items = [
+        f"bayescale {fit.version or 'unknown'} made the fit; bayescale {__version__} wrote "
+        f"this report on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"Sampler (nutpie NUTS): {json.dumps(fit.sampler.to_dict())}.",
+        f"Credible mass of every interval: {ci:g}.",
+        f"Model: {json.dumps(fit.spec.to_dict())}.",
+    ]
+    return Section("Settings and reproducibility", [Items(items)])
+
+
+# ------------------------------------------------------------------- API
+def build_report(
+    fit: Fit,
+    *,
+    comparison: Any | None = None,
+    held_out: pd.DataFrame | None = None,
+    predict_x: Sequence[float] | None = None,
+    targets: Sequence[float] = (),
+    budgets: Sequence[float] = (),
+    ci: float = DEFAULT_CI,
+    title: str | None = None,
+) -> Report:
+    """Assemble the report of ``fit`` (figures are rendered here, once).
+
+    Parameters
+    ----------
+    fit : Fit
+    comparison : bayescale.analysis.recipes.Comparison, optional
+        Recipe comparison to report; for a fit with several recipes, default
+        :func:`bayescale.analysis.recipes.compare_fit` of the asymptote ``A`` (or of the
+        law's first parameter) with its default ROPE.
+    held_out : DataFrame, optional
+        Points not used in the fit (see :func:`bayescale.reporting.plots.held_out_points`);
+        default: the rows of the fitted file beyond the fitted range.
+    predict_x : sequence of float, optional
+        Inputs to predict at (default 2x and 10x the largest observed).
+    targets : sequence of float
+        Metric values for compute-to-target.
+    budgets : sequence of float
+        Compute budgets (FLOP) for the compute-optimal allocation (Chinchilla).
+    ci : float
+        Credible mass of every interval.
+    title : str, optional
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> report = build_report(fit, targets=[0.6])  # doctest: +SKIP
+    >>> html_text = report.to_html()  # doctest: +SKIP
+    """
+    if held_out is None and fit.law.inputs == ("x",):
+        held_out = plots.held_out_points(fit)
+    if held_out is not None and held_out.empty:
+        held_out = None
+    payload = fit_to_dict(fit, ci=ci, predict_x=predict_x, targets=targets, budgets=budgets)
+    if comparison is None and len(fit.recipes) > 1:
+        comparison = default_comparison(fit, ci)
+    sections = [
+        data_section(fit),
+        model_section(fit),
+        parameter_section(fit, ci),
+        prediction_section(fit, payload, ci, held_out),
+    ]
+    if comparison is not None:
+        sections.append(comparison_section(comparison))
+    sections += [diagnostics_section(fit), settings_section(fit, ci)]
+    return Report(title=title or f"bayescale report: {fit.law.name} fit", sections=sections)
+
+
+def default_comparison(fit: Fit, ci: float = DEFAULT_CI) -> Any:
+    """The comparison a report shows for a multi-recipe fit when none is given.
+
+    The asymptote ``A`` when the law has one per recipe, else the first law
+    parameter that is not shared, each with its default ROPE from
+    :data:`bayescale.analysis.recipes.DEFAULT_ROPES` (0.1 for parameters without one).
+    """
+    from bayescale.analysis.recipes import DEFAULT_ROPES, compare_fit
+
+    parameter = next(p for p in fit.law.parameters if p not in fit.spec.shared)
+    return compare_fit(fit, parameter=parameter, rope=DEFAULT_ROPES.get(parameter, 0.1), ci=ci)
+
+
+def report(
+    fit: Fit, out: str | Path, *, overwrite: bool = False, **options: Any
+) -> dict[str, Path]:
+    """Write the HTML and Markdown report of ``fit`` into the folder ``out``.
+
+    Parameters
+    ----------
+    fit : Fit
+    out : str or Path
+        Folder for ``report.html``, ``report.md`` and ``figures/``.
+    overwrite : bool
+        Replace an existing report (refused otherwise, as on the command line).
+    **options
+        Passed to :func:`build_report`.
+
+    Returns
+    -------
+    dict
+        ``report.html``, ``report.md`` and ``figures`` -> paths.
+
+    Examples
+    --------
+    >>> import bayescale as bs
+    >>> bs.report(bs.load("fit.nc"), "report/")  # doctest: +SKIP
+    """
+    return build_report(fit, **options).write(out, overwrite=overwrite)

@@ -1,0 +1,1 @@
+"""Results: the Fit object, intervals, derived quantities, persistence and the fit.json export."""

@@ -1,0 +1,157 @@
+"""Machine-readable results: the ``fit.json`` contract.
+
+Keys (other tools rely on them):
+
+- ``law``, ``likelihood``, ``ci``, ``version``
+- ``parameters``: name -> {mean, sd, lower, upper, r_hat, ess_bulk} for the
+  recipe-level law parameters (``A[recipe]`` when there are several recipes)
+- ``runs``: run -> {parameter -> stats} for the parameters that vary by run
+- ``hyperparameters``: run-to-run spreads and noise parameters, same stats
+- ``predictions``: list of {x, mean, lower, upper, obs_lower, obs_upper,
+  extrapolation} (``recipe`` too when there are several; by default at 2x and
+  10x each recipe's own largest x; ``extrapolation`` = x / that largest x)
+- ``prediction_notes``: one line per prediction beyond 10x its recipe's data
+- ``targets``: list of {target, p_reachable, median, lower, upper}
+- ``allocations`` (chinchilla): list of {compute, n_opt, d_opt, ratio, loss_opt},
+  each quantity a dict {mean, median, lower, upper} (``recipe`` too when there
+  are several); see :mod:`bayescale.results.allocation`
+- ``diagnostics``: {max_r_hat, min_ess_bulk, divergences, warnings}
+- ``data``: {source, path, sha256, columns, n_points, runs, recipes, notes}: the
+  source as given, its absolute path and the SHA-256 of the bytes fitted
+- ``spec`` and ``sampler``: the model and NUTS settings (with the seed used,
+  drawn when none was given), to reproduce the fit
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale.results.allocation import allocation_records
+from bayescale.results.fit_result import Fit
+
+STAT_COLUMNS = ["mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
+
+
+def _stats(row: pd.Series) -> dict[str, float]:
+    return {column: float(row[column]) for column in STAT_COLUMNS}
+
+
+FAR_EXTRAPOLATION = 10.0
+"""Predictions beyond this multiple of a recipe's largest fitted input get a note."""
+
+
+def largest_inputs(fit: Fit) -> dict[str, float]:
+    """Recipe -> its largest fitted input (one-input laws)."""
+    return {str(k): float(v) for k, v in fit.data.frame.groupby("recipe")["x"].max().items()}
+
+
+def default_prediction_inputs(fit: Fit, recipe: str | None = None) -> list[float]:
+    """2x and 10x the largest observed input of ``recipe`` (of all data when ``None``)."""
+    largest = largest_inputs(fit)[recipe] if recipe else float(fit.data.frame["x"].max())
+    return [2 * largest, 10 * largest]
+
+
+def _per_recipe(fit: Fit, function, **kwargs) -> pd.DataFrame:
+    if len(fit.recipes) == 1:
+        return function(**kwargs)
+    frames = [function(recipe=recipe, **kwargs).assign(recipe=recipe) for recipe in fit.recipes]
+    return pd.concat(frames, ignore_index=True)
+
+
+def predictions_with_distance(
+    fit: Fit, predict_x: Sequence[float] | None, ci: float
+) -> tuple[pd.DataFrame, list[str]]:
+    """Predictions of every recipe (default: 2x and 10x *its own* largest input),
+    with ``extrapolation`` = x / the recipe's largest fitted x, and a note for
+    each prediction beyond :data:`FAR_EXTRAPOLATION` times the data."""
+    largest = largest_inputs(fit)
+    frames = []
+    for recipe in fit.recipes:
+        xs = list(predict_x) if predict_x else default_prediction_inputs(fit, recipe)
+        frame = fit.predict(np.asarray(xs, dtype=float), recipe=recipe, ci=ci)
+        if len(fit.recipes) > 1:
+            frame = frame.assign(recipe=recipe)
+        frames.append(frame.assign(extrapolation=frame["x"] / largest[recipe]))
+    table = pd.concat(frames, ignore_index=True)
+    notes = []
+    for row in table[table["extrapolation"] > FAR_EXTRAPOLATION].itertuples():
+        recipe = getattr(row, "recipe", fit.recipes[0])
+        where = f" of recipe '{recipe}'" if len(fit.recipes) > 1 else ""
+        notes.append(
+            f"x = {row.x:g} is {row.extrapolation:.0f}x the largest fitted x{where} "
+            f"({largest[recipe]:g}): that far out the prediction rests on the law's form, "
+            "not on the data"
+        )
+    return table, notes
+
+
+def fit_to_dict(
+    fit: Fit,
+    *,
+    ci: float,
+    predict_x: Sequence[float] | None = None,
+    targets: Sequence[float] = (),
+    budgets: Sequence[float] = (),
+) -> dict[str, Any]:
+    """The ``fit.json`` payload for ``fit``.
+
+    Parameters
+    ----------
+    fit : Fit
+    ci : float
+        Credible mass of every interval.
+    predict_x : sequence of float, optional
+        Inputs to predict at; default 2x and 10x each recipe's largest observed input.
+    targets : sequence of float
+        Metric values for compute-to-target.
+    budgets : sequence of float
+        Compute budgets (FLOP) for compute-optimal allocation (chinchilla fits).
+    """
+    table = fit.summary(ci=ci)
+    parameters = {name: _stats(row) for name, row in table[table["level"] == "recipe"].iterrows()}
+    runs: dict[str, dict[str, Any]] = {run: {} for run in fit.runs}
+    for name in fit.spec.varying:
+        for run in fit.runs:
+            runs[run][name] = _stats(table.loc[f"{name}[{run}]"])
+    hyper = table[table["level"].isin(["spread", "noise"])]
+    payload: dict[str, Any] = {
+        "law": fit.law.name,
+        "formula": fit.law.formula,
+        "likelihood": fit.spec.likelihood,
+        "ci": ci,
+        "version": fit.version,
+        "parameters": parameters,
+        "runs": runs,
+        "hyperparameters": {name: _stats(row) for name, row in hyper.iterrows()},
+        "predictions": [],
+        "targets": [],
+        "allocations": [],
+        "diagnostics": fit.diagnostics.to_dict(),
+        "data": {
+            "source": fit.data.source,
+            "path": fit.data.path,
+            "sha256": fit.data.sha256,
+            "columns": fit.data.columns,
+            "n_points": len(fit.data),
+            "runs": fit.runs,
+            "recipes": fit.recipes,
+            "notes": fit.data.notes,
+        },
+        "spec": fit.spec.to_dict(),
+        "sampler": fit.sampler.to_dict(),
+    }
+    if fit.law.inputs == ("x",):
+        predictions, notes = predictions_with_distance(fit, predict_x, ci)
+        payload["predictions"] = predictions.drop(columns="median").to_dict(orient="records")
+        payload["prediction_notes"] = notes
+    if targets:
+        reach = _per_recipe(fit, fit.compute_to_reach, target=list(targets), ci=ci)
+        payload["targets"] = reach.to_dict(orient="records")
+    if budgets:
+        optimal = _per_recipe(fit, fit.compute_optimal, compute=list(budgets), ci=ci)
+        payload["allocations"] = allocation_records(optimal)
+    return payload

@@ -1,0 +1,509 @@
+"""The fit result: posterior + data + spec, and everything read from them.
+
+A :class:`Fit` never samples again. It evaluates the law (written once in
+:mod:`bayescale.model.laws`) on posterior draws for predictions and derived
+quantities, and summarises parameters with ArviZ.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescale.data.curves import CurveData
+from bayescale.model.build import ModelSpec
+from bayescale.model.laws import NUMPY_OPS, Law
+from bayescale.model.likelihoods.registry import Likelihood
+from bayescale.model.priors import hierarchy_prior_name
+from bayescale.results.provenance import SamplerSettings, SamplingTimes
+
+DEFAULT_CI = 0.89
+"""Default credible mass of intervals: ArviZ 1.x's equal-tailed 89%."""
+
+SAMPLE_DIMS = ("chain", "draw")
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence checks of one fit.
+
+    Attributes
+    ----------
+    max_r_hat, min_ess_bulk : float
+        Worst R-hat and bulk ESS over the reported parameters.
+    divergences : int
+        Divergent transitions after tuning.
+    warnings : list of str
+        Plain-language problems (convergence, weak identification, a failed
+        posterior predictive check).
+    prior_reliance : list of dict
+        Per recipe and law parameter: prior and posterior sd, their ratio, the
+        posterior median's prior quantile and ``leans_on_prior``
+        (:mod:`bayescale.inference.identification`).
+    predictive : dict or None
+        The posterior predictive check (:mod:`bayescale.inference.predictive_check`).
+    notes : list of str
+        What the user should know that is not a problem (e.g. single-run recipes).
+    """
+
+    max_r_hat: float
+    min_ess_bulk: float
+    divergences: int
+    warnings: list[str] = field(default_factory=list)
+    prior_reliance: list[dict[str, Any]] = field(default_factory=list)
+    predictive: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def leaning_on_prior(self) -> dict[str, list[str]]:
+        """Recipe -> the law parameters whose posterior leans on the prior."""
+        out: dict[str, list[str]] = {}
+        for row in self.prior_reliance:
+            if row["leans_on_prior"]:
+                out.setdefault(row["recipe"], []).append(row["parameter"])
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "max_r_hat": self.max_r_hat,
+            "min_ess_bulk": self.min_ess_bulk,
+            "divergences": self.divergences,
+            "warnings": list(self.warnings),
+            "prior_reliance": [dict(row) for row in self.prior_reliance],
+            "predictive": None if self.predictive is None else dict(self.predictive),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Fit:
+    """A fitted scaling law with its posterior.
+
+    Attributes
+    ----------
+    posterior : xarray.DataTree
+        Groups ``posterior``, ``sample_stats`` and ``observed_data``.
+    data : CurveData
+        The validated data that were fitted.
+    spec : ModelSpec
+        Law, observation model, hierarchy and priors.
+    sampler : SamplerSettings
+        NUTS settings used.
+    diagnostics : Diagnostics
+        Convergence checks and warnings.
+    times : SamplingTimes or None
+        Compile and sampling seconds (``None`` for a loaded fit).
+    version : str
+        bayescale version that made the fit.
+
+    Examples
+    --------
+    >>> fit = bs.fit("data/scalerl_3seeds.csv", x="gpu_hours", y="pass_rate",
+    ...              run="seed")  # doctest: +SKIP
+    >>> fit.summary()  # doctest: +SKIP
+    >>> fit.predict([1e5, 2e5])  # doctest: +SKIP
+    >>> fit.compute_to_reach(0.6)  # doctest: +SKIP
+    """
+
+    posterior: xr.DataTree
+    data: CurveData
+    spec: ModelSpec
+    sampler: SamplerSettings
+    diagnostics: Diagnostics
+    times: SamplingTimes | None = None
+    version: str = ""
+
+    # ------------------------------------------------------------------ access
+    @property
+    def law(self) -> Law:
+        """The fitted law."""
+        return self.spec.law_obj
+
+    @property
+    def likelihood(self) -> Likelihood:
+        """The observation model."""
+        return self.spec.likelihood_obj
+
+    @property
+    def draws_dataset(self) -> xr.Dataset:
+        """The posterior draws as an xarray Dataset."""
+        return self.posterior["posterior"].to_dataset()
+
+    @property
+    def recipes(self) -> list[str]:
+        """Recipe labels."""
+        return self.data.recipes
+
+    @property
+    def runs(self) -> list[str]:
+        """Run labels."""
+        return self.data.runs
+
+    def _recipe(self, recipe: str | None) -> str:
+        if recipe is None:
+            if len(self.recipes) > 1:
+                raise ValueError(f"name a recipe: one of {', '.join(self.recipes)}")
+            return self.recipes[0]
+        if recipe not in self.recipes:
+            raise ValueError(f"no recipe {recipe!r}; the fit has: {', '.join(self.recipes)}")
+        return recipe
+
+    def _run(self, run: str) -> str:
+        if run not in self.runs:
+            raise ValueError(f"no run {run!r}; the fit has: {', '.join(self.runs)}")
+        return run
+
+    def parameter_draws(
+        self,
+        *,
+        recipe: str | None = None,
+        run: str | None = None,
+        new_run: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> dict[str, xr.DataArray]:
+        """Posterior draws of the law parameters at one level.
+
+        Parameters
+        ----------
+        recipe : str, optional
+            Recipe-level parameters (the typical seed of the recipe). Needed when
+            the fit has several recipes.
+        run : str, optional
+            A fitted run's own parameters instead.
+        new_run : bool
+            Draw the parameters of a new, unseen run of the recipe (adds the
+            run-to-run spread of the varying parameters).
+        rng : numpy.random.Generator, optional
+            For the new run's deviations.
+
+        Returns
+        -------
+        dict of str to xarray.DataArray
+            Each with dims ``(chain, draw)``.
+        """
+        post = self.draws_dataset
+        law = self.law
+        if run is not None:
+            run = self._run(run)
+            recipe = self.data.run_recipe[run]
+        recipe = self._recipe(recipe)
+        out = {}
+        for name in law.parameters:
+            value = post[name]
+            if "recipe" in value.dims:
+                value = value.sel(recipe=recipe, drop=True)
+            if run is not None and name in self.spec.varying:
+                value = post[f"{name}_run"].sel(run=run, drop=True)
+            elif new_run and name in self.spec.varying:
+                rng = rng if rng is not None else np.random.default_rng()
+                spread = post[hierarchy_prior_name(law, name)]
+                z = xr.DataArray(rng.standard_normal(spread.shape), dims=spread.dims)
+                value = value * np.exp(spread * z) if name in law.positive else value + spread * z
+            out[name] = value
+        return out
+
+    def noise_draws(self) -> dict[str, xr.DataArray]:
+        """Posterior draws of the observation model's noise parameters."""
+        post = self.draws_dataset
+        return {name: post[name] for name in self.likelihood.parameters}
+
+    # ------------------------------------------------------------- summaries
+    def summary(self, ci: float = DEFAULT_CI) -> pd.DataFrame:
+        """Parameter table: recipe level, per run, spreads and noise.
+
+        Parameters
+        ----------
+        ci : float
+            Credible mass of the equal-tailed interval (default 0.89).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``parameter`` (``A``, ``A[seed0]``, ``sigma_A``, ...; recipe-level
+            names carry ``[recipe]`` when there are several recipes); columns
+            ``level`` (recipe / run / spread / noise), ``mean``, ``median``, ``sd``,
+            ``lower``, ``upper``, ``r_hat``, ``ess_bulk``, ``ess_tail`` and
+            ``prior_sd_ratio`` (recipe-level law parameters: posterior sd over prior
+            sd, log scale for positive parameters; near 1 the data added little).
+        """
+        import arviz_stats as azs
+
+        _check_ci(ci)
+        post = self.draws_dataset
+        groups = self._summary_groups(post)
+        frames = []
+        for level, names in groups.items():
+            if not names:
+                continue
+            table = azs.summary(post[names], ci_prob=ci, ci_kind="eti", round_to="none", kind="all")
+            table = table.rename(columns=_interval_columns(table.columns))
+            table.insert(0, "level", level)
+            frames.append(table)
+        table = pd.concat(frames)
+        table["median"] = [
+            float(post[name].sel(coords).median())
+            for name, coords in map(_label_selection, table.index)
+        ]
+        table["prior_sd_ratio"] = [self._prior_sd_ratio(label) for label in table.index]
+        table.index = [self._row_label(label) for label in table.index]
+        table.index.name = "parameter"
+        columns = ["level", "mean", "median", "sd", "lower", "upper", "r_hat", "ess_bulk"]
+        return table[[*columns, "ess_tail", "prior_sd_ratio"]]
+
+    def _prior_sd_ratio(self, label: str) -> float:
+        """Posterior over prior sd of a recipe-level law parameter (NaN for the others)."""
+        name, coords = _label_selection(label)
+        recipe = coords.get("recipe", self.recipes[0] if len(self.recipes) == 1 else None)
+        for row in self.diagnostics.prior_reliance:
+            if row["parameter"] == name and row["recipe"] == recipe:
+                return float(row["sd_ratio"])
+        return np.nan
+
+    def _summary_groups(self, post: xr.Dataset) -> dict[str, list[str]]:
+        law = self.law
+        return {
+            "recipe": list(law.parameters),
+            "run": [f"{name}_run" for name in self.spec.varying],
+            "spread": [hierarchy_prior_name(law, name) for name in self.spec.varying],
+            "noise": [*self.likelihood.parameters, *self.likelihood.derived],
+        }
+
+    def _row_label(self, label: str) -> str:
+        name, _, index = label.partition("[")
+        name = name.removesuffix("_run")
+        if not index:
+            return name
+        index = index.rstrip("]")
+        if len(self.recipes) == 1 and index == self.recipes[0]:
+            return name
+        return f"{name}[{index}]"
+
+    # ------------------------------------------------------------ predictions
+    def predict(
+        self,
+        x: Sequence[float] | np.ndarray | float | None = None,
+        *,
+        n: Sequence[float] | np.ndarray | float | None = None,
+        d: Sequence[float] | np.ndarray | float | None = None,
+        recipe: str | None = None,
+        run: str | None = None,
+        ci: float = DEFAULT_CI,
+        seed: int | None = 0,
+        compute: Sequence[float] | np.ndarray | float | None = None,
+    ) -> pd.DataFrame:
+        """Predicted metric with credible and predictive intervals.
+
+        Parameters
+        ----------
+        x : array-like, optional
+            Inputs (compute) for one-input laws.
+        n, d : array-like, optional
+            Parameters and tokens, for two-input laws.
+        recipe : str, optional
+            Which recipe (needed when the fit has several).
+        run : str, optional
+            Predict a fitted run instead of the recipe.
+        ci : float
+            Credible mass of the intervals.
+        seed : int or None
+            Seed for drawing new observations (fixed by default, so repeated
+            calls agree).
+        compute : array-like, optional
+            Chinchilla fits: training budgets in FLOP; the loss is predicted along
+            the compute-optimal frontier (:func:`bayescale.results.allocation.frontier_predict`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per input with the inputs, ``mean`` and ``median`` of the
+            curve, ``lower``/``upper`` (credible interval of the curve: for the
+            recipe, the typical seed's curve) and ``obs_lower``/``obs_upper``
+            (interval for a new observation: for the recipe, from a new seed,
+            including run-to-run spread and measurement noise).
+
+        Examples
+        --------
+        >>> fit.predict([5e4, 1e5])  # doctest: +SKIP
+        """
+        if compute is not None:
+            from bayescale.results.allocation import frontier_predict
+
+            return frontier_predict(self, compute, recipe=recipe, ci=ci, seed=seed)
+        _check_ci(ci)
+        inputs = self._inputs(x=x, n=n, d=d)
+        rng = np.random.default_rng(seed)
+        log_inputs = {role: xr.DataArray(np.log(v), dims="point") for role, v in inputs.items()}
+        params = self.parameter_draws(recipe=recipe, run=run)
+        curve = self.law.curve(log_inputs, params)
+        new_params = (
+            params
+            if run is not None
+            else self.parameter_draws(recipe=recipe, new_run=True, rng=rng)
+        )
+        response_mean = self.law.mean(NUMPY_OPS, log_inputs, new_params)
+        observed = self.likelihood.draw(response_mean, self.noise_draws(), rng, self._trials())
+        if self.law.response == "log":
+            observed = np.exp(observed)
+        out = pd.DataFrame(inputs)
+        out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
+        out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
+        out["lower"], out["upper"] = _interval(curve, ci)
+        out["obs_lower"], out["obs_upper"] = _interval(observed, ci)
+        return out
+
+    def _inputs(self, **given) -> dict[str, np.ndarray]:
+        roles = self.law.inputs
+        missing = [role for role in roles if given.get(role) is None]
+        if missing:
+            raise ValueError(f"law {self.law.name!r} needs {', '.join(roles)} to predict")
+        arrays = {role: np.atleast_1d(np.asarray(given[role], dtype=float)) for role in roles}
+        for role, values in arrays.items():
+            if not np.all(np.isfinite(values) & (values > 0)):
+                raise ValueError(f"{role} must be finite and > 0")
+        return dict(zip(roles, np.broadcast_arrays(*arrays.values()), strict=True))
+
+    def _trials(self) -> float | None:
+        if "trials" not in self.data.frame:
+            return None
+        return float(self.data.frame["trials"].median())
+
+    def compute_to_reach(
+        self,
+        target: float | Sequence[float],
+        *,
+        recipe: str | None = None,
+        run: str | None = None,
+        ci: float = DEFAULT_CI,
+    ) -> pd.DataFrame:
+        """Input (compute) needed for the curve to reach each target.
+
+        The interval is over the posterior draws in which the target is
+        reachable at all; ``p_reachable`` is the share of such draws (for the
+        sigmoid: the target lies between ``R0`` and the asymptote ``A``).
+
+        Parameters
+        ----------
+        target : float or sequence of float
+            Metric values to reach.
+        recipe, run : str, optional
+            As in :meth:`predict`.
+        ci : float
+            Credible mass.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``target``, ``p_reachable``, ``median``, ``lower``, ``upper``
+            (NaN where no draw reaches the target).
+        """
+        _check_ci(ci)
+        if self.law.inverse is None:
+            raise ValueError(f"law {self.law.name!r} has no compute-to-target inverse")
+        params = {
+            k: v.to_numpy().ravel() for k, v in self.parameter_draws(recipe=recipe, run=run).items()
+        }
+        rows = []
+        for value in np.atleast_1d(np.asarray(target, dtype=float)):
+            x, reachable = self.law.inverse(params, value)
+            reached = x[reachable]
+            low, high = _quantiles(reached, ci)
+            rows.append(
+                {
+                    "target": float(value),
+                    "p_reachable": float(reachable.mean()),
+                    "median": float(np.median(reached)) if reached.size else np.nan,
+                    "lower": low,
+                    "upper": high,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def compute_optimal(
+        self,
+        compute: Sequence[float] | np.ndarray | float,
+        *,
+        recipe: str | None = None,
+        ci: float = DEFAULT_CI,
+    ) -> pd.DataFrame:
+        """Compute-optimal parameters, tokens, tokens per parameter and loss.
+
+        For Chinchilla fits; see :func:`bayescale.results.allocation.compute_optimal`.
+
+        Examples
+        --------
+        >>> fit.compute_optimal([5.88e23])  # doctest: +SKIP
+        """
+        from bayescale.results.allocation import compute_optimal
+
+        return compute_optimal(self, compute, recipe=recipe, ci=ci)
+
+    # ---------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        return (
+            f"<bayescale.Fit law={self.law.name} likelihood={self.spec.likelihood} "
+            f"runs={len(self.runs)} recipes={len(self.recipes)} points={len(self.data)} "
+            f"max_r_hat={self.diagnostics.max_r_hat:.3f} divergences={self.diagnostics.divergences}>"
+        )
+
+    def _repr_html_(self) -> str:
+        table = self.summary().round(4).to_html(escape=True)
+        warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.diagnostics.warnings)
+        notes = "".join(
+            f"<li>{html.escape(n)}</li>" for n in [*self.data.notes, *self.diagnostics.notes]
+        )
+        return (
+            f"<div><b>bayescale fit</b>: {html.escape(self.law.formula)}<br>"
+            f"likelihood {html.escape(self.spec.likelihood)}, {len(self.data)} points, "
+            f"{len(self.runs)} runs, {len(self.recipes)} recipes"
+            f"<ul>{notes}{warnings}</ul>{table}</div>"
+        )
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save to netCDF (no pickle), atomically; an existing file is replaced only
+        with ``overwrite=True``. See :func:`bayescale.results.persistence.save_fit`."""
+        from bayescale.results.persistence import save_fit
+
+        return save_fit(self, path, overwrite=overwrite)
+
+
+def _label_selection(label: str) -> tuple[str, dict[str, str]]:
+    """``"A[base]"`` of dim recipe/run -> (``"A"``, selection); arviz's summary labels."""
+    name, _, index = label.partition("[")
+    if not index:
+        return name, {}
+    dim = "run" if name.endswith("_run") else "recipe"
+    return name, {dim: index.rstrip("]")}
+
+
+def _check_ci(ci: float) -> None:
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
+
+
+def _interval_columns(columns: Sequence[str]) -> dict[str, str]:
+    renames = {}
+    for column in columns:
+        if column.endswith("_lb"):
+            renames[column] = "lower"
+        elif column.endswith("_ub"):
+            renames[column] = "upper"
+    return renames
+
+
+def _quantiles(values: np.ndarray, ci: float) -> tuple[float, float]:
+    if values.size == 0:
+        return np.nan, np.nan
+    low, high = np.quantile(values, [(1 - ci) / 2, (1 + ci) / 2])
+    return float(low), float(high)
+
+
+def _interval(draws: xr.DataArray, ci: float) -> tuple[np.ndarray, np.ndarray]:
+    bounds = draws.quantile([(1 - ci) / 2, (1 + ci) / 2], dim=SAMPLE_DIMS)
+    return bounds.isel(quantile=0).to_numpy(), bounds.isel(quantile=1).to_numpy()

@@ -1,0 +1,1 @@
+"""Simulation studies with known truth: simulators, calibration, decision rates."""

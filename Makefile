@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/bayescale fit data/scalerl_3seeds.csv --x gpu_hours --y pass_rate --run seed \
+	$(BIN)/bayescale fit bayescale/data/examples/scalerl_3seeds.csv --x gpu_hours --y pass_rate --run seed \
 		--min-x 1500 --max-x 50000 --predict 100000 200000 --target 0.55 0.6 \
 		--seed 1 --out out/demo --overwrite
 

@@ -1,6 +1,6 @@
 """Benchmark: compile once, fit many (issue 7). Not a test: it prints figures.
 
-On the bundled three-seed data (``data/scalerl_3seeds.csv``, 1.5k to 50k
+On the bundled three-seed data (``bs.example_path("scalerl_3seeds")``, 1.5k to 50k
 GPU-hours) and the default model (sigmoid, drift likelihood, A varying by seed),
 it measures in one run:
 
@@ -8,7 +8,7 @@ it measures in one run:
     (built by :func:`bayescale.model.build.build_model` from the same arrays);
 (b) our first (cold) fit: compile + sample;
 (c) our later (warm) fits of new data of the same shape (simulated with the
-    settings of ``data/truth.json``, new random seeds), with our default settings
+    settings of ``bs.load_example("truth")``, new random seeds), with our default settings
     (4 chains) and (c') with as many chains as (a) used, for equal ESS;
 (d) a 1000-resample bootstrap of the ScaleRL least-squares fit (all three seeds
     pooled into one curve);
@@ -32,7 +32,6 @@ Timings depend on the machine and on its load; the load average is printed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -47,6 +46,7 @@ import pandas as pd
 import bayescale as bs
 from bayescale.baselines.least_squares import bootstrap_least_squares
 from bayescale.data.curves import load_curves
+from bayescale.data.examples import example_path, load_example
 from bayescale.inference.diagnostics import check_convergence
 from bayescale.inference.fitting import build_spec
 from bayescale.inference.sampling import clear_cache
@@ -55,14 +55,14 @@ from bayescale.model.laws import get_law
 from bayescale.studies.simulate import simulate_runs
 
 ROOT = Path(__file__).resolve().parents[1]
-CSV = ROOT / "data" / "scalerl_3seeds.csv"
+CSV = example_path("scalerl_3seeds")
 COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed"}
 WINDOW = {"min_x": 1500.0, "max_x": 50_000.0}
 
 
 def similar_datasets(count: int, first_seed: int) -> list[pd.DataFrame]:
     """New data sets of the bundled data's shape, simulated like it (truth.json)."""
-    truth = json.loads((ROOT / "data" / "truth.json").read_text())["scalerl_3seeds.csv"]
+    truth = load_example("truth")["scalerl_3seeds.csv"]
     settings = dict(truth["settings"])
     settings.pop("law")
     return [

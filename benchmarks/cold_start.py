@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bayescale.data.examples import example_path
+
 ROOT = Path(__file__).resolve().parents[1]
 NUTPIE_DRIVER = (
     "import sys, nutpie, bayescale.inference.sampling as s; "
@@ -52,7 +54,7 @@ def fit_command(likelihood: str, seed: int, out: Path, draws: int | None) -> lis
     """Arguments of the CLI fit on the bundled three-seed data."""
     args = [
         "fit",
-        str(ROOT / "data" / "scalerl_3seeds.csv"),
+        str(example_path("scalerl_3seeds")),
         "--x",
         "gpu_hours",
         "--y",

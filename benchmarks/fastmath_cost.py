@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from bayescale.data.curves import load_curves
+from bayescale.data.examples import example_path
 from bayescale.inference import compile_cache
 from bayescale.inference.fitting import build_spec
 from bayescale.model.build import build_model, model_arrays
@@ -43,7 +44,7 @@ def compiled_pair(likelihood: str) -> tuple[dict, dict, object]:
     """The model compiled with fast-math off and on, its arrays and its adaptation."""
     law = get_law("sigmoid")
     curves = load_curves(
-        ROOT / "data" / "scalerl_3seeds.csv",
+        example_path("scalerl_3seeds"),
         x="gpu_hours",
         y="pass_rate",
         run="seed",

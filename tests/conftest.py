@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 import bayescale as bs
+from bayescale.data.examples import example_path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data"
+DATA = example_path("scalerl_3seeds").parent
 ANCHORS = ROOT.parent / "shared" / "anchors"
 CHINCHILLA_CSV = ANCHORS / "chinchilla" / "svg_extracted_data.csv"
 #: Skip a test when the published Chinchilla data are not beside the repository.

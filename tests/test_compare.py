@@ -1,6 +1,6 @@
 """Recipe comparison: decisions on data with known truth, the least-squares side, the CLI.
 
-The bundled ``recipes.csv`` has four simulated recipes (``data/truth.json``):
+The bundled ``recipes.csv`` has four simulated recipes (``truth.json`` (``bs.load_example("truth")``)):
 ``baseline`` and ``baseline_repeat`` share the true A (0.61), ``better`` is 0.05
 higher, ``single_seed`` has one seed and the same A as ``baseline``. All fits here
 have the structure of the shared ``recipes_fit`` fixture (four recipes, ten runs),
@@ -41,8 +41,8 @@ def bundled():
     """A against the baseline on the bundled recipes, with the statistical sampler."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bs.compare(
-            RECIPES_CSV, by="recipe", baseline="baseline", min_x=1500, **COLUMNS, **STAT_SAMPLER
+        return bs.compare_recipes(
+            RECIPES_CSV, recipe="recipe", baseline="baseline", min_x=1500, **COLUMNS, **STAT_SAMPLER
         )
 
 
@@ -172,7 +172,7 @@ def test_unreachable_target_counts_as_infinite_compute(bundled):
 
 def test_all_pairs_in_recipe_order(recipes_fit):
     """Without a baseline every pair appears once, Delta = earlier - later recipe."""
-    result = bs.compare(recipes_fit)
+    result = bs.compare_recipes(recipes_fit)
     assert list(zip(result.pairs["a"], result.pairs["b"], strict=True)) == recipe_pairs(
         recipes_fit.recipes, None
     )
@@ -221,9 +221,9 @@ def test_one_recipe_or_fit_options_with_a_fit_are_refused(recipes_fit):
     """Nothing to compare with one recipe; sampler options make no sense for a Fit."""
     table = pd.read_csv(RECIPES_CSV)
     with pytest.raises(ValueError, match="at least two recipes"):
-        bs.compare(table[table["recipe"] == "better"], by="recipe", **COLUMNS)
+        bs.compare_recipes(table[table["recipe"] == "better"], recipe="recipe", **COLUMNS)
     with pytest.raises(ValueError, match="fit options apply to a table"):
-        bs.compare(recipes_fit, draws=10)
+        bs.compare_recipes(recipes_fit, draws=10)
 
 
 CLI_ARGS = [

@@ -27,6 +27,7 @@ from pytensor.link.numba.dispatch.basic import (
 )
 from pytensor.tensor import as_tensor_variable, dscalar
 
+from bayescale.data.examples import example_path
 from bayescale.inference import compile_cache
 from bayescale.model.op_versions import source_version
 
@@ -235,7 +236,7 @@ def _fresh_fit(caches: Path, out: Path) -> dict:
         "-m",
         "bayescale.cli",
         "fit",
-        str(ROOT / "data" / "scalerl_3seeds.csv"),
+        str(example_path("scalerl_3seeds")),
         "--x",
         "gpu_hours",
         "--y",

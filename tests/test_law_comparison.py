@@ -11,7 +11,7 @@ import pytest
 from conftest import STAT_SAMPLER
 
 import bayescale as bs
-from bayescale.analysis.law_comparison import compare_fits
+from bayescale.analysis.law_comparison import compare_loo
 from bayescale.cli import main
 from bayescale.model.laws import Law, register_law
 from bayescale.model.priors import Prior
@@ -61,7 +61,7 @@ def test_pointwise_log_likelihood_covers_every_observation(scalerl_fit):
 def test_true_law_wins_the_loo_comparison(scalerl_fit, loglinear_fit):
     """The data follow a sigmoid: PSIS-LOO ranks it first, by more than two
     standard errors of the difference, and stacking puts nearly all weight on it."""
-    result = compare_fits({"sigmoid": scalerl_fit, "loglinear": loglinear_fit})
+    result = compare_loo({"sigmoid": scalerl_fit, "loglinear": loglinear_fit})
     frame = result.frame
     assert frame.index[0] == "sigmoid"
     # arviz-stats 1.x: elpd_diff = elpd - best elpd, so <= 0
@@ -79,9 +79,9 @@ def test_comparison_refuses_fits_of_different_data(scalerl_fit):
         data=dataclasses.replace(scalerl_fit.data, frame=scalerl_fit.data.frame.iloc[:-1]),
     )
     with pytest.raises(ValueError, match="different observations"):
-        compare_fits({"all": scalerl_fit, "fewer": fewer})
+        compare_loo({"all": scalerl_fit, "fewer": fewer})
     with pytest.raises(ValueError, match="at least two"):
-        compare_fits({"one": scalerl_fit})
+        compare_loo({"one": scalerl_fit})
 
 
 def test_cli_compare_laws(scalerl_csv, loglinear_fit, tmp_path):
@@ -112,7 +112,7 @@ def test_unconverged_candidates_are_marked(scalerl_fit, loglinear_fit):
         loglinear_fit,
         diagnostics=dataclasses.replace(loglinear_fit.diagnostics, max_r_hat=1.05, divergences=19),
     )
-    result = compare_fits({"sigmoid": scalerl_fit, "broken": broken})
+    result = compare_loo({"sigmoid": scalerl_fit, "broken": broken})
     assert not result.frame.loc["broken", "converged"]
     assert any(
         w.startswith("broken: did not converge (max R-hat 1.050, 19 divergences")

@@ -16,7 +16,7 @@ import bayescale as bs
 from bayescale.data.curves import load_curves
 from bayescale.inference.fitting import build_spec, resolve_likelihood
 from bayescale.model.build import build_model, model_arrays
-from bayescale.model.laws import SIGMOID
+from bayescale.model.laws import NUMPY_OPS, SIGMOID
 from bayescale.model.likelihoods.registry import available_likelihoods, get_likelihood
 from bayescale.studies.simulate import simulate_runs
 
@@ -60,7 +60,7 @@ def test_numpy_log_likelihood_equals_the_pymc_model_term(name):
         point[model.rvs_to_values[var].name] = value
     logp = model.compile_fn(model.logp(vars=[model["obs"]], sum=True), mode="FAST_COMPILE")
     mu = SIGMOID.mean(
-        bs.laws.NUMPY_OPS, {"x": arrays["log_x"]}, {k: np.float64(v) for k, v in TRUTH.items()}
+        NUMPY_OPS, {"x": arrays["log_x"]}, {k: np.float64(v) for k, v in TRUTH.items()}
     )
     params = {k: np.array([[values[k]]]) for k in spec.likelihood_obj.parameters}
     ours = spec.likelihood_obj.log_likelihood(arrays["y"], mu[None, :], params, arrays)

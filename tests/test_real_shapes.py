@@ -53,8 +53,8 @@ def family_scores(rng: int = 0, noise: float = 0.01) -> pd.DataFrame:
 def families_comparison():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bs.compare(
-            family_scores(), by="family", x="flops", y="score", baseline="opt", **QUICK_SAMPLER
+        return bs.compare_recipes(
+            family_scores(), recipe="family", x="flops", y="score", baseline="opt", **QUICK_SAMPLER
         )
 
 

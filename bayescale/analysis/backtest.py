@@ -28,14 +28,13 @@ the structure is already warm), then a few seconds of sampling per cut.
 Examples
 --------
 >>> from bayescale.analysis.backtest import backtest
->>> result = backtest("data/scalerl_3seeds.csv", cuts=[20_000, 50_000], x="gpu_hours",
+>>> result = backtest(bs.example_path("scalerl_3seeds"), cuts=[20_000, 50_000], x="gpu_hours",
 ...                   y="pass_rate", run="seed", min_x=1500)  # doctest: +SKIP
 >>> result.table()[["cut", "n_heldout", "coverage_50", "coverage_90"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,15 +42,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-from bayescale.data.curves import CurveData, DataError, load_curves, read_table
-from bayescale.inference.fitting import fit
+from bayescale.data.curves import CurveData, DataError, read_table
+from bayescale.inference.fitting import curves_for_law
+from bayescale.inference.many import fit_many
 from bayescale.model.laws import get_law
 from bayescale.results.fit_result import Fit
-
-LOG_INFINITY = 700.0
-"""``log x`` at which a curve is taken as its infinite-compute limit (x ~ 1e304)."""
+from bayescale.user_warnings import warn
 
 INTERVALS = (0.5, 0.9)
 
@@ -217,7 +214,7 @@ def backtest(
 
     Examples
     --------
-    >>> result = backtest("data/scalerl_3seeds.csv", [50_000], x="gpu_hours", y="pass_rate",
+    >>> result = backtest(bs.example_path("scalerl_3seeds"), [50_000], x="gpu_hours", y="pass_rate",
     ...                   run="seed", min_x=1500, seed=1)  # doctest: +SKIP
     >>> result.cuts[0].coverage_90  # doctest: +SKIP
     """
@@ -227,23 +224,31 @@ def backtest(
     if not cuts:
         raise ValueError("give at least one cut-off")
     columns = {"x": x, "y": y, "run": run, "recipe": recipe, "trials": trials}
-    full = load_curves(
-        data,
-        **columns,
-        bounded=law_obj.bounded,
-        positive_y=law_obj.response == "log",
-        min_x=min_x,
-        min_points=1,
-        repeats=fit_options.get("repeats", "error"),
-        drop_highest=fit_options.get("drop_highest", 0),
-    )
+    load = {key: fit_options.pop(key) for key in ("repeats", "drop_highest") if key in fit_options}
+    full = curves_for_law(data, law_obj, min_x=min_x, min_points=1, **columns, **load)
     truth = _truth_values(data, full, truth_column)
-
-    def fit_until(max_x: float | None) -> Fit:
-        return fit(data, law, **columns, min_x=min_x, max_x=max_x, **fit_options)
-
+    min_points = len(law_obj.parameters) + 1
+    windows: dict[str, CurveData] = {}
+    notes: list[str] = []
+    first_error: DataError | None = None
+    for cut in sorted(float(c) for c in cuts):
+        try:
+            windows[f"{cut:g}"] = full.window(max_x=cut, min_points=min_points)
+        except DataError as err:
+            first_error = first_error or err
+            notes.append(f"cut {cut:g} skipped: {err}")
+    if not windows:
+        raise first_error
     if true_asymptote is None:
-        reference, reference_name = asymptotes(fit_until(None)), "all-data fit"
+        windows["all"] = full.window(min_points=min_points)
+    batch = fit_many(windows, executor="serial", progress=False, law=law, **fit_options)
+    failed = {name: error for name, error in zip(batch.names, batch.errors, strict=True) if error}
+    if failed:
+        name, error = next(iter(failed.items()))
+        raise DataError(f"backtest fit {name!r} failed: {error}")
+    fitted = dict(zip(batch.names, batch.fits, strict=True))
+    if true_asymptote is None:
+        reference, reference_name = asymptotes(fitted.pop("all")), "all-data fit"
     else:
         reference_name = "true_asymptote"
         reference = (
@@ -251,24 +256,16 @@ def backtest(
             if np.isscalar(true_asymptote)
             else {r: float(true_asymptote[r]) for r in full.recipes}
         )
-    results, fits, notes, likelihood = [], {}, [], ""
-    first_error: DataError | None = None
-    for cut in sorted(float(c) for c in cuts):
-        try:
-            cut_fit = fit_until(cut)
-        except DataError as err:
-            first_error = first_error or err
-            notes.append(f"cut {cut:g} skipped: {err}")
-            continue
+    results, fits, likelihood = [], {}, ""
+    for label, cut_fit in fitted.items():
+        cut = float(label)
         results.append(score_cut(cut_fit, full, cut, reference, truth))
         likelihood = cut_fit.spec.likelihood
         if keep_fits:
             fits[cut] = cut_fit
-    if not results:
-        raise first_error
     found = coverage_warnings(results)
     for message in found:
-        warnings.warn(message, BacktestWarning, stacklevel=2)
+        warn(message, BacktestWarning)
     return Backtest(
         cuts=results,
         reference=reference_name,
@@ -330,18 +327,23 @@ def _truth_values(data: Any, full: CurveData, column: str | None) -> np.ndarray 
 
 
 def asymptotes(fit_result: Fit) -> dict[str, float]:
-    """Median recipe-level curve at infinite compute, per recipe.
+    """Median recipe-level limit of the curve at infinite compute (``Law.asymptote``), per recipe.
+
+    Raises
+    ------
+    ValueError
+        If the law does not state its asymptote.
 
     Examples
     --------
     >>> asymptotes(fit)  # doctest: +SKIP
     {'all': 0.6151}
     """
-    limit = {"x": xr.DataArray([LOG_INFINITY], dims="point")}
+    law = fit_result.law
+    if law.asymptote is None:
+        raise ValueError(f"law {law.name!r} does not state its asymptote (Law.asymptote)")
     return {
-        recipe: float(
-            fit_result.law.curve(limit, fit_result.parameter_draws(recipe=recipe)).median()
-        )
+        recipe: float(np.median(law.asymptote(fit_result.parameter_draws(recipe=recipe))))
         for recipe in fit_result.recipes
     }
 

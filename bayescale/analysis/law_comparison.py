@@ -19,7 +19,7 @@ Examples
 --------
 >>> import bayescale as bs
 >>> from bayescale.analysis.law_comparison import compare_laws
->>> table = compare_laws("data/scalerl_3seeds.csv", laws=["sigmoid", "saturating"],
+>>> table = compare_laws(bs.example_path("scalerl_3seeds"), laws=["sigmoid", "saturating"],
 ...                      x="gpu_hours", y="pass_rate", run="seed",
 ...                      min_x=1500)  # doctest: +SKIP
 >>> table.frame[["elpd", "se", "elpd_diff", "max_pareto_k"]]  # doctest: +SKIP
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.inference.diagnostics import ESS_MIN, R_HAT_MAX
+from bayescale.model.laws import get_law
 from bayescale.results.fit_result import Fit
 from bayescale.results.pointwise import VAR_NAME, with_log_likelihood
 
@@ -84,7 +85,7 @@ class LawComparison:
         return {"models": rows, "laws": laws, "warnings": list(self.warnings)}
 
 
-def compare_fits(fits: Mapping[str, Fit]) -> LawComparison:
+def compare_loo(fits: Mapping[str, Fit]) -> LawComparison:
     """Compare fits of the same observations by PSIS-LOO.
 
     Parameters
@@ -105,7 +106,7 @@ def compare_fits(fits: Mapping[str, Fit]) -> LawComparison:
 
     Examples
     --------
-    >>> cmp = compare_fits({"sigmoid": fit_a, "saturating": fit_b})  # doctest: +SKIP
+    >>> cmp = compare_loo({"sigmoid": fit_a, "saturating": fit_b})  # doctest: +SKIP
     >>> cmp.frame["elpd_diff"]  # doctest: +SKIP
     """
     import arviz_stats as azs
@@ -209,11 +210,18 @@ def compare_laws(
 
     Examples
     --------
-    >>> cmp = compare_laws("data/scalerl_3seeds.csv", laws=["sigmoid", "saturating"],
+    >>> cmp = compare_laws(bs.example_path("scalerl_3seeds"), laws=["sigmoid", "saturating"],
     ...                    x="gpu_hours", y="pass_rate", run="seed")  # doctest: +SKIP
     >>> cmp.warnings  # doctest: +SKIP
     []
     """
-    from bayescale.inference.fitting import fit
+    from bayescale.inference.fitting import LOAD_OPTIONS, curves_for_law, fit
 
-    return compare_fits({law: fit(data, law, **fit_options) for law in dict.fromkeys(laws)})
+    names = list(dict.fromkeys(laws))
+    if not names:
+        raise ValueError("give at least one law")
+    load = {
+        key: fit_options.pop(key) for key in (*LOAD_OPTIONS, "min_x", "max_x") if key in fit_options
+    }
+    curves = curves_for_law(data, get_law(names[0]), min_points=1, **load)
+    return compare_loo({law: fit(curves, law, **fit_options) for law in names})

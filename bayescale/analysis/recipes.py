@@ -17,7 +17,8 @@ With ``Delta = value(a) - value(b)``, its equal-tailed credible interval
 - ``equivalent``: the interval lies entirely inside ``[-rope, +rope]``;
 - ``undecided``: anything else (the interval overlaps a ROPE edge).
 
-Compared quantities and their default ROPEs (:data:`DEFAULT_ROPES`):
+Compared quantities and their default ROPEs (:func:`default_rope`: the law's
+``ropes``, and :data:`COMPUTE_ROPE`):
 
 - ``"A"`` (asymptote), ROPE 0.02: ScaleRL's three seeds of one recipe spread over
   about +/-0.015 in A, so the paper treats differences below 0.02 as noise.
@@ -36,7 +37,7 @@ with an explicit ``rope``.
 Examples
 --------
 >>> import bayescale as bs
->>> cmp = bs.compare("data/recipes.csv", by="recipe", x="gpu_hours", y="pass_rate",
+>>> cmp = bs.compare_recipes(bs.example_path("recipes"), recipe="recipe", x="gpu_hours", y="pass_rate",
 ...                  run="seed", baseline="baseline", min_x=1500)  # doctest: +SKIP
 >>> cmp.pairs[["a", "b", "mean", "lower", "upper", "decision"]]  # doctest: +SKIP
 """
@@ -58,13 +59,29 @@ from bayescale.baselines.least_squares import (
     least_squares_by_run,
     least_squares_summary,
 )
-from bayescale.data.curves import CurveData, load_curves
+from bayescale.data.curves import CurveData
+from bayescale.inference.fitting import LOAD_OPTIONS, curves_for_law
 from bayescale.inference.fitting import fit as fit_model
-from bayescale.model.laws import SIGMOID, get_law
-from bayescale.results.fit_result import DEFAULT_CI, Fit, _check_ci
+from bayescale.model.laws import SIGMOID, Law, get_law
+from bayescale.results.fit_result import Fit
+from bayescale.results.intervals import DEFAULT_CI, check_ci, eti
 
-DEFAULT_ROPES = {"A": 0.02, "B": 0.1, "compute": math.log(1.1)}
-"""Default half-width of the ROPE per compared quantity (see the module docstring)."""
+COMPUTE_ROPE = math.log(1.1)
+"""Default ROPE of the log compute ratio to reach a target: "within 10 %"."""
+
+
+def default_rope(law: Law, parameter: str) -> float | None:
+    """The default ROPE half-width for comparing ``parameter`` (``None``: the law has none).
+
+    Examples
+    --------
+    >>> default_rope(SIGMOID, "A"), default_rope(SIGMOID, "C_mid")
+    (0.02, None)
+    """
+    if parameter == "compute":
+        return COMPUTE_ROPE
+    return law.ropes.get(parameter)
+
 
 DECISIONS = ("higher", "lower", "equivalent", "undecided")
 """The decision words, for Delta = value(a) - value(b)."""
@@ -129,7 +146,7 @@ class Comparison:
 
     Examples
     --------
-    >>> cmp = compare(fit, parameter="B")  # doctest: +SKIP
+    >>> cmp = compare_recipes(fit, parameter="B")  # doctest: +SKIP
     >>> cmp.to_dict()["pairs"][0]["decision"]  # doctest: +SKIP
     'undecided'
     """
@@ -196,10 +213,10 @@ class Comparison:
         )
 
 
-def compare(
-    data: pd.DataFrame | str | Path | Fit,
+def compare_recipes(
+    data: pd.DataFrame | str | Path | CurveData | Fit,
     *,
-    by: str = "recipe",
+    recipe: str | None = None,
     x: str | None = None,
     y: str | None = None,
     run: str | None = None,
@@ -209,18 +226,20 @@ def compare(
     target: float | None = None,
     ci: float = DEFAULT_CI,
     r0: float | None = None,
+    check_only: bool = False,
     **fit_options: Any,
-) -> Comparison:
+) -> Comparison | None:
     """Compare recipes on one quantity with the interval-and-ROPE rule.
 
     Parameters
     ----------
-    data : DataFrame, path or Fit
-        A table with one row per evaluation (then the multi-recipe model is fitted
+    data : DataFrame, path, CurveData or Fit
+        A table with one row per evaluation, or curves loaded with their recipe
+        column by :func:`bayescale.load_curves` (then the multi-recipe model is fitted
         with ``fit_options``), or an existing :class:`~bayescale.results.fit_result.Fit` with
         several recipes.
-    by : str
-        Column naming the recipe (tables only).
+    recipe : str, optional
+        Column naming the recipe (tables only; default ``"recipe"``).
     x, y, run : str
         Columns of compute, metric and seed (tables only).
     parameter : str
@@ -228,7 +247,7 @@ def compare(
         ``"compute"`` (compute to reach ``target``, compared as a log ratio).
     rope : float, optional
         Half-width of the region of practical equivalence; default from
-        :data:`DEFAULT_ROPES` (0.02 for A, 0.1 for B, log(1.1) for compute).
+        :func:`default_rope` (0.02 for A, 0.1 for B, log(1.1) for compute).
     baseline : str, optional
         Compare every other recipe against this one (Delta = recipe - baseline);
         by default every pair in recipe order (Delta = earlier - later).
@@ -240,6 +259,9 @@ def compare(
         Starting pass rate for the least-squares procedure (not fitted there). By
         default each seed's first evaluation, taken before ``min_x`` excludes early
         compute (for a Fit: its first fitted evaluation).
+    check_only : bool
+        Check the data, the comparison and the fit options (priors, sampler
+        settings) without sampling, and return ``None``.
     **fit_options
         Passed to :func:`bayescale.fit` (``law``, ``min_x``, ``max_x``,
         ``likelihood``, ``shared``, ``priors``, ``draws``, ``tune``, ``chains``,
@@ -272,37 +294,36 @@ def compare(
     Examples
     --------
     >>> import bayescale as bs
-    >>> cmp = bs.compare("data/recipes.csv", by="recipe", x="gpu_hours",
+    >>> cmp = bs.compare_recipes(bs.example_path("recipes"), recipe="recipe", x="gpu_hours",
     ...                  y="pass_rate", run="seed", baseline="baseline",
     ...                  min_x=1500, seed=1)  # doctest: +SKIP
     >>> cmp.pairs.set_index("a")["decision"].to_dict()  # doctest: +SKIP
     {'baseline_repeat': 'undecided', 'better': 'higher', 'single_seed': 'undecided'}
-    >>> bs.compare(cmp.fit, parameter="compute", target=0.58).pairs  # doctest: +SKIP
+    >>> bs.compare_recipes(cmp.fit, parameter="compute", target=0.58).pairs  # doctest: +SKIP
     """
     options = {"parameter": parameter, "rope": rope, "baseline": baseline, "target": target}
     if isinstance(data, Fit):
         if fit_options:
             raise ValueError(f"{', '.join(fit_options)}: fit options apply to a table, not a Fit")
-        return compare_fit(data, ci=ci, r0=r0, **options)
-    if y is None:
-        raise ValueError("name the metric column: y=...")
-    law = fit_options.get("law", "sigmoid")
-    curves = least_squares_curves(
-        data,
-        law,
-        x=x,
-        y=y,
-        run=run,
-        recipe=by,
-        max_x=fit_options.get("max_x"),
-        repeats=fit_options.get("repeats", "error"),
-        drop_highest=fit_options.get("drop_highest", 0),
-    )
-    if curves is not None:
-        check_options(curves.recipes, law, ci=ci, **options)
-    fitted = fit_model(data, x=x, y=y, run=run, recipe=by, **fit_options)
+        return None if check_only else compare_fit(data, ci=ci, r0=r0, **options)
+    law = get_law(fit_options.pop("law", "sigmoid"))
+    min_x = fit_options.pop("min_x", None)
+    load = {key: fit_options.pop(key) for key in LOAD_OPTIONS if key in fit_options}
+    if not isinstance(data, CurveData):
+        load |= {"x": x, "y": y, "run": run, "recipe": recipe or "recipe"}
+    elif recipe is not None or x is not None or y is not None or run is not None:
+        raise ValueError(f"{data.source}: the columns were named when the data were loaded")
+    # one read: the least-squares procedure takes early compute (it applies min_x
+    # itself, after reading R0), the Bayesian fit the same rows windowed by min_x
+    curves = curves_for_law(data, law, max_x=fit_options.pop("max_x", None), min_points=1, **load)
+    check_options(curves.recipes, law.name, ci=ci, **options)
+    if check_only:
+        fit_model(curves, law, min_x=min_x, check_only=True, **fit_options)
+        return None
+    fitted = fit_model(curves, law, min_x=min_x, **fit_options)
+    least_squares_data = curves if law is SIGMOID else None
     return compare_fit(
-        fitted, ci=ci, least_squares_data=curves, min_x=fit_options.get("min_x"), r0=r0, **options
+        fitted, ci=ci, least_squares_data=least_squares_data, min_x=min_x, r0=r0, **options
     )
 
 
@@ -390,44 +411,6 @@ def compare_fit(
     )
 
 
-def least_squares_curves(
-    data: pd.DataFrame | str | Path,
-    law: str,
-    *,
-    x: str | None,
-    y: str | None,
-    run: str | None,
-    recipe: str,
-    max_x: float | None = None,
-    repeats: str = "error",
-    drop_highest: int = 0,
-) -> CurveData | None:
-    """The data the least-squares procedure fits: validated, early compute kept.
-
-    Returns ``None`` for laws other than the sigmoid (the procedure fits only it).
-
-    Examples
-    --------
-    >>> curves = least_squares_curves("data/recipes.csv", "sigmoid", x="gpu_hours",
-    ...                               y="pass_rate", run="seed", recipe="recipe")
-    >>> len(curves), curves.recipes[:2]
-    (500, ['baseline', 'baseline_repeat'])
-    """
-    if get_law(law) is not SIGMOID:
-        return None
-    return load_curves(
-        data,
-        x=x,
-        y=y,
-        run=run,
-        recipe=recipe,
-        max_x=max_x,
-        min_points=1,
-        repeats=repeats,
-        drop_highest=drop_highest,
-    )
-
-
 def check_options(
     recipes: list[str],
     law: str,
@@ -454,7 +437,7 @@ def check_options(
     ...
     ValueError: baseline 'z' is not a recipe; the recipes are: x, y
     """
-    _check_ci(ci)
+    check_ci(ci)
     if len(recipes) < 2:
         raise ValueError(f"need at least two recipes to compare, got {', '.join(recipes)}")
     if baseline is not None and baseline not in recipes:
@@ -474,9 +457,10 @@ def check_options(
     elif parameter in shared:
         raise ValueError(f"parameter {parameter!r} is shared by all recipes in this fit")
     if rope is None:
-        if parameter not in DEFAULT_ROPES:
+        rope = default_rope(law_obj, parameter)
+        if rope is None:
             raise ValueError(f"give a rope for parameter {parameter!r} (no default ROPE)")
-        return DEFAULT_ROPES[parameter]
+        return rope
     if not (np.isfinite(rope) and rope >= 0):
         raise ValueError(f"rope must be a finite number >= 0, got {rope!r}")
     return float(rope)
@@ -540,7 +524,8 @@ def difference_summary(delta: np.ndarray, rope: float, ci: float) -> dict[str, A
             "decision": "undecided",
         }
     method = "linear" if np.isfinite(defined).all() else "inverted_cdf"
-    lower, median, upper = np.quantile(defined, [(1 - ci) / 2, 0.5, (1 + ci) / 2], method=method)
+    lower, upper = eti(defined, ci, method=method)
+    median = np.quantile(defined, 0.5, method=method)
     return {
         "mean": float(_mean(defined)),
         "median": float(median),
@@ -626,8 +611,9 @@ def least_squares_by_recipe(
 
     Examples
     --------
+    >>> import bayescale as bs
     >>> from bayescale.data.curves import CurveData, load_curves
-    >>> curves = load_curves("data/recipes.csv", x="gpu_hours", y="pass_rate",
+    >>> curves = load_curves(bs.example_path("recipes"), x="gpu_hours", y="pass_rate",
     ...                      run="seed", recipe="recipe")
     >>> least_squares_by_recipe(curves.frame, min_x=1500).groupby("recipe").size().to_dict()
     {'baseline': 3, 'baseline_repeat': 3, 'better': 3, 'single_seed': 1}

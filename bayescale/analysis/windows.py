@@ -10,21 +10,24 @@ compile-once cache of :mod:`bayescale.inference.sampling`).
 Examples
 --------
 >>> from bayescale.analysis.windows import fit_windows
->>> table = fit_windows("data/scalerl_3seeds.csv", [(1500, 50_000), (5000, 50_000)],
+>>> table = fit_windows(bs.example_path("scalerl_3seeds"), [(1500, 50_000), (5000, 50_000)],
 ...                     x="gpu_hours", y="pass_rate", run="seed")  # doctest: +SKIP
 >>> table.pivot(index="window", columns="parameter", values="mean")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from bayescale.inference.fitting import fit
+from bayescale.data.curves import DataError
+from bayescale.inference.fitting import LOAD_OPTIONS, curves_for_law
+from bayescale.inference.many import fit_many
+from bayescale.model.laws import get_law
+from bayescale.results.intervals import DEFAULT_CI
 
 Window = tuple[float | None, float | None]
 
@@ -46,7 +49,7 @@ def fit_windows(
     windows: Sequence[Window],
     law: str = "sigmoid",
     *,
-    ci: float = 0.9,
+    ci: float = DEFAULT_CI,
     **fit_options: Any,
 ) -> pd.DataFrame:
     """Fit each compute window and tabulate the recipe-level law parameters.
@@ -79,11 +82,23 @@ def fit_windows(
     """
     if not windows:
         raise ValueError("give at least one window")
+    law_obj = get_law(law)
+    load = {key: fit_options.pop(key) for key in LOAD_OPTIONS if key in fit_options}
+    curves = curves_for_law(data, law_obj, min_points=1, **load)
+    batch = fit_many(
+        {
+            window_label(w): curves.window(*w, min_points=len(law_obj.parameters) + 1)
+            for w in windows
+        },
+        executor="serial",
+        progress=False,
+        law=law,
+        **fit_options,
+    )
     frames = []
-    for low, high in windows:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = fit(data, law, min_x=low, max_x=high, **fit_options)
+    for (low, high), result, error in zip(windows, batch.fits, batch.errors, strict=True):
+        if result is None:
+            raise DataError(f"window {window_label((low, high))}: {error}")
         table = result.summary(ci=ci)
         table = table[table["level"] == "recipe"][["mean", "lower", "upper"]]
         frames.append(

@@ -20,6 +20,7 @@ from bayescale.cli import (
     backtest_command,
     compare_command,
     compare_laws_command,
+    examples_command,
     fit_command,
     report_command,
     windows_command,
@@ -36,6 +37,7 @@ COMMANDS = [
     windows_command,
     compare_laws_command,
     report_command,
+    examples_command,
 ]
 
 

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale.inference.fitting import fit
+from bayescale.data.curves import CurveData
+from bayescale.inference.fitting import curves_for_law, fit
 from bayescale.inference.sampler_settings import check_seed
 from bayescale.model.laws import Law, get_law
 from bayescale.model.likelihoods.registry import available_likelihoods
 from bayescale.model.priors import parse_prior
-from bayescale.results.fit_result import DEFAULT_CI
+from bayescale.results.intervals import DEFAULT_CI
 from bayescale.results.output import OutputFolder
 from bayescale.results.provenance import SamplerSettings
 
@@ -196,21 +197,45 @@ def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """Columns and model options of a one-input law, for the Python functions that
-    take :func:`bayescale.fit`'s keywords (backtest, windows, compare-laws)."""
+def column_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """How to read the data: the column options and ``repeats``/``drop_highest``."""
     return {
         "x": args.x,
         "y": args.y,
         "run": args.run,
         "recipe": getattr(args, "recipe", None),
+        "n": getattr(args, "n", None),
+        "d": getattr(args, "d", None),
+        "compute": getattr(args, "compute", None),
         "trials": parse_trials(args.trials),
-        "likelihood": args.likelihood,
-        "varying": args.vary[0] if args.vary == ["auto"] else args.vary,
-        "priors": parse_priors(args.prior),
         "repeats": getattr(args, "repeats", "error"),
         "drop_highest": getattr(args, "drop_highest", 0),
     }
+
+
+def fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """How to fit: the model options and the sampler settings."""
+    return {
+        "likelihood": args.likelihood,
+        "varying": args.vary[0] if args.vary == ["auto"] else args.vary,
+        "priors": parse_priors(args.prior),
+        **sampler_kwargs(args),
+    }
+
+
+def curves_from_args(args: argparse.Namespace, law: Law) -> CurveData:
+    """The data read once for ``law``, up to ``--max-x`` (``--min-x`` is the fit's window)."""
+    return curves_for_law(args.data, law, max_x=args.max_x, min_points=1, **column_kwargs(args))
+
+
+def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Columns and model options of a one-input law, for the Python functions that
+    take :func:`bayescale.fit`'s keywords (backtest, windows, compare-laws)."""
+    columns = column_kwargs(args)
+    for role in ("n", "d", "compute"):
+        del columns[role]
+    options = fit_kwargs(args)
+    return {**columns, **{key: options[key] for key in ("likelihood", "varying", "priors")}}
 
 
 def check_numbers(option: str, values: Iterable[float] | float | None, *, positive: bool) -> None:

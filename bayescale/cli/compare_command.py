@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bayescale.analysis.recipes import (
-    DECISION_RULE,
-    Comparison,
-    check_options,
-    compare_fit,
-    least_squares_curves,
-)
+from bayescale.analysis.recipes import DECISION_RULE, Comparison, compare_recipes
 from bayescale.cli.common import (
     add_data_options,
     add_model_options,
@@ -19,13 +13,14 @@ from bayescale.cli.common import (
     check_law,
     check_numbers,
     check_window,
+    curves_from_args,
     file_names,
+    fit_kwargs,
     format_table,
     output_folder,
     sampler_kwargs,
     stage_json,
 )
-from bayescale.cli.fit_command import fit_from_args
 
 NAME = "compare"
 HELP = "compare recipes: posterior of the difference, P(beyond the ROPE) and a decision"
@@ -69,34 +64,17 @@ def add_decision_options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check, fit, compare, print and write compare.json; returns the exit status."""
     sampler_kwargs(args)
-    check_law("--law", args.law)
+    law = check_law("--law", args.law)
     check_window(args)
     check_numbers("--target", args.target, positive=False)
     check_numbers("--rope", args.rope, positive=True)
     check_numbers("--r0", args.r0, positive=False)
-    curves = least_squares_curves(
-        args.data,
-        args.law,
-        x=args.x,
-        y=args.y,
-        run=args.run,
-        recipe=args.recipe,
-        max_x=args.max_x,
-        repeats=args.repeats,
-        drop_highest=args.drop_highest,
-    )
-    if curves is not None:
-        check_options(curves.recipes, args.law, **_options(args), ci=args.ci)
-    fit_from_args(args, check_only=True)
+    curves = curves_from_args(args, law)
+    options = {**_options(args), "ci": args.ci, "r0": args.r0, "law": law.name}
+    options |= {"min_x": args.min_x, **fit_kwargs(args)}
+    compare_recipes(curves, check_only=True, **options)
     with output_folder(args, OUTPUTS) as out:
-        result = compare_fit(
-            fit_from_args(args),
-            **_options(args),
-            ci=args.ci,
-            least_squares_data=curves,
-            min_x=args.min_x,
-            r0=args.r0,
-        )
+        result = compare_recipes(curves, **options)
         written = file_names(out)["compare.json"]
         stage_json(out, "compare.json", {**result.to_dict(), "file": written})
     print(render(result))

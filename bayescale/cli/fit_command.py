@@ -15,17 +15,20 @@ from bayescale.cli.common import (
     check_law,
     check_numbers,
     check_window,
+    curves_from_args,
     file_names,
+    fit_kwargs,
     format_table,
-    model_kwargs,
     output_folder,
     sampler_kwargs,
     stage_json,
 )
-from bayescale.inference.fitting import check_inputs, fit
+from bayescale.data.curves import CurveData
+from bayescale.inference.fitting import fit
 from bayescale.model.laws import Law
 from bayescale.results.allocation import allocation_table
 from bayescale.results.export import fit_to_dict
+from bayescale.results.fit_result import LOCATORS
 from bayescale.results.persistence import netcdf_bytes
 
 NAME = "fit"
@@ -72,34 +75,24 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def fit_from_args(args: argparse.Namespace, *, check_only: bool = False):
-    """Run :func:`bayescale.fit` with the parsed options (shared by other commands);
-    ``check_only`` checks data, priors and options without sampling."""
+def fit_from_args(args: argparse.Namespace, curves: CurveData, *, check_only: bool = False):
+    """Run :func:`bayescale.fit` on ``curves`` with the parsed options (shared by other
+    commands); ``check_only`` checks priors and options without sampling."""
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        return fit(
-            args.data,
-            args.law,
-            n=getattr(args, "n", None),
-            d=getattr(args, "d", None),
-            compute=getattr(args, "compute", None),
-            min_x=args.min_x,
-            max_x=args.max_x,
-            **model_kwargs(args),
-            **sampler_kwargs(args),
-            check_only=check_only,
-        )
+        return fit(curves, args.law, min_x=args.min_x, **fit_kwargs(args), check_only=check_only)
 
 
-def check_fit_args(args: argparse.Namespace) -> None:
+def check_fit_args(args: argparse.Namespace) -> CurveData:
     """Refuse inconsistent fit options, data or priors before any output is written
-    or anything sampled (shared by other commands)."""
+    or anything sampled (shared by other commands); returns the data, read once."""
     sampler_kwargs(args)
     law = check_law("--law", args.law)
     check_result_options(args, law)
     check_window(args)
-    check_inputs(law, x=args.x, n=args.n, d=args.d, compute=args.compute)
-    fit_from_args(args, check_only=True)
+    curves = curves_from_args(args, law)
+    fit_from_args(args, curves, check_only=True)
+    return curves
 
 
 def check_result_options(args: argparse.Namespace, law: Law) -> None:
@@ -117,9 +110,9 @@ def check_result_options(args: argparse.Namespace, law: Law) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print, write outputs; returns the exit status."""
-    check_fit_args(args)
+    curves = check_fit_args(args)
     with output_folder(args, OUTPUTS) as out:
-        result = fit_from_args(args)
+        result = fit_from_args(args, curves)
         payload = fit_to_dict(
             result, ci=args.ci, predict_x=args.predict, targets=args.target, budgets=args.budget
         )
@@ -142,7 +135,7 @@ def render(result, payload: dict) -> str:
     lines += [f"note: {note}" for note in result.data.notes]
     ci = payload["ci"]
     lines += ["", f"parameters (mean, sd, {ci:.0%} interval, r_hat, ess_bulk):"]
-    lines.append(format_table(result.summary(ci=ci).drop(columns="ess_tail")))
+    lines.append(format_table(result.summary(ci=ci).drop(columns=["ess_tail", *LOCATORS])))
     if payload["predictions"]:
         lines += ["", "predictions (curve interval; obs_* for a new observation):"]
         lines.append(format_table(pd.DataFrame(payload["predictions"])))

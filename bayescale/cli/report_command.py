@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 
-from bayescale.analysis.recipes import check_options, compare_fit, least_squares_curves
+from bayescale.analysis.recipes import check_options, compare_fit, compare_recipes
 from bayescale.cli.common import (
     CommandError,
     add_data_options,
     add_output_options,
     add_sampler_options,
     file_names,
+    fit_kwargs,
     output_folder,
     sampler_kwargs,
 )
@@ -56,21 +57,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fit (or load), compare recipes, write the report; returns the exit status."""
     sampler_kwargs(args)
-    comparison_data = _check(args)
+    curves = _check(args)
     saved = load_fit(args.from_file) if args.from_file else None
     if saved is not None:
         _check_saved(saved, args)
     with output_folder(args, OUTPUTS) as out:
-        fit = saved or fit_from_args(args)
         comparison = None
-        if len(fit.recipes) > 1:
-            comparison = compare_fit(
-                fit,
-                **_decision(args),
-                ci=args.ci,
-                least_squares_data=comparison_data,
-                min_x=args.min_x,
-            )
+        if saved is not None:
+            fit = saved
+            if len(fit.recipes) > 1:
+                comparison = compare_fit(fit, **_decision(args), ci=args.ci)
+        elif len(curves.recipes) > 1:
+            options = {"law": args.law, "min_x": args.min_x, **fit_kwargs(args)}
+            comparison = compare_recipes(curves, **_decision(args), ci=args.ci, **options)
+            fit = comparison.fit
+        else:
+            fit = fit_from_args(args, curves)
         report = build_report(
             fit,
             comparison=comparison,
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace):
     """Refuse inconsistent options before any output or sampling.
 
-    Returns the least-squares data of a multi-recipe sigmoid table (or None).
+    Returns the data, read once (None with ``--from``).
     """
     if args.from_file:
         given = [name for name in DATA_OPTIONS if getattr(args, name, None) is not None]
@@ -100,13 +102,8 @@ def _check(args: argparse.Namespace):
         return None
     if args.data is None or args.y is None:
         raise CommandError("give DATA with --y (and the column options), or --from FIT_FILE")
-    check_fit_args(args)
-    if args.recipe is None:
-        return None
-    curves = least_squares_curves(
-        args.data, args.law, x=args.x, y=args.y, run=args.run, recipe=args.recipe, max_x=args.max_x
-    )
-    if curves is not None and len(curves.recipes) > 1:
+    curves = check_fit_args(args)
+    if len(curves.recipes) > 1:
         check_options(curves.recipes, args.law, **_decision(args), ci=args.ci)
     return curves
 

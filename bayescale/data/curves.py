@@ -37,6 +37,9 @@ logger = logging.getLogger("bayescale")
 
 MAX_ROWS_NAMED = 5
 
+FLOP_PER_PARAMETER_TOKEN = 6.0
+"""Training compute C = 6 N D (forward and backward pass), the one place it is stated."""
+
 
 class DataError(ValueError):
     """Bad input data; the message is one line naming source, column and rows."""
@@ -65,6 +68,27 @@ class CurveData:
         Absolute path of the source file (``None`` for a DataFrame).
     sha256 : str or None
         SHA-256 of the source file's bytes as read, to recognise it later.
+    excluded : pandas.DataFrame
+        The validated rows outside the compute window (``min_x``, ``max_x``), in
+        the same canonical columns: the held-out tail a plot or a backtest shows
+        beside the fit, and what :meth:`window` can bring back.
+    bounds : (float or None, float or None)
+        The compute window ``(min_x, max_x)`` of ``frame``.
+    min_points : int
+        Fewest points each run must keep in a window.
+    base_notes : list of str
+        The notes of validation before windowing (``notes`` adds the window's).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"c": [0.0, 1, 2, 3, 4, 5], "r": [.05, .1, .2, .3, .35, .4]})
+    >>> data = load_curves(df, x="c", y="r", min_x=1, min_points=3)
+    >>> len(data), len(data.excluded)
+    (5, 1)
+    >>> tail = data.window(max_x=3)
+    >>> len(tail), tail.bounds, len(tail.excluded)
+    (3, (1, 3), 3)
     """
 
     frame: pd.DataFrame
@@ -73,6 +97,66 @@ class CurveData:
     notes: list[str] = field(default_factory=list)
     path: str | None = None
     sha256: str | None = None
+    excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bounds: tuple[float | None, float | None] = (None, None)
+    min_points: int = 1
+    base_notes: list[str] = field(default_factory=list)
+
+    @property
+    def all_rows(self) -> pd.DataFrame:
+        """Every validated row, inside the window or not, in canonical columns."""
+        rows = pd.concat([self.frame.drop(columns="y_start", errors="ignore"), self.excluded])
+        return _sorted(rows)
+
+    def window(
+        self,
+        min_x: float | None = None,
+        max_x: float | None = None,
+        *,
+        min_points: int | None = None,
+    ) -> CurveData:
+        """The same data fitted over another compute window.
+
+        Parameters
+        ----------
+        min_x, max_x : float, optional
+            New ends of the window; an end not given keeps the current one.
+        min_points : int, optional
+            Fewest points a run must keep (default: as loaded).
+
+        Returns
+        -------
+        CurveData
+            Rows inside ``[min_x, max_x]`` in ``frame``, the others in ``excluded``.
+
+        Raises
+        ------
+        DataError
+            When a run keeps too few points, or the window takes in a row at
+            ``x <= 0`` (which the load excluded instead of refusing).
+        """
+        low = self.bounds[0] if min_x is None else min_x
+        high = self.bounds[1] if max_x is None else max_x
+        rows = self.all_rows
+        if (low is not None or high is not None) and "x" in rows:
+            inside = _inside(rows["x"], low, high)
+            bad = inside & (rows["x"] <= 0)
+            if bad.any():
+                name = self.columns.get("x", "x")
+                listed = ", ".join(str(int(r)) for r in rows.loc[bad, "row"].head(MAX_ROWS_NAMED))
+                raise DataError(
+                    f"{self.source}: column '{name}' must be > 0 inside the window; row {listed}"
+                )
+        return _windowed(
+            rows,
+            columns=self.columns,
+            source=self.source,
+            base_notes=list(self.base_notes),
+            bounds=(low, high),
+            min_points=self.min_points if min_points is None else min_points,
+            path=self.path,
+            sha256=self.sha256,
+        )
 
     @property
     def runs(self) -> list[str]:
@@ -251,10 +335,10 @@ class _Checker:
 
 
 def load_curves(
-    data: pd.DataFrame | str | Path,
+    data: pd.DataFrame | str | Path | CurveData,
     *,
     x: str | None = None,
-    y: str,
+    y: str | None = None,
     run: str | None = None,
     recipe: str | None = None,
     n: str | None = None,
@@ -273,7 +357,11 @@ def load_curves(
 
     Parameters
     ----------
-    data : DataFrame or path
+    data : DataFrame, path or CurveData
+        The table; a :class:`CurveData` (loaded before) is checked against
+        ``bounded``, ``positive_y`` and ``min_points`` and re-windowed by
+        ``min_x``/``max_x`` (an end not given keeps the loaded one), without
+        column options.
         The observations, or a CSV/TSV/Parquet file.
     x : str, optional
         Column of the input (compute, GPU-hours, parameters, ...). Give either
@@ -322,6 +410,21 @@ def load_curves(
     DataError
         On the first problem found, naming the column and the first bad rows.
     """
+    if isinstance(data, CurveData):
+        given = {"x": x, "run": run, "recipe": recipe, "n": n, "d": d, "compute": compute}
+        given |= {"trials": trials, "repeats": None if repeats == "error" else repeats}
+        given |= {"drop_highest": drop_highest or None}
+        named = [f"{key}=" for key, value in given.items() if value is not None]
+        if named or y is not None:
+            options = ", ".join(named + (["y="] if y is not None else []))
+            raise ValueError(
+                f"{data.source}: the columns were named when the data were loaded; drop {options}"
+            )
+        return _checked_for_law(
+            data.window(min_x, max_x, min_points=min_points), bounded, positive_y
+        )
+    if y is None:
+        raise ValueError("name the metric column: y=...")
     is_file = not isinstance(data, pd.DataFrame)
     source = str(data) if is_file else "DataFrame"
     frame, info = read_source(data) if is_file else (data, None)
@@ -357,7 +460,7 @@ def load_curves(
         check.fail(col, "must be > 0", ((values < 0) | ((values == 0) & window)).to_numpy())
         canonical[role] = values
     if compute is not None:
-        canonical["d"] = canonical["compute"] / (6.0 * canonical["n"])
+        canonical["d"] = canonical["compute"] / (FLOP_PER_PARAMETER_TOKEN * canonical["n"])
     y_values = check.numeric(y)
     if bounded:
         check.fail(y, "must lie in [0, 1]", ((y_values < 0) | (y_values > 1)).to_numpy())
@@ -380,34 +483,101 @@ def load_curves(
     if drop_highest:
         canonical = _drop_highest(canonical, drop_highest, y, source, notes)
     canonical = _handle_repeats(check, canonical, inputs, run, repeats, bounded, notes)
+    if (min_x is not None or max_x is not None) and first_input != "x":
+        side = "min" if min_x is not None else "max"
+        raise DataError(f"{source}: {side}_x applies to the x column; this law has no x")
+    return _windowed(
+        canonical,
+        columns=dict(roles),
+        source=source,
+        base_notes=notes,
+        bounds=(min_x, max_x),
+        min_points=min_points,
+        path=info.path if info is not None else None,
+        sha256=info.sha256 if info is not None else None,
+    )
+
+
+def _checked_for_law(data: CurveData, bounded: bool, positive_y: bool) -> CurveData:
+    """``data`` if its metric suits the law (a rate in [0, 1], or positive for log laws)."""
+    y = data.frame["y"]
+    for refused, rule in (
+        (bounded and ((y < 0) | (y > 1)), "must lie in [0, 1]"),
+        (positive_y and (y <= 0), "must be > 0"),
+    ):
+        if refused is not False and refused.any():
+            rows = ", ".join(
+                str(int(r)) for r in data.frame.loc[refused, "row"].head(MAX_ROWS_NAMED)
+            )
+            raise DataError(f"{data.source}: column '{data.columns['y']}' {rule}; row {rows}")
+    return data
+
+
+def _first_input(frame: pd.DataFrame) -> str:
+    return next(role for role in ("x", "n", "d") if role in frame)
+
+
+def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
+    order = ["recipe", "run", _first_input(rows)]
+    return rows.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def _inside(x: pd.Series, low: float | None, high: float | None) -> pd.Series:
+    inside = pd.Series(True, index=x.index)
+    if low is not None:
+        inside &= x >= low
+    if high is not None:
+        inside &= x <= high
+    return inside
+
+
+def _windowed(
+    canonical: pd.DataFrame,
+    *,
+    columns: dict[str, str],
+    source: str,
+    base_notes: list[str],
+    bounds: tuple[float | None, float | None],
+    min_points: int,
+    path: str | None,
+    sha256: str | None,
+) -> CurveData:
+    """The rows inside ``bounds`` as :class:`CurveData`, the others kept as ``excluded``."""
+    first_input = _first_input(canonical)
     start = (
         canonical.sort_values(first_input, kind="stable").groupby("run", sort=False)["y"].first()
     )
-    for bound, keep_side in ((min_x, "min"), (max_x, "max")):
+    notes = list(base_notes)
+    keep = pd.Series(True, index=canonical.index)
+    name = columns.get("x", "x")
+    for bound, sign in ((bounds[0], "<"), (bounds[1], ">")):
         if bound is None:
             continue
-        if first_input != "x":
-            raise DataError(f"{source}: {keep_side}_x applies to the x column; this law has no x")
-        keep = canonical["x"] >= bound if keep_side == "min" else canonical["x"] <= bound
-        sign = "<" if keep_side == "min" else ">"
-        note = f"excluded {int((~keep).sum())} of {len(canonical)} rows with {x} {sign} {bound:g}"
+        side = canonical["x"] < bound if sign == "<" else canonical["x"] > bound
+        note = f"excluded {int((side & keep).sum())} of {int(keep.sum())} rows with {name} {sign} {bound:g}"
         notes.append(note)
         logger.info("%s: %s", source, note)
-        canonical = canonical[keep]
-        if canonical.empty:
-            raise DataError(f"{source}: no rows left after excluding {x} {sign} {bound:g}")
-    if min_x is not None:
+        keep &= ~side
+        if not keep.any():
+            raise DataError(f"{source}: no rows left after excluding {name} {sign} {bound:g}")
+    inside = canonical[keep].copy()
+    if bounds[0] is not None:
         # each run's first evaluation (e.g. at step 0, excluded) informs the start value R0
-        canonical["y_start"] = canonical["run"].map(start)
-    _check_run_sizes(canonical, source, run, min_points, notes)
-    canonical = canonical.sort_values(["recipe", "run", first_input], kind="stable")
+        inside["y_start"] = inside["run"].map(start)
+    _check_run_sizes(inside, source, columns.get("run"), min_points, notes)
     return CurveData(
-        frame=canonical.reset_index(drop=True),
-        columns={role: col for role, col in roles.items()},
+        frame=_sorted(inside),
+        columns=columns,
         source=source,
         notes=notes,
-        path=info.path if info is not None else None,
-        sha256=info.sha256 if info is not None else None,
+        path=path,
+        sha256=sha256,
+        excluded=_sorted(canonical[~keep])
+        if (~keep).any()
+        else canonical.iloc[:0].reset_index(drop=True),
+        bounds=bounds,
+        min_points=min_points,
+        base_notes=list(base_notes),
     )
 
 
@@ -434,13 +604,7 @@ def _window(
     outside it are excluded instead of refused (negative inputs are always refused)."""
     if "x" not in inputs or (min_x is None and max_x is None):
         return pd.Series(True, index=check.frame.index)
-    x = check.numeric(inputs["x"])
-    inside = pd.Series(True, index=x.index)
-    if min_x is not None:
-        inside &= x >= min_x
-    if max_x is not None:
-        inside &= x <= max_x
-    return inside
+    return _inside(check.numeric(inputs["x"]), min_x, max_x)
 
 
 def _check_columns_exist(frame: pd.DataFrame, roles: Mapping[str, str], source: str) -> None:

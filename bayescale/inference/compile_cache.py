@@ -59,13 +59,14 @@ import json
 import os
 import sys
 import threading
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 import numpy as np
+
+from bayescale.user_warnings import warn
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -346,10 +347,9 @@ def _compile_callback(
     try:
         return numba.cfunc(signature, cache=True)(function)
     except Exception as error:  # an unreadable entry must not break the fit
-        warnings.warn(
+        warn(
             f"bayescale compile cache: compiling again, without the cached entry ({error!r})",
             RuntimeWarning,
-            stacklevel=3,
         )
     for path in directory.glob(f"*-{key}.*"):
         path.unlink(missing_ok=True)

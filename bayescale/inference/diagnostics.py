@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import xarray as xr
 
 from bayescale.data.curves import CurveData
 from bayescale.model.build import ModelSpec
 from bayescale.model.priors import hierarchy_prior_name
+from bayescale.user_warnings import warn
 
 R_HAT_MAX = 1.01
 ESS_MIN = 400
@@ -92,6 +91,6 @@ def check_identification(tree: xr.DataTree, spec: ModelSpec, data: CurveData) ->
 
 
 def emit(messages: list[str], category: type[Warning]) -> None:
-    """Raise each message as a Python warning."""
+    """Raise each message as a Python warning, attributed to the user's call."""
     for message in messages:
-        warnings.warn(message, category, stacklevel=3)
+        warn(message, category)

@@ -28,7 +28,7 @@ from bayescale.inference.predictive_check import predictive_check
 from bayescale.inference.sampler_settings import checked_settings
 from bayescale.inference.sampling import sample_posterior
 from bayescale.model.build import ModelSpec, model_arrays
-from bayescale.model.laws import Law, get_law
+from bayescale.model.laws import Law, available_laws, get_law, register_law
 from bayescale.model.likelihoods.registry import get_likelihood
 from bayescale.model.likelihoods.run_offsets import restore_run_draws
 from bayescale.model.priors import Prior, hierarchy_prior, hierarchy_prior_name, merge_priors
@@ -123,6 +123,69 @@ def _check_parameters(
         )
 
 
+def registered(law: Law) -> Law:
+    """``law``, registered under its name if no law is yet (saved fits find it by name).
+
+    Raises
+    ------
+    ValueError
+        If another law is registered under the same name.
+    """
+    if law.name not in available_laws():
+        return register_law(law)
+    if get_law(law.name) is not law:
+        raise ValueError(f"another law is registered as {law.name!r}; give this one another name")
+    return law
+
+
+LOAD_OPTIONS = ("x", "y", "run", "recipe", "n", "d", "compute", "trials", "repeats", "drop_highest")
+"""The options of :func:`fit` that say how to read the data (the rest say how to fit it)."""
+
+
+def curves_for_law(
+    data: pd.DataFrame | str | Path | CurveData,
+    law: Law,
+    *,
+    min_x: float | None = None,
+    max_x: float | None = None,
+    min_points: int | None = None,
+    **load_options: Any,
+) -> CurveData:
+    """Read and validate ``data`` once for ``law`` (its inputs, metric range, run sizes).
+
+    Parameters
+    ----------
+    data : DataFrame, path or CurveData
+    law : Law
+    min_x, max_x : float, optional
+        The compute window.
+    min_points : int, optional
+        Fewest points per run (default: one more than the law has parameters).
+    **load_options
+        Column names and ``repeats``/``drop_highest`` (:data:`LOAD_OPTIONS`); none
+        for a ``CurveData``.
+
+    Returns
+    -------
+    CurveData
+        Windowed by ``min_x``/``max_x``; :meth:`CurveData.window` gives other windows
+        of the same rows without reading them again.
+    """
+    if isinstance(data, CurveData):
+        check_inputs(law, **dict.fromkeys(data.input_roles, "given"))
+    else:
+        check_inputs(law, **{role: load_options.get(role) for role in ("x", "n", "d", "compute")})
+    return load_curves(
+        data,
+        **load_options,
+        bounded=law.bounded,
+        positive_y=law.response == "log",
+        min_x=min_x,
+        max_x=max_x,
+        min_points=len(law.parameters) + 1 if min_points is None else min_points,
+    )
+
+
 def check_inputs(law: Law, **columns: str | None) -> None:
     """Refuse input columns that do not match the law's inputs.
 
@@ -182,22 +245,26 @@ def build_spec(
 
 @overload
 def fit(
-    data: pd.DataFrame | str | Path,
-    law: str = ...,
+    data: pd.DataFrame | str | Path | CurveData,
+    law: str | Law = ...,
     *,
     check_only: Literal[False] = ...,
     **options: Any,
 ) -> Fit: ...
 @overload
 def fit(
-    data: pd.DataFrame | str | Path, law: str = ..., *, check_only: Literal[True], **options: Any
+    data: pd.DataFrame | str | Path | CurveData,
+    law: str | Law = ...,
+    *,
+    check_only: Literal[True],
+    **options: Any,
 ) -> None: ...
 def fit(
-    data: pd.DataFrame | str | Path,
-    law: str = "sigmoid",
+    data: pd.DataFrame | str | Path | CurveData,
+    law: str | Law = "sigmoid",
     *,
     x: str | None = None,
-    y: str,
+    y: str | None = None,
     run: str | None = None,
     recipe: str | None = None,
     n: str | None = None,
@@ -224,9 +291,11 @@ def fit(
 
     Parameters
     ----------
-    data : DataFrame or path
-        Observations, or a CSV/TSV/Parquet file.
-    law : str
+    data : DataFrame, path or CurveData
+        Observations, a CSV/TSV/Parquet file, or curves loaded before with
+        :func:`bayescale.load_curves` (then without column options; ``min_x`` and
+        ``max_x`` re-window them).
+    law : str or Law
         ``"sigmoid"`` (ScaleRL), ``"saturating"``, ``"power"``, ``"power_e"``,
         ``"power_up"`` (increasing, ``G X^a``), ``"chinchilla"`` (see
         :mod:`bayescale.model.laws`) or another registered law. Data that clearly move
@@ -284,14 +353,14 @@ def fit(
     Examples
     --------
     >>> import bayescale as bs
-    >>> fit = bs.fit("data/scalerl_3seeds.csv", x="gpu_hours", y="pass_rate",
+    >>> fit = bs.fit(bs.example_path("scalerl_3seeds"), x="gpu_hours", y="pass_rate",
     ...              run="seed", min_x=1500)  # doctest: +SKIP
     >>> fit.summary().loc["A"]  # doctest: +SKIP
     """
-    law_obj = get_law(law)
-    check_inputs(law_obj, x=x, n=n, d=d, compute=compute)
-    curves = load_curves(
+    law_obj = registered(law) if isinstance(law, Law) else get_law(law)
+    curves = curves_for_law(
         data,
+        law_obj,
         x=x,
         y=y,
         run=run,
@@ -300,11 +369,8 @@ def fit(
         d=d,
         compute=compute,
         trials=trials,
-        bounded=law_obj.bounded,
-        positive_y=law_obj.response == "log",
         min_x=min_x,
         max_x=max_x,
-        min_points=len(law_obj.parameters) + 1,
         repeats=repeats,
         drop_highest=drop_highest,
     )

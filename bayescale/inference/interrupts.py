@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import xarray as xr
 
-from bayescale.results.fit_result import SAMPLE_DIMS
+from bayescale.results.intervals import SAMPLE_DIMS
 from bayescale.results.provenance import SamplerSettings
 
 

@@ -34,7 +34,7 @@ already has, and the others only sample:
 
 >>> import pandas as pd
 >>> import bayescale as bs
->>> df = pd.read_csv("data/scalerl_3seeds.csv")
+>>> df = pd.read_csv(bs.example_path("scalerl_3seeds"))
 >>> cuts = {c: df[df["gpu_hours"] <= c] for c in (10_000, 20_000, 40_000)}
 >>> fits = bs.fit_many(cuts, executor="serial", x="gpu_hours", y="pass_rate",
 ...                    run="seed", min_x=1500, seed=1)  # doctest: +SKIP
@@ -68,6 +68,7 @@ from bayescale.inference.diagnostics import (
 from bayescale.inference.fitting import fit
 from bayescale.inference.progress import Progress
 from bayescale.results.fit_result import Fit
+from bayescale.user_warnings import warn
 
 __all__ = ["FitManyWarning", "ManyFits", "fit_many"]
 
@@ -255,7 +256,7 @@ def fit_many(
     --------
     >>> import pandas as pd
     >>> import bayescale as bs
-    >>> df = pd.read_csv("data/recipes.csv")
+    >>> df = pd.read_csv(bs.example_path("recipes"))
     >>> fits = bs.fit_many(df, by="recipe", x="gpu_hours", y="pass_rate",
     ...                    run="seed", seed=1)  # doctest: +SKIP
     >>> fits.table()[["ok", "max_r_hat", "sample_s"]]  # doctest: +SKIP
@@ -338,7 +339,7 @@ def _fit_chunk(chunk: Sequence[_Item], options: Mapping[str, Any]) -> list[_Outc
     outcomes: list[_Outcome] = []
     for position, _name, data, seed in chunk:
         try:
-            with _without_fit_warnings():
+            with without_fit_warnings():
                 result = fit(data, **options, seed=seed)
             outcomes.append((position, result, None))
         except Exception as err:
@@ -347,7 +348,7 @@ def _fit_chunk(chunk: Sequence[_Item], options: Mapping[str, Any]) -> list[_Outc
 
 
 @contextlib.contextmanager
-def _without_fit_warnings() -> Iterator[None]:
+def without_fit_warnings() -> Iterator[None]:
     """Silence per-fit diagnostic warnings (they are kept in each fit's diagnostics).
 
     Warning filters are global to a process and ``catch_warnings`` is not
@@ -422,9 +423,8 @@ def _warn_summary(result: ManyFits) -> None:
     flagged = sum(bool(f.diagnostics.warnings) for f in result.fits if f is not None)
     failed = len(result.failed)
     if failed or flagged:
-        warnings.warn(
+        warn(
             f"fit_many: {failed} of {len(result)} fits failed, {flagged} with diagnostic "
             "warnings; see ManyFits.table() and ManyFits.failed",
             FitManyWarning,
-            stacklevel=3,
         )

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from bayescale.results.fit_result import SAMPLE_DIMS, Fit
+from bayescale.results.fit_result import Fit
+from bayescale.results.intervals import eti
 
 PPC_MASS = 0.95
 """Mass of each observation's predictive interval."""
@@ -117,12 +118,11 @@ def predictive_check(fit: Fit, *, mass: float = PPC_MASS, seed: int = 0) -> Pred
     rng = np.random.default_rng(seed)
     mu = curve_at_observations(fit)
     with np.errstate(over="ignore", invalid="ignore"):
-        drawn = fit.likelihood.draw(mu, fit.noise_draws(), rng, fit._trials())
+        drawn = fit.likelihood.draw(mu, fit.noise_draws(), rng, fit.trial_count())
     frame = fit.data.frame
     y = frame["y"].to_numpy(float)
     observed = np.log(y) if fit.law.response == "log" else y
-    bounds = drawn.quantile([(1 - mass) / 2, (1 + mass) / 2], dim=SAMPLE_DIMS).to_numpy()
-    lower, upper = bounds[0], bounds[1]
+    lower, upper = eti(drawn, mass)
     outside = (observed < lower) | (observed > upper)
     width = np.where(upper > lower, upper - lower, np.inf)
     distance = np.maximum(lower - observed, observed - upper) / width

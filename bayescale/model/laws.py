@@ -27,9 +27,16 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from bayescale.data.curves import CurveData
+from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN, CurveData
 from bayescale.model import law_priors
 from bayescale.model.priors import Prior
+
+ASYMPTOTE_ROPE = 0.02
+"""Default ROPE of an asymptote on a pass-rate scale: ScaleRL's three seeds of one
+recipe spread over about +/-0.015 in A, so differences below 0.02 are noise."""
+
+EFFICIENCY_ROPE = 0.1
+"""Default ROPE of the efficiency exponent B (our choice, ~5% of a typical B of 2)."""
 
 NUMPY_OPS = SimpleNamespace(
     exp=np.exp, log=np.log, expit=scipy.special.expit, logaddexp=np.logaddexp
@@ -242,7 +249,7 @@ SIGMOID = Law(
     ranges={"A": (0.0, 1.0), "R0": (0.0, 1.0)},
     default_priors=law_priors.sigmoid_priors,
     asymptote=lambda p: p["A"],
-    ropes={"A": 0.02, "B": 0.1},
+    ropes={"A": ASYMPTOTE_ROPE, "B": EFFICIENCY_ROPE},
 )
 
 _LAWS: dict[str, Law] = {SIGMOID.name: SIGMOID}
@@ -299,7 +306,7 @@ def law_from_function(
     func : callable
         ``func(x, p1, p2, ...)`` returning the metric (on its own scale).
     priors : dict of str to Prior or str
-        A prior for every parameter (``Prior`` or text like ``"LogNormal(0, 1)"``).
+        A prior for every parameter (``Prior`` or text like ``"LogNormal(mu=0, sigma=1)"``).
     name : str, optional
         Registry name (default: ``func.__name__``).
     formula : str, optional
@@ -322,7 +329,7 @@ def law_from_function(
     >>> from bayescale.model.laws import law_from_function
     >>> def exp_saturation(x, A, k):
     ...     return A * (1 - np.exp(-k * x / 1000))
-    >>> law = law_from_function(exp_saturation, {"A": "Beta(2, 2)", "k": "LogNormal(0, 1)"},
+    >>> law = law_from_function(exp_saturation, {"A": "Beta(alpha=2, beta=2)", "k": "LogNormal(mu=0, sigma=1)"},
     ...                         bounded=True, register=False)
     >>> law.inputs, law.parameters, sorted(law.positive)
     (('x',), ('A', 'k'), ['k'])
@@ -433,7 +440,7 @@ SATURATING = register_law(
         ranges={"A": (0.0, 1.0)},
         default_priors=law_priors.saturating_priors,
         asymptote=lambda p: p["A"],
-        ropes={"A": 0.02, "B": 0.1},
+        ropes={"A": ASYMPTOTE_ROPE, "B": EFFICIENCY_ROPE},
     )
 )
 """The high-compute limit of the sigmoid, ``D = (A - R0) C_mid^B``; sampled as
@@ -576,7 +583,7 @@ def _chinchilla_inverse(p, target):
     gamma = alpha * beta / (alpha + beta)
     gap = target - p["E"]
     reachable = gap > 0
-    log_c = np.log(6.0) - np.log(np.where(reachable, gap, 1.0) / k) / gamma
+    log_c = np.log(FLOP_PER_PARAMETER_TOKEN) - np.log(np.where(reachable, gap, 1.0) / k) / gamma
     return np.where(reachable, np.exp(log_c), np.nan), reachable
 
 

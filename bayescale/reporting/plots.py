@@ -8,7 +8,7 @@ and never calls ``plt.show()``.
 Examples
 --------
 >>> import bayescale as bs
->>> from bayescale import plots
+>>> from bayescale.reporting import plots
 >>> fit = bs.load("fit.nc")  # doctest: +SKIP
 >>> ax = plots.plot_fit(fit, held_out=plots.held_out_points(fit))  # doctest: +SKIP
 >>> ax.figure.savefig("fit.png")  # doctest: +SKIP
@@ -24,13 +24,14 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bayescale.data.curves import DataError, read_source, read_table
+from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN, read_table
+from bayescale.model.laws import ASYMPTOTE_ROPE
 from bayescale.model.priors import hierarchy_prior_name
-from bayescale.results.fit_result import DEFAULT_CI, SAMPLE_DIMS, Fit
+from bayescale.results.fit_result import Fit
+from bayescale.results.intervals import DEFAULT_CI, SAMPLE_DIMS, eti
 
 #: Half-width of the region of practical equivalence for asymptotes: ScaleRL's
 #: three seeds of one recipe spread over about +/-0.015 in A.
-DEFAULT_ROPE = 0.02
 
 CURVE_COLOR = "C0"
 HELD_OUT_COLOR = "black"
@@ -65,38 +66,34 @@ def held_out_points(fit: Fit, data: pd.DataFrame | str | Path | None = None) -> 
     fit : Fit
         A fit of a one-input law.
     data : DataFrame or path, optional
-        The full table in the user's column names; default: the file the fit
-        was read from, by its absolute path, when it still holds the fitted
-        bytes (none for fits of a DataFrame).
+        Another table in the user's column names (e.g. runs that went on after
+        the fit); default: the rows the fit's own data kept outside its window
+        (``fit.data.excluded``: read with the fit, saved with it).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``x``, ``y``, ``run`` and ``recipe`` (canonical names, as in
         ``fit.data.frame``) for the rows whose ``x`` lies above the largest fitted
-        ``x`` of their recipe; empty when there are none or no data are found.
-
-    Raises
-    ------
-    DataError
-        When the fit's source file exists but no longer holds the fitted bytes.
+        ``x`` of their recipe; empty when there are none.
 
     Examples
     --------
     >>> tail = held_out_points(fit)  # doctest: +SKIP
     """
-    empty = pd.DataFrame({"x": [], "y": [], "run": [], "recipe": []})
+    columns = ["x", "y", "run", "recipe"]
     if data is None:
-        path, digest = fit.data.path, fit.data.sha256
-        if path is None or digest is None or not Path(path).is_file():
-            return empty
-        table, source = read_source(path)
-        if source.sha256 != digest:
-            raise DataError(
-                f"{path}: changed since it was fitted; its rows cannot be shown as held-out points"
-            )
+        rows = fit.data.excluded
+        out = rows[columns] if "x" in rows else pd.DataFrame({column: [] for column in columns})
     else:
-        table = read_table(data) if not isinstance(data, pd.DataFrame) else data
+        out = _canonical_rows(fit, read_table(data) if not isinstance(data, pd.DataFrame) else data)
+    fitted_max = fit.data.frame.groupby("recipe")["x"].max()
+    beyond = out["x"] > out["recipe"].map(fitted_max)
+    return out[beyond & out["y"].notna()].reset_index(drop=True)
+
+
+def _canonical_rows(fit: Fit, table: pd.DataFrame) -> pd.DataFrame:
+    """``table``'s rows in the fit's canonical columns (``x``, ``y``, ``recipe``, ``run``)."""
     columns = fit.data.columns
     out = pd.DataFrame(
         {
@@ -107,9 +104,7 @@ def held_out_points(fit: Fit, data: pd.DataFrame | str | Path | None = None) -> 
     )
     run = table[columns["run"]].astype(str) if "run" in columns else out["recipe"]
     out["run"] = out["recipe"] + "/" + run if "recipe" in columns and "run" in columns else run
-    fitted_max = fit.data.frame.groupby("recipe")["x"].max()
-    beyond = out["x"] > out["recipe"].map(fitted_max)
-    return out[beyond & out["y"].notna()].reset_index(drop=True)
+    return out
 
 
 def plot_fit(
@@ -155,7 +150,7 @@ def plot_fit(
     """
     if fit.law.inputs != ("x",):
         raise ValueError(f"plot_fit draws one-input laws; {fit.law.name!r} has {fit.law.inputs}")
-    recipe = fit._recipe(recipe)
+    recipe = fit.recipe_name(recipe)
     ax = _axes(ax)
     frame = fit.data.frame[fit.data.frame["recipe"] == recipe]
     if held_out is not None and "recipe" in held_out:
@@ -213,7 +208,7 @@ def plot_parameter_by_recipe(
     parameter: str = "A",
     *,
     reference: str | None = None,
-    rope: float = DEFAULT_ROPE,
+    rope: float | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Posterior density of a recipe-level parameter, one line per recipe.
@@ -229,8 +224,9 @@ def plot_parameter_by_recipe(
         A law parameter (default the asymptote ``A``).
     reference : str, optional
         Recipe the band is centred on; default the first.
-    rope : float
-        Half-width of the band (0 draws none).
+    rope : float, optional
+        Half-width of the band (0 draws none); default the law's ROPE for the
+        parameter (:func:`bayescale.analysis.recipes.default_rope`), else none.
     ax : matplotlib Axes, optional
 
     Returns
@@ -243,7 +239,9 @@ def plot_parameter_by_recipe(
     """
     if parameter not in fit.law.parameters:
         raise ValueError(f"{parameter!r} is not a parameter of {fit.law.name}")
-    reference = fit._recipe(reference or fit.recipes[0])
+    reference = fit.recipe_name(reference or fit.recipes[0])
+    if rope is None:
+        rope = fit.law.ropes.get(parameter, 0.0)
     ax = _axes(ax)
     for recipe in fit.recipes:
         values = fit.parameter_draws(recipe=recipe)[parameter].to_numpy().ravel()
@@ -268,7 +266,7 @@ def plot_parameter_by_recipe(
 def plot_difference(
     draws: np.ndarray | Sequence[float],
     *,
-    rope: float = DEFAULT_ROPE,
+    rope: float = ASYMPTOTE_ROPE,
     decision: str | None = None,
     label: str = "difference",
     ci: float = DEFAULT_CI,
@@ -307,7 +305,7 @@ def plot_difference(
     grid, density = _kde_line(values)
     ax.plot(grid, density, color=CURVE_COLOR)
     ax.axvspan(-rope, rope, color="grey", alpha=0.25, lw=0, label=f"ROPE ± {rope:g}")
-    low, high = np.quantile(values, [(1 - ci) / 2, (1 + ci) / 2])
+    low, high = eti(values, ci)
     ax.hlines(0, low, high, color="black", lw=4, label=f"{ci:.0%} interval")
     above, below = (values > rope).mean(), (values < -rope).mean()
     title = (
@@ -435,7 +433,7 @@ def plot_diagnostics(
 
 
 def _budget_range(fit: Fit) -> np.ndarray:
-    compute = 6.0 * fit.data.frame["n"] * fit.data.frame["d"]
+    compute = FLOP_PER_PARAMETER_TOKEN * fit.data.frame["n"] * fit.data.frame["d"]
     return np.geomspace(float(compute.min()), 10 * float(compute.max()), 60)
 
 
@@ -469,7 +467,7 @@ def plot_loss_contours(
     --------
     >>> ax = plot_loss_contours(fit)  # doctest: +SKIP
     """
-    recipe = fit._recipe(recipe)
+    recipe = fit.recipe_name(recipe)
     frame = fit.data.frame[fit.data.frame["recipe"] == recipe]
     ax = _axes(ax)
     n = np.geomspace(frame["n"].min() / 2, frame["n"].max() * 2, 50)
@@ -533,7 +531,7 @@ def plot_frontier(
     --------
     >>> ax = plot_frontier(fit, compute=np.geomspace(1e18, 1e25, 40))  # doctest: +SKIP
     """
-    recipe = fit._recipe(recipe)
+    recipe = fit.recipe_name(recipe)
     budgets = _budget_range(fit) if compute is None else np.asarray(compute, dtype=float)
     optimum = fit.compute_optimal(budgets, recipe=recipe, ci=ci)
     ax = _axes(ax)
@@ -547,7 +545,13 @@ def plot_frontier(
     )
     ax.plot(budgets, optimum["n_opt_median"], color=CURVE_COLOR, label="posterior median N_opt")
     frame = fit.data.frame[fit.data.frame["recipe"] == recipe]
-    ax.scatter(6.0 * frame["n"] * frame["d"], frame["n"], s=6, color="grey", label="fitted runs")
+    ax.scatter(
+        FLOP_PER_PARAMETER_TOKEN * frame["n"] * frame["d"],
+        frame["n"],
+        s=6,
+        color="grey",
+        label="fitted runs",
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(budgets[0], budgets[-1])

@@ -38,7 +38,8 @@ from matplotlib.figure import Figure
 
 from bayescale.reporting import plots
 from bayescale.results.export import fit_to_dict
-from bayescale.results.fit_result import DEFAULT_CI, Fit
+from bayescale.results.fit_result import LOCATORS, Fit
+from bayescale.results.intervals import DEFAULT_CI
 from bayescale.results.output import OutputFolder
 
 FIGURE_DIR = "figures"
@@ -306,7 +307,7 @@ def model_section(fit: Fit) -> Section:
 
 def parameter_section(fit: Fit, ci: float) -> Section:
     """The summary table and the forest plot."""
-    table = fit.summary(ci=ci).drop(columns="ess_tail")
+    table = fit.summary(ci=ci).drop(columns=["ess_tail", *LOCATORS])
     return Section(
         "Parameters",
         [
@@ -557,12 +558,13 @@ def default_comparison(fit: Fit, ci: float = DEFAULT_CI) -> Any:
 
     The asymptote ``A`` when the law has one per recipe, else the first law
     parameter that is not shared, each with its default ROPE from
-    :data:`bayescale.analysis.recipes.DEFAULT_ROPES` (0.1 for parameters without one).
+    :func:`bayescale.analysis.recipes.default_rope` (0.1 for parameters without one).
     """
-    from bayescale.analysis.recipes import DEFAULT_ROPES, compare_fit
+    from bayescale.analysis.recipes import compare_fit, default_rope
 
     parameter = next(p for p in fit.law.parameters if p not in fit.spec.shared)
-    return compare_fit(fit, parameter=parameter, rope=DEFAULT_ROPES.get(parameter, 0.1), ci=ci)
+    rope = default_rope(fit.law, parameter)
+    return compare_fit(fit, parameter=parameter, rope=0.1 if rope is None else rope, ci=ci)
 
 
 def report(

@@ -28,11 +28,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN
 from bayescale.model.laws import get_law
-from bayescale.results.fit_result import DEFAULT_CI, SAMPLE_DIMS, _check_ci, _interval
+from bayescale.results.fit_result import Fit
+from bayescale.results.intervals import DEFAULT_CI, SAMPLE_DIMS, check_ci, eti
 
 if TYPE_CHECKING:
-    from bayescale.results.fit_result import Fit
+    from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN
 
 QUANTITIES = ("n_opt", "d_opt", "ratio", "loss_opt")
 """What :func:`compute_optimal` reports: parameters, tokens, tokens per
@@ -40,9 +42,6 @@ parameter and the loss at the optimum."""
 
 STATISTICS = ("mean", "median", "lower", "upper")
 """Statistics reported for each quantity."""
-
-FLOP_PER_PARAMETER_TOKEN = 6.0
-"""Training compute C = 6 N D (forward and backward pass)."""
 
 
 def optimal_allocation(params: Mapping[str, Any], compute: Any) -> dict[str, Any]:
@@ -117,7 +116,7 @@ def compute_optimal(
     --------
     >>> fit.compute_optimal([5.88e23])[["ratio_median", "ratio_lower", "ratio_upper"]]  # doctest: +SKIP
     """
-    _check_ci(ci)
+    check_ci(ci)
     if fit.law.name != "chinchilla":
         raise ValueError(
             f"compute-optimal allocation needs the chinchilla law, not {fit.law.name!r}"
@@ -132,7 +131,7 @@ def compute_optimal(
         draws = optimum[name]
         out[f"{name}_mean"] = draws.mean(SAMPLE_DIMS).to_numpy()
         out[f"{name}_median"] = draws.median(SAMPLE_DIMS).to_numpy()
-        out[f"{name}_lower"], out[f"{name}_upper"] = _interval(draws, ci)
+        out[f"{name}_lower"], out[f"{name}_upper"] = eti(draws, ci)
     return out
 
 
@@ -206,7 +205,7 @@ def frontier_predict(
     """
     from bayescale.model.laws import NUMPY_OPS
 
-    _check_ci(ci)
+    check_ci(ci)
     if fit.law.name != "chinchilla":
         raise ValueError(f"compute= predicts along the chinchilla frontier, not {fit.law.name!r}")
     budgets = np.atleast_1d(np.asarray(compute, dtype=float))
@@ -228,6 +227,6 @@ def frontier_predict(
     )
     out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
     out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
-    out["lower"], out["upper"] = _interval(curve, ci)
-    out["obs_lower"], out["obs_upper"] = _interval(observed, ci)
+    out["lower"], out["upper"] = eti(curve, ci)
+    out["obs_lower"], out["obs_upper"] = eti(observed, ci)
     return out

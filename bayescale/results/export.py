@@ -113,10 +113,11 @@ def fit_to_dict(
     """
     table = fit.summary(ci=ci)
     parameters = {name: _stats(row) for name, row in table[table["level"] == "recipe"].iterrows()}
+    by_run = table[table["level"] == "run"].set_index(["name", "coordinate"])
     runs: dict[str, dict[str, Any]] = {run: {} for run in fit.runs}
     for name in fit.spec.varying:
         for run in fit.runs:
-            runs[run][name] = _stats(table.loc[f"{name}[{run}]"])
+            runs[run][name] = _stats(by_run.loc[(name, run)])
     hyper = table[table["level"].isin(["spread", "noise"])]
     payload: dict[str, Any] = {
         "law": fit.law.name,

@@ -22,12 +22,12 @@ from bayescale.model.build import ModelSpec
 from bayescale.model.laws import NUMPY_OPS, Law
 from bayescale.model.likelihoods.registry import Likelihood
 from bayescale.model.priors import hierarchy_prior_name
+from bayescale.results.intervals import DEFAULT_CI, SAMPLE_DIMS, check_ci, eti
 from bayescale.results.provenance import SamplerSettings, SamplingTimes
 
-DEFAULT_CI = 0.89
-"""Default credible mass of intervals: ArviZ 1.x's equal-tailed 89%."""
-
-SAMPLE_DIMS = ("chain", "draw")
+LOCATORS = ("name", "coordinate")
+"""Columns of :meth:`Fit.summary` that locate a row (the variable and its recipe
+or run); display tables drop them, code selects by them."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class Fit:
 
     Examples
     --------
-    >>> fit = bs.fit("data/scalerl_3seeds.csv", x="gpu_hours", y="pass_rate",
+    >>> fit = bs.fit(bs.example_path("scalerl_3seeds"), x="gpu_hours", y="pass_rate",
     ...              run="seed")  # doctest: +SKIP
     >>> fit.summary()  # doctest: +SKIP
     >>> fit.predict([1e5, 2e5])  # doctest: +SKIP
@@ -146,7 +146,14 @@ class Fit:
         """Run labels."""
         return self.data.runs
 
-    def _recipe(self, recipe: str | None) -> str:
+    def recipe_name(self, recipe: str | None) -> str:
+        """``recipe`` checked against the fit's recipes (``None``: the only one).
+
+        Raises
+        ------
+        ValueError
+            If the recipe is not in the fit, or ``None`` when there are several.
+        """
         if recipe is None:
             if len(self.recipes) > 1:
                 raise ValueError(f"name a recipe: one of {', '.join(self.recipes)}")
@@ -193,7 +200,7 @@ class Fit:
         if run is not None:
             run = self._run(run)
             recipe = self.data.run_recipe[run]
-        recipe = self._recipe(recipe)
+        recipe = self.recipe_name(recipe)
         out = {}
         for name in law.parameters:
             value = post[name]
@@ -231,11 +238,14 @@ class Fit:
             ``level`` (recipe / run / spread / noise), ``mean``, ``median``, ``sd``,
             ``lower``, ``upper``, ``r_hat``, ``ess_bulk``, ``ess_tail`` and
             ``prior_sd_ratio`` (recipe-level law parameters: posterior sd over prior
-            sd, log scale for positive parameters; near 1 the data added little).
+            sd, log scale for positive parameters; near 1 the data added little),
+            then ``name`` (the variable, e.g. ``A`` for ``A[seed0]``) and ``coordinate``
+            (its recipe or run, empty for spreads and noise): select rows by
+            these, not by the display labels of the index.
         """
         import arviz_stats as azs
 
-        _check_ci(ci)
+        check_ci(ci)
         post = self.draws_dataset
         groups = self._summary_groups(post)
         frames = []
@@ -252,10 +262,13 @@ class Fit:
             for name, coords in map(_label_selection, table.index)
         ]
         table["prior_sd_ratio"] = [self._prior_sd_ratio(label) for label in table.index]
+        selections = [_label_selection(label) for label in table.index]
+        table["name"] = [name.removesuffix("_run") for name, _ in selections]
+        table["coordinate"] = [next(iter(coords.values()), "") for _, coords in selections]
         table.index = [self._row_label(label) for label in table.index]
         table.index.name = "parameter"
         columns = ["level", "mean", "median", "sd", "lower", "upper", "r_hat", "ess_bulk"]
-        return table[[*columns, "ess_tail", "prior_sd_ratio"]]
+        return table[[*columns, "ess_tail", "prior_sd_ratio", *LOCATORS]]
 
     def _prior_sd_ratio(self, label: str) -> float:
         """Posterior over prior sd of a recipe-level law parameter (NaN for the others)."""
@@ -336,7 +349,7 @@ class Fit:
             from bayescale.results.allocation import frontier_predict
 
             return frontier_predict(self, compute, recipe=recipe, ci=ci, seed=seed)
-        _check_ci(ci)
+        check_ci(ci)
         inputs = self._inputs(x=x, n=n, d=d)
         rng = np.random.default_rng(seed)
         log_inputs = {role: xr.DataArray(np.log(v), dims="point") for role, v in inputs.items()}
@@ -348,14 +361,14 @@ class Fit:
             else self.parameter_draws(recipe=recipe, new_run=True, rng=rng)
         )
         response_mean = self.law.mean(NUMPY_OPS, log_inputs, new_params)
-        observed = self.likelihood.draw(response_mean, self.noise_draws(), rng, self._trials())
+        observed = self.likelihood.draw(response_mean, self.noise_draws(), rng, self.trial_count())
         if self.law.response == "log":
             observed = np.exp(observed)
         out = pd.DataFrame(inputs)
         out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
         out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
-        out["lower"], out["upper"] = _interval(curve, ci)
-        out["obs_lower"], out["obs_upper"] = _interval(observed, ci)
+        out["lower"], out["upper"] = eti(curve, ci)
+        out["obs_lower"], out["obs_upper"] = eti(observed, ci)
         return out
 
     def _inputs(self, **given) -> dict[str, np.ndarray]:
@@ -369,7 +382,8 @@ class Fit:
                 raise ValueError(f"{role} must be finite and > 0")
         return dict(zip(roles, np.broadcast_arrays(*arrays.values()), strict=True))
 
-    def _trials(self) -> float | None:
+    def trial_count(self) -> float | None:
+        """Prompts per evaluation (the median of the ``trials`` column), or ``None``."""
         if "trials" not in self.data.frame:
             return None
         return float(self.data.frame["trials"].median())
@@ -403,7 +417,7 @@ class Fit:
             Columns ``target``, ``p_reachable``, ``median``, ``lower``, ``upper``
             (NaN where no draw reaches the target).
         """
-        _check_ci(ci)
+        check_ci(ci)
         if self.law.inverse is None:
             raise ValueError(f"law {self.law.name!r} has no compute-to-target inverse")
         params = {
@@ -413,7 +427,7 @@ class Fit:
         for value in np.atleast_1d(np.asarray(target, dtype=float)):
             x, reachable = self.law.inverse(params, value)
             reached = x[reachable]
-            low, high = _quantiles(reached, ci)
+            low, high = eti(reached, ci)
             rows.append(
                 {
                     "target": float(value),
@@ -453,7 +467,7 @@ class Fit:
         )
 
     def _repr_html_(self) -> str:
-        table = self.summary().round(4).to_html(escape=True)
+        table = self.summary().drop(columns=list(LOCATORS)).round(4).to_html(escape=True)
         warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.diagnostics.warnings)
         notes = "".join(
             f"<li>{html.escape(n)}</li>" for n in [*self.data.notes, *self.diagnostics.notes]
@@ -482,11 +496,6 @@ def _label_selection(label: str) -> tuple[str, dict[str, str]]:
     return name, {dim: index.rstrip("]")}
 
 
-def _check_ci(ci: float) -> None:
-    if not 0 < ci < 1:
-        raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
-
-
 def _interval_columns(columns: Sequence[str]) -> dict[str, str]:
     renames = {}
     for column in columns:
@@ -495,15 +504,3 @@ def _interval_columns(columns: Sequence[str]) -> dict[str, str]:
         elif column.endswith("_ub"):
             renames[column] = "upper"
     return renames
-
-
-def _quantiles(values: np.ndarray, ci: float) -> tuple[float, float]:
-    if values.size == 0:
-        return np.nan, np.nan
-    low, high = np.quantile(values, [(1 - ci) / 2, (1 + ci) / 2])
-    return float(low), float(high)
-
-
-def _interval(draws: xr.DataArray, ci: float) -> tuple[np.ndarray, np.ndarray]:
-    bounds = draws.quantile([(1 - ci) / 2, (1 + ci) / 2], dim=SAMPLE_DIMS)
-    return bounds.isel(quantile=0).to_numpy(), bounds.isel(quantile=1).to_numpy()

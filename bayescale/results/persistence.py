@@ -80,6 +80,13 @@ def netcdf_bytes(fit: Fit) -> bytes:
     failed write of its own).
     """
     tree = fit.posterior.copy()
+    excluded = fit.data.excluded
+    if len(excluded):
+        tree["excluded_data"] = xr.DataTree(
+            xr.Dataset(
+                {column: ("excluded", excluded[column].to_numpy()) for column in excluded.columns}
+            )
+        )
     tree.attrs = {
         "bayescale_format": FORMAT,
         "bayescale_version": fit.version,
@@ -93,6 +100,9 @@ def netcdf_bytes(fit: Fit) -> bytes:
                 "notes": fit.data.notes,
                 "path": fit.data.path,
                 "sha256": fit.data.sha256,
+                "bounds": list(fit.data.bounds),
+                "min_points": fit.data.min_points,
+                "base_notes": fit.data.base_notes,
             }
         ),
     }
@@ -153,6 +163,10 @@ def load_fit(path: str | Path, *, check_source: bool = True) -> Fit:
             notes=[str(note) for note in data_info["notes"]],
             path=_optional_str(data_info.get("path")),
             sha256=_optional_str(data_info.get("sha256")),
+            excluded=_excluded_frame(tree, frame),
+            bounds=tuple(data_info.get("bounds", (None, None))),
+            min_points=int(data_info.get("min_points", 1)),
+            base_notes=[str(note) for note in data_info.get("base_notes", [])],
         )
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as err:
         what = f"missing {err}" if isinstance(err, KeyError) else str(err).splitlines()[0]
@@ -202,6 +216,17 @@ def _read_attributes(
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _excluded_frame(tree: xr.DataTree, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows outside the fitted window (none in files that did not keep them)."""
+    if "excluded_data" not in tree.children:
+        return frame.drop(columns="y_start", errors="ignore").iloc[:0]
+    rows = tree["excluded_data"].to_dataset()
+    out = pd.DataFrame({name: values.to_numpy() for name, values in rows.items()})
+    for column in ("run", "recipe"):
+        out[column] = out[column].astype(str)
+    return out
 
 
 def _observed_frame(observed: xr.Dataset, spec: ModelSpec) -> pd.DataFrame:

@@ -14,7 +14,8 @@ import xarray as xr
 
 from bayescale.model.build import model_arrays
 from bayescale.model.laws import NUMPY_OPS
-from bayescale.results.fit_result import SAMPLE_DIMS, Fit
+from bayescale.results.fit_result import Fit
+from bayescale.results.intervals import SAMPLE_DIMS
 
 VAR_NAME = "y"
 """Name of the pointwise log-likelihood variable in the ``log_likelihood`` group."""

@@ -17,6 +17,9 @@
      (both from the sampled ``residual_sd`` and ``drift_share``).
      A pass rate pushed outside [0, 1] by that noise is clipped (rare at the
      default priors).
+   - ``likelihood="normal"``: independent Normal noise of standard deviation ``sigma``.
+   - Any observation model that states how the simulator reproduces it
+     (``Likelihood.simulation_noise``); others are refused.
 3. Fit, and record the rank of each true value among the posterior draws and
    whether it lies inside the central 50% and 90% intervals.
 
@@ -44,7 +47,6 @@ Examples
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,11 +58,13 @@ import xarray as xr
 
 from bayescale.data.curves import load_curves
 from bayescale.inference.fitting import build_spec, fit_curves
+from bayescale.inference.many import without_fit_warnings
 from bayescale.model.build import ModelSpec
 from bayescale.model.laws import get_law
 from bayescale.model.likelihoods.registry import get_likelihood
 from bayescale.model.priors import Prior, hierarchy_prior_name
-from bayescale.results.fit_result import SAMPLE_DIMS, Fit
+from bayescale.results.fit_result import Fit
+from bayescale.results.intervals import SAMPLE_DIMS, eti
 from bayescale.results.provenance import SamplerSettings
 from bayescale.studies.simulate import simulate_runs
 
@@ -239,7 +243,7 @@ def calibrate(
         Number of simulated data sets (100 or more for a coverage check).
     law : str
         A bounded law of compute without reparametrisation (``"sigmoid"``).
-    likelihood : {"drift", "ar1"}
+    likelihood : {"drift", "ar1", "normal"} or another with ``simulation_noise``
         The observation model that simulates the noise and is fitted (default:
         ``"drift"``, the default for pass-rate curves).
     n_runs : int
@@ -301,8 +305,7 @@ def calibrate(
             seed=seed * 100_003 + index,
         )
         fit_start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with without_fit_warnings():
             result = fit_curves(_curves(frame), spec, settings)
         fit_rows.append(
             {
@@ -322,7 +325,7 @@ def calibrate(
                 {"name": name, "value": _rank(draws_flat, true_value, n_rank_draws)}
             )
             for ci in (50, 90):
-                low, high = np.quantile(draws_flat, [0.5 - ci / 200, 0.5 + ci / 200])
+                low, high = eti(draws_flat, ci / 100)
                 rows[str(ci)].append({"name": name, "value": float(low <= true_value <= high)})
     tables = {key: _wide(value, n_datasets) for key, value in rows.items()}
     return Calibration(

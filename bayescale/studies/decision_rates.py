@@ -23,15 +23,15 @@ Examples
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bayescale.analysis.recipes import DECISIONS, compare
-from bayescale.results.fit_result import DEFAULT_CI
+from bayescale.analysis.recipes import DECISIONS, compare_recipes
+from bayescale.inference.many import without_fit_warnings
+from bayescale.results.intervals import DEFAULT_CI
 from bayescale.studies.simulate import simulate_recipes
 
 BASE = {"A": 0.61, "B": 1.92, "C_mid": 2542.0, "R0": 0.28}
@@ -109,9 +109,8 @@ def decision_study(
             recipes, x_max=x_max, eval_every=eval_every, held_out_from=None, rng=seed
         )
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = compare(
+        with without_fit_warnings():
+            result = compare_recipes(
                 frame,
                 x="gpu_hours",
                 y="pass_rate",

@@ -1,6 +1,6 @@
 """Make the simulated data bundled with bayescale.
 
-Run from anywhere with ``python data/make_data.py``. The random seeds are fixed, so
+Run from anywhere with ``python scripts/make_example_data.py``. The random seeds are fixed, so
 re-running with the same NumPy/SciPy/pandas versions rewrites the files byte for byte:
 
 - ``scalerl_3seeds.csv``: three seeds of one recipe with parameters close to the
@@ -9,7 +9,7 @@ re-running with the same NumPy/SciPy/pandas versions rewrites the files byte for
 - ``truth.json``: the true recipe-level parameters, the simulation settings and the
   per-run parameters actually drawn, per file.
 
-See ``data/README.md`` for the noise model.
+See ``bayescale/data/examples/README.md`` for the noise model.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 
 from bayescale.studies.simulate import simulate_recipes, simulate_runs
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "bayescale" / "data" / "examples"
 
 # ScaleRL 8B (Khatri et al. 2025): A = 0.610, B = 1.92, C_mid = 2542 GPU-hours.
 # R0 (the pass rate at the start of RL) is not reported; 0.28 is our choice.
@@ -117,7 +117,7 @@ def make_recipes() -> dict[str, Any]:
 
 
 def main() -> None:
-    """Write the CSV files and ``truth.json`` next to this script."""
+    """Write the CSV files and ``truth.json`` into the package's example folder."""
     truth = {
         SCALERL_FILE["file"]: make_scalerl(),
         RECIPES_FILE["file"]: make_recipes(),

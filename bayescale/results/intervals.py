@@ -1,0 +1,77 @@
+"""The one interval helper: equal-tailed credible intervals of posterior draws.
+
+Every interval bayescale reports (summaries, predictions, allocations, recipe
+decisions, predictive checks, calibration, plots) comes from :func:`eti`, with
+the credible mass ``ci`` checked by :func:`check_ci` and :data:`DEFAULT_CI` as
+the default.
+
+Examples
+--------
+>>> import numpy as np
+>>> eti(np.arange(101.0), ci=0.5)
+(25.0, 75.0)
+"""
+
+from __future__ import annotations
+
+from typing import Any, overload
+
+import numpy as np
+import xarray as xr
+
+DEFAULT_CI = 0.89
+"""Default credible mass of intervals: ArviZ 1.x's equal-tailed 89%."""
+
+SAMPLE_DIMS = ("chain", "draw")
+"""The dimensions of posterior draws."""
+
+
+def check_ci(ci: float) -> None:
+    """Refuse a credible mass outside (0, 1).
+
+    Raises
+    ------
+    ValueError
+    """
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
+
+
+@overload
+def eti(
+    draws: xr.DataArray, ci: float = ..., **quantile_options: Any
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def eti(draws: Any, ci: float = ..., **quantile_options: Any) -> tuple[float, float]: ...
+
+
+def eti(draws: Any, ci: float = DEFAULT_CI, **quantile_options: Any) -> tuple[Any, Any]:
+    """Equal-tailed interval holding ``ci`` of the draws.
+
+    Parameters
+    ----------
+    draws : xarray.DataArray or array-like
+        A DataArray: quantiles over its sample dimensions (``chain``, ``draw`` or
+        ``sample``), one interval per remaining coordinate, as arrays. Anything
+        else: all values flattened, one interval as two floats (NaN when empty).
+    ci : float
+        Credible mass, strictly between 0 and 1.
+    **quantile_options
+        Passed to :func:`numpy.quantile` (e.g. ``method="inverted_cdf"`` for
+        draws with infinite values).
+
+    Returns
+    -------
+    (lower, upper)
+    """
+    check_ci(ci)
+    probabilities = [(1 - ci) / 2, (1 + ci) / 2]
+    if isinstance(draws, xr.DataArray):
+        dims = [dim for dim in (*SAMPLE_DIMS, "sample") if dim in draws.dims]
+        bounds = draws.quantile(probabilities, dim=dims, **quantile_options)
+        return bounds.isel(quantile=0).to_numpy(), bounds.isel(quantile=1).to_numpy()
+    values = np.asarray(draws, dtype=float).ravel()
+    if values.size == 0:
+        return np.nan, np.nan
+    low, high = np.quantile(values, probabilities, **quantile_options)
+    return float(low), float(high)

@@ -25,7 +25,7 @@ def main() -> None:
     n_replicates = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     start = time.perf_counter()
-    table = decision_study(n_replicates, rng=seed)
+    table = decision_study(n_replicates, seed=seed)
     total = time.perf_counter() - start
     per_replicate = table.groupby("replicate")["seconds"].first()
     pd.set_option("display.width", 200)

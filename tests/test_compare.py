@@ -289,7 +289,7 @@ def test_small_simulation_study():
     """Four replicated data sets (warm model): the equal pairs (eight comparisons) are
     never called higher or lower, the +0.05 pair never lower, and its posterior mean
     difference averages to the truth within 0.02."""
-    table = decision_study(4, rng=100)
+    table = decision_study(4, seed=100)
     rates = decision_rates(table)
     assert rates.loc[["same", "single"], ["higher", "lower"]].to_numpy().max() == 0.0
     assert rates.loc["better", "lower"] == 0.0
@@ -302,7 +302,7 @@ def test_simulation_study_error_rates():
     """200 replicated data sets: with a true difference of 0 the rule says higher/lower
     at most 5% of the time (three seeds each, and one seed vs three); with +0.05 and three
     seeds each it says higher at least 60% of the time (run: pytest -m slow)."""
-    rates = decision_rates(decision_study(200, rng=1000))
+    rates = decision_rates(decision_study(200, seed=1000))
     assert rates.loc["same", ["higher", "lower"]].sum() <= 0.05
     assert rates.loc["single", ["higher", "lower"]].sum() <= 0.05
     assert rates.loc["better", "higher"] >= 0.6

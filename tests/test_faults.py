@@ -121,12 +121,12 @@ def test_short_or_padded_traces_and_errors_while_interrupted_are_interrupts(shar
     short = xr.DataTree.from_dict({"/posterior": fit.draws_dataset.isel(draw=slice(0, 40))})
     with pytest.raises(SamplingInterrupted, match="after 40 of 100 draws per chain"):
         check_complete(short, settings)
-    stats = fit.posterior["sample_stats"].to_dataset().copy(deep=True)
+    stats = fit.tree["sample_stats"].to_dataset().copy(deep=True)
     stats["step_size"][1, 60:] = np.nan  # the second chain stopped at draw 60
     padded = {"/posterior": fit.draws_dataset, "/sample_stats": stats}
     with pytest.raises(SamplingInterrupted, match="after 100 of 100 draws"):
         check_complete(xr.DataTree.from_dict(padded), settings)
-    check_complete(fit.posterior, settings)  # a complete trace passes
+    check_complete(fit.tree, settings)  # a complete trace passes
     with pytest.raises(SamplingInterrupted, match="during tuning"):
         check_complete(xr.DataTree(), settings)
     with pytest.raises(SamplingInterrupted), interruptible():
@@ -201,9 +201,9 @@ def test_damaged_fit_files_are_refused_in_one_line(
         _damaged(saved, target, **{"posterior/A": None})
     else:
         fit = shared[0]
-        tree = fit.posterior.copy()
+        tree = fit.tree.copy()
         tree["posterior"] = tree["posterior"].to_dataset().isel(draw=slice(0, 40))
-        target.write_bytes(netcdf_bytes(dataclasses.replace(fit, posterior=tree)))
+        target.write_bytes(netcdf_bytes(dataclasses.replace(fit, tree=tree)))
     with pytest.raises(FitFileError, match=message):
         bs.load(target)
     assert main(["report", "--from", str(target), "--out", str(tmp_path / "out")]) == 2

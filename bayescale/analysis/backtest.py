@@ -158,8 +158,8 @@ def backtest(
     cuts: Sequence[float],
     law: str = "sigmoid",
     *,
-    x: str,
-    y: str,
+    x: str | None = None,
+    y: str | None = None,
     run: str | None = None,
     recipe: str | None = None,
     trials: str | int | None = None,
@@ -319,6 +319,10 @@ def _truth_values(data: Any, full: CurveData, column: str | None) -> np.ndarray 
     """The truth column aligned with ``full.frame`` (via its source ``row``)."""
     if column is None:
         return None
+    if isinstance(data, CurveData):
+        if data.path is None:
+            raise DataError(f"{data.source}: truth_column needs the data's file or DataFrame")
+        data = data.path
     raw = read_table(data) if not isinstance(data, pd.DataFrame) else data
     if column not in raw.columns:
         raise DataError(f"{full.source}: missing truth column '{column}'")

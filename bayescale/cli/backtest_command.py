@@ -17,9 +17,10 @@ from bayescale.cli.common import (
     check_law,
     check_numbers,
     check_window,
+    curves_from_args,
     file_names,
+    fit_kwargs,
     format_table,
-    model_kwargs,
     output_folder,
     sampler_kwargs,
     stage_json,
@@ -53,32 +54,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the backtest, print the table, write backtest.json; returns the exit status."""
-    settings = sampler_kwargs(args)
+    sampler_kwargs(args)
     if args.max_x is not None:
         raise CommandError("--max-x does not apply: the cut-offs set the training window")
     if args.x is None:
         raise CommandError("--x is required: the cut-offs apply to it")
-    check_law("--law", args.law)
+    law = check_law("--law", args.law)
     check_window(args)
     check_numbers("--cut", args.cut, positive=True)
+    curves = curves_from_args(args, law)
     check_numbers("--true-asymptote", args.true_asymptote, positive=False)
     for cut in [None, *args.cut]:  # every fit the backtest makes, checked before any sampling
         if cut is not None and args.min_x is not None and cut <= args.min_x:
             raise CommandError(f"--cut {cut:g}: must lie above --min-x {args.min_x:g}")
         where = "the fit on all the data" if cut is None else f"--cut {cut:g}"
-        check_fit(where, args, args.law, min_x=args.min_x, max_x=cut)
+        check_fit(where, args, curves, args.law, min_x=args.min_x, max_x=cut)
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = backtest(
-                args.data,
+                curves,
                 args.cut,
                 args.law,
                 min_x=args.min_x,
                 true_asymptote=args.true_asymptote,
                 truth_column=args.truth_column,
-                **model_kwargs(args),
-                **settings,
+                **fit_kwargs(args),
             )
         payload = result.to_dict()
         payload["data"] = args.data

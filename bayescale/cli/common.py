@@ -228,16 +228,6 @@ def curves_from_args(args: argparse.Namespace, law: Law) -> CurveData:
     return curves_for_law(args.data, law, max_x=args.max_x, min_points=1, **column_kwargs(args))
 
 
-def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """Columns and model options of a one-input law, for the Python functions that
-    take :func:`bayescale.fit`'s keywords (backtest, windows, compare-laws)."""
-    columns = column_kwargs(args)
-    for role in ("n", "d", "compute"):
-        del columns[role]
-    options = fit_kwargs(args)
-    return {**columns, **{key: options[key] for key in ("likelihood", "varying", "priors")}}
-
-
 def check_numbers(option: str, values: Iterable[float] | float | None, *, positive: bool) -> None:
     """Refuse values of ``option`` that are not finite (or not > 0 with ``positive``)."""
     if values is None:
@@ -264,13 +254,13 @@ def check_window(args: argparse.Namespace) -> None:
         raise CommandError(f"--min-x {args.min_x:g} is above --max-x {args.max_x:g}")
 
 
-def check_fit(where: str, args: argparse.Namespace, law: str, **options: Any) -> None:
-    """Check one fit a command will make (data, priors, options, seed) without
-    sampling; a refusal names ``where`` (e.g. ``--cut 20000``)."""
+def check_fit(
+    where: str, args: argparse.Namespace, curves: CurveData, law: str, **window: Any
+) -> None:
+    """Check one fit a command will make of ``curves`` (window, priors, options, seed)
+    without sampling; a refusal names ``where`` (e.g. ``--cut 20000``)."""
     try:
-        fit(
-            args.data, law, **model_kwargs(args), **sampler_kwargs(args), **options, check_only=True
-        )
+        fit(curves, law, **fit_kwargs(args), **window, check_only=True)
     except ValueError as err:
         raise CommandError(f"{where}: {err}") from None
 

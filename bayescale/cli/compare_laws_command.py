@@ -16,9 +16,10 @@ from bayescale.cli.common import (
     check_fit,
     check_law,
     check_window,
+    curves_from_args,
     file_names,
+    fit_kwargs,
     format_table,
-    model_kwargs,
     output_folder,
     sampler_kwargs,
     stage_json,
@@ -47,25 +48,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit every law, compare, print, write compare_laws.json; returns the exit status."""
-    settings = sampler_kwargs(args)
+    sampler_kwargs(args)
     check_window(args)
     for law in args.laws:
         check_law("--laws", law)
+    curves = curves_from_args(args, check_law("--laws", args.laws[0]))
     if len(set(args.laws)) < 2:
         raise CommandError("--laws: name at least two different laws")
     for law in dict.fromkeys(args.laws):
-        check_fit(f"--laws {law}", args, law, min_x=args.min_x, max_x=args.max_x)
+        check_fit(f"--laws {law}", args, curves, law, min_x=args.min_x)
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = compare_laws(
-                args.data,
-                args.laws,
-                **model_kwargs(args),
-                min_x=args.min_x,
-                max_x=args.max_x,
-                **settings,
-            )
+            result = compare_laws(curves, args.laws, min_x=args.min_x, **fit_kwargs(args))
         payload = {"data": args.data, **result.to_dict()}
         payload["files"] = file_names(out)
         written = stage_json(out, "compare_laws.json", payload)

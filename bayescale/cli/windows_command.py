@@ -15,9 +15,10 @@ from bayescale.cli.common import (
     add_sampler_options,
     check_fit,
     check_law,
+    curves_from_args,
     file_names,
+    fit_kwargs,
     format_table,
-    model_kwargs,
     output_folder,
     records,
     sampler_kwargs,
@@ -63,22 +64,15 @@ def parse_window(text: str) -> Window:
 
 def run(args: argparse.Namespace) -> int:
     """Fit every window, print the table, write windows.json; returns the exit status."""
-    settings = sampler_kwargs(args)
+    sampler_kwargs(args)
     if args.min_x is not None or args.max_x is not None:
         raise CommandError("--min-x/--max-x do not apply: give the windows with --window")
     windows = [parse_window(text) for text in args.window]
-    check_law("--law", args.law)
+    curves = curves_from_args(args, check_law("--law", args.law))
     for text, (low, high) in zip(args.window, windows, strict=True):
-        check_fit(f"--window {text}", args, args.law, min_x=low, max_x=high)
+        check_fit(f"--window {text}", args, curves, args.law, min_x=low, max_x=high)
     with output_folder(args, OUTPUTS) as out:
-        table = fit_windows(
-            args.data,
-            windows,
-            args.law,
-            ci=args.ci,
-            **model_kwargs(args),
-            **settings,
-        )
+        table = fit_windows(curves, windows, args.law, ci=args.ci, **fit_kwargs(args))
         payload = {
             "data": args.data,
             "law": args.law,

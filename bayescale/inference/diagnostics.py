@@ -68,24 +68,28 @@ def check_convergence(tree: xr.DataTree, spec: ModelSpec) -> tuple[float, float,
 
 
 def check_identification(tree: xr.DataTree, spec: ModelSpec, data: CurveData) -> list[str]:
-    """Flag sigmoid fits whose data have not passed the midpoint ``C_mid``.
+    """Flag fits whose data have not passed the law's midpoint (the sigmoid's ``C_mid``).
 
-    While the largest compute is below ``C_mid`` the asymptote, the efficiency and
+    While the largest compute is below the midpoint the asymptote, the efficiency and
     the midpoint are weakly identified and their intervals largely reflect the prior.
+    Laws without a midpoint parameter (``Law.midpoint``) are not checked.
     """
-    if spec.law != "sigmoid":
+    law = spec.law_obj
+    if law.midpoint is None:
         return []
     post = tree["posterior"].to_dataset()
-    c_mid = post["C_mid"].median(("chain", "draw"))
+    c_mid = post[law.midpoint].median(("chain", "draw"))
     max_x = data.frame.groupby("recipe", sort=False)["x"].max()
+    *first, last = law.parameters[:3]
+    shape = f"{', '.join(first)} and {last}"
     messages = []
     for recipe, largest in max_x.items():
         value = float(c_mid.sel(recipe=recipe)) if "recipe" in c_mid.dims else float(c_mid)
         if largest < value:
             where = "" if len(max_x) == 1 else f" (recipe {recipe})"
             messages.append(
-                f"data end at {largest:g} before the posterior midpoint C_mid ~ {value:g}{where}: "
-                "A, B and C_mid are weakly identified and lean on the prior"
+                f"data end at {largest:g} before the posterior midpoint {law.midpoint} ~ "
+                f"{value:g}{where}: {shape} are weakly identified and lean on the prior"
             )
     return messages
 

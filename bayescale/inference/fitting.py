@@ -427,7 +427,7 @@ def fit_curves(
     reliance, leaning = check_prior_reliance(tree, spec, curves)
     identification = check_identification(tree, spec, curves) + leaning
     fitted = Fit(
-        posterior=tree,
+        tree=tree,
         data=curves,
         spec=spec,
         sampler=settings,

@@ -114,6 +114,10 @@ class Law:
         ``(params) -> value``: the curve's limit as the input grows without
         bound, on the metric's scale (the sigmoid's ``A``, a power law's ``E``);
         ``None`` when the law does not say.
+    midpoint : str or None
+        The parameter that is the input at the curve's midpoint (the sigmoid's
+        ``C_mid``): data ending before it leave the shape to the prior, and fits
+        say so (:func:`bayescale.inference.diagnostics.check_identification`).
     ropes : dict of str to float
         Default region of practical equivalence for comparing recipes on a
         parameter (the sigmoid's ``A``: 0.02, the spread of three ScaleRL seeds).
@@ -152,6 +156,7 @@ class Law:
     default_priors: Callable[[CurveData], dict[str, Prior]] | None = None
     asymptote: Callable[[Mapping[str, Any]], Any] | None = None
     ropes: Mapping[str, float] = field(default_factory=dict)
+    midpoint: str | None = None
 
     def priors_for(self, data: CurveData, shared: Iterable[str] = ()) -> dict[str, Prior]:
         """Default priors of the sampled parameters for this data set.
@@ -250,6 +255,7 @@ SIGMOID = Law(
     default_priors=law_priors.sigmoid_priors,
     asymptote=lambda p: p["A"],
     ropes={"A": ASYMPTOTE_ROPE, "B": EFFICIENCY_ROPE},
+    midpoint="C_mid",
 )
 
 _LAWS: dict[str, Law] = {SIGMOID.name: SIGMOID}

@@ -424,7 +424,7 @@ def plot_diagnostics(
             *fit.likelihood.parameters,
         ]
     collection = functions[kind](
-        fit.posterior,
+        fit.tree,
         var_names=list(var_names),
         backend="matplotlib",
         figure_kwargs={"layout": "constrained"},

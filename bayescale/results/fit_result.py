@@ -8,6 +8,7 @@ quantities, and summarises parameters with ArviZ.
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,8 +89,9 @@ class Fit:
 
     Attributes
     ----------
-    posterior : xarray.DataTree
-        Groups ``posterior``, ``sample_stats`` and ``observed_data``.
+    tree : xarray.DataTree
+        The ArviZ DataTree: groups ``posterior`` (the draws; also
+        :attr:`draws_dataset`), ``sample_stats`` and ``observed_data``.
     data : CurveData
         The validated data that were fitted.
     spec : ModelSpec
@@ -112,7 +114,7 @@ class Fit:
     >>> fit.compute_to_reach(0.6)  # doctest: +SKIP
     """
 
-    posterior: xr.DataTree
+    tree: xr.DataTree
     data: CurveData
     spec: ModelSpec
     sampler: SamplerSettings
@@ -121,6 +123,16 @@ class Fit:
     version: str = ""
 
     # ------------------------------------------------------------------ access
+    @property
+    def posterior(self) -> xr.DataTree:
+        """The whole DataTree under its 0.1 name (deprecated: use :attr:`tree`)."""
+        warnings.warn(
+            "Fit.posterior is now Fit.tree (the whole DataTree); the old name goes in 0.3",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.tree
+
     @property
     def law(self) -> Law:
         """The fitted law."""
@@ -134,7 +146,7 @@ class Fit:
     @property
     def draws_dataset(self) -> xr.Dataset:
         """The posterior draws as an xarray Dataset."""
-        return self.posterior["posterior"].to_dataset()
+        return self.tree["posterior"].to_dataset()
 
     @property
     def recipes(self) -> list[str]:

@@ -79,7 +79,7 @@ def netcdf_bytes(fit: Fit) -> bytes:
     ordinary ``OSError`` of the caller's write (HDF5 crashes the process on a
     failed write of its own).
     """
-    tree = fit.posterior.copy()
+    tree = fit.tree.copy()
     excluded = fit.data.excluded
     if len(excluded):
         tree["excluded_data"] = xr.DataTree(
@@ -175,7 +175,7 @@ def load_fit(path: str | Path, *, check_source: bool = True) -> Fit:
         _check_source(path, curves)
     tree.attrs = {}
     return Fit(
-        posterior=tree,
+        tree=tree,
         data=curves,
         spec=spec,
         sampler=sampler,

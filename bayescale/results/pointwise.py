@@ -97,6 +97,6 @@ def with_log_likelihood(fit: Fit) -> xr.DataTree:
     >>> sorted(tree.children)  # doctest: +SKIP
     ['log_likelihood', 'observed_data', 'posterior', 'sample_stats']
     """
-    groups = {f"/{name}": node.to_dataset() for name, node in fit.posterior.children.items()}
+    groups = {f"/{name}": node.to_dataset() for name, node in fit.tree.children.items()}
     groups["/log_likelihood"] = pointwise_log_likelihood(fit).to_dataset()
     return xr.DataTree.from_dict(groups)

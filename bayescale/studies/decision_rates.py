@@ -16,7 +16,7 @@ paper is tallied beside it.
 
 Examples
 --------
->>> table = decision_study(2, rng=0)  # doctest: +SKIP
+>>> table = decision_study(2, seed=0)  # doctest: +SKIP
 >>> decision_rates(table)  # doctest: +SKIP
 """
 
@@ -68,7 +68,7 @@ def decision_study(
     x_max: float = 50_000.0,
     min_x: float = 1500.0,
     sampler: Mapping[str, int] | None = None,
-    rng: int = 0,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Simulate ``n_replicates`` data sets and record every decision.
 
@@ -87,8 +87,8 @@ def decision_study(
         Last compute simulated; early compute excluded from both methods.
     sampler : mapping, optional
         NUTS settings; default :data:`STUDY_SAMPLER`.
-    rng : int
-        Seed; replicate ``i`` simulates with seed ``rng + i`` and samples with the
+    seed : int
+        Replicate ``i`` simulates with seed ``seed + i`` and samples with the
         same seed.
 
     Returns
@@ -104,9 +104,9 @@ def decision_study(
     base_a = recipes["base"]["params"]["A"]
     rows = []
     for replicate in range(n_replicates):
-        seed = rng + replicate
+        replicate_seed = seed + replicate
         frame = simulate_recipes(
-            recipes, x_max=x_max, eval_every=eval_every, held_out_from=None, rng=seed
+            recipes, x_max=x_max, eval_every=eval_every, held_out_from=None, rng=replicate_seed
         )
         start = time.perf_counter()
         with without_fit_warnings():
@@ -119,7 +119,7 @@ def decision_study(
                 rope=rope,
                 ci=ci,
                 min_x=min_x,
-                seed=seed,
+                seed=replicate_seed,
                 **settings,
             )
         seconds = time.perf_counter() - start

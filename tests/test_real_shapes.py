@@ -236,7 +236,7 @@ def test_increasing_power_law_recovers_the_exponent():
     ("law", "values", "message"),
     [
         ("sigmoid", np.linspace(0.6, 0.3, 10), r"falls as 'x' grows .*law 'sigmoid' rises"),
-        ("power", np.geomspace(1e9, 1e11, 10), r"rises as 'x' grows .*\(power_up, "),
+        ("power", np.geomspace(1e9, 1e11, 10), r"rises as 'x' grows .*\(.*power_up, "),
     ],
 )
 def test_data_against_the_law_direction_are_refused(law, values, message):

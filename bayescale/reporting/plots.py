@@ -88,7 +88,7 @@ def held_out_points(fit: Fit, data: pd.DataFrame | str | Path | None = None) -> 
     else:
         out = _canonical_rows(fit, read_table(data) if not isinstance(data, pd.DataFrame) else data)
     fitted_max = fit.data.frame.groupby("recipe")["x"].max()
-    beyond = out["x"] > out["recipe"].map(fitted_max)
+    beyond = out["x"] > out["recipe"].map(fitted_max).astype(float)
     return out[beyond & out["y"].notna()].reset_index(drop=True)
 
 

@@ -30,11 +30,10 @@ import xarray as xr
 
 from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN
 from bayescale.model.laws import get_law
-from bayescale.results.fit_result import Fit
 from bayescale.results.intervals import DEFAULT_CI, SAMPLE_DIMS, check_ci, eti
 
 if TYPE_CHECKING:
-    from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN
+    from bayescale.results.fit_result import Fit
 
 QUANTITIES = ("n_opt", "d_opt", "ratio", "loss_opt")
 """What :func:`compute_optimal` reports: parameters, tokens, tokens per

@@ -21,6 +21,7 @@ from bayescale.many import ManyFits, fit_many
 from bayescale.persistence import load_fit as load
 from bayescale.priors import Prior
 from bayescale.result import Fit
+from bayescale.sizes import SizesFit, fit_sizes
 
 __all__ = [
     "Comparison",
@@ -29,10 +30,12 @@ __all__ = [
     "Fit",
     "ManyFits",
     "Prior",
+    "SizesFit",
     "__version__",
     "compare",
     "fit",
     "fit_many",
+    "fit_sizes",
     "load",
     "load_curves",
     "read_table",

@@ -22,6 +22,7 @@ from bayescale.cli import (
     compare_laws_command,
     fit_command,
     report_command,
+    sizes_command,
     windows_command,
 )
 from bayescale.cli.common import CommandError
@@ -36,6 +37,7 @@ COMMANDS = [
     windows_command,
     compare_laws_command,
     report_command,
+    sizes_command,
 ]
 
 

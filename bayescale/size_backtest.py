@@ -1,0 +1,144 @@
+"""Hold out the largest model size: fit the smaller ones, predict the largest.
+
+The question an RL team asks before training a bigger model: what asymptote and
+curve will it have? :func:`backtest_largest_size` answers it on sizes already
+trained: it fits :func:`bayescale.fit_sizes` without the largest size, predicts
+that size's asymptote and curve, and checks them against the held-out size's
+own data: the share of its evaluations inside the predictive interval of a new
+seed, and its asymptote fitted on its own (the ScaleRL sigmoid, seeds pooled
+hierarchically) against the predicted interval.
+
+Examples
+--------
+>>> from bayescale.sizes import simulate_sizes
+>>> df = simulate_sizes([5e8, 1e9, 2e9, 4e9, 8e9], rng=0)
+>>> result = backtest_largest_size(df, x="gpu_hours", y="pass_rate", size="size",
+...                                run="seed")  # doctest: +SKIP
+>>> result.table  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale.data import DataError, read_table
+from bayescale.fitting import fit
+from bayescale.result import Fit
+from bayescale.sizes import SizesFit, fit_sizes
+
+
+@dataclass
+class SizeBacktest:
+    """Result of :func:`backtest_largest_size`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row: ``size`` (held out), ``a_median``, ``a_lower``, ``a_upper`` (the
+        predicted ``A`` of the typical seed), ``a_seed_lower``, ``a_seed_upper``
+        (a new seed's), ``own_median``, ``own_lower``, ``own_upper`` (``A`` fitted
+        on the held-out size alone), ``own_inside`` (its median inside the
+        predicted new-seed interval), ``points`` and ``coverage`` (share of its
+        evaluations inside the predictive interval), ``ci``.
+    points : pandas.DataFrame
+        The held-out evaluations with their predictive intervals.
+    sizes_fit : SizesFit
+        The fit on the smaller sizes.
+    own_fit : Fit
+        The held-out size fitted alone.
+    """
+
+    table: pd.DataFrame
+    points: pd.DataFrame
+    sizes_fit: SizesFit
+    own_fit: Fit
+
+
+def backtest_largest_size(
+    data: pd.DataFrame | str | Path,
+    *,
+    x: str,
+    y: str,
+    size: str,
+    run: str | None = None,
+    ci: float = 0.9,
+    min_x: float | None = None,
+    **options: Any,
+) -> SizeBacktest:
+    """Fit all sizes but the largest, predict the largest, compare with its data.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+    x, y, size, run : str
+        Columns, as :func:`bayescale.fit_sizes`.
+    ci : float
+        Credible mass of the intervals checked.
+    min_x : float, optional
+        Exclude early compute from both fits.
+    **options
+        Sampler and model options for both fits (``draws``, ``chains``, ``seed``,
+        ``likelihood``, ...).
+
+    Returns
+    -------
+    SizeBacktest
+
+    Raises
+    ------
+    DataError
+        When fewer than three sizes are given (two must remain for the fit).
+    """
+    frame = read_table(data) if not isinstance(data, pd.DataFrame) else data
+    source = str(data) if not isinstance(data, pd.DataFrame) else "DataFrame"
+    if size not in frame:
+        raise DataError(f"{source}: missing column '{size}' (given as size)")
+    sizes = np.sort(pd.to_numeric(frame[size], errors="coerce").dropna().unique())
+    if len(sizes) < 3:
+        raise DataError(
+            f"{source}: column '{size}' has {len(sizes)} sizes; holding out the largest "
+            "needs at least three"
+        )
+    largest = float(sizes[-1])
+    is_largest = pd.to_numeric(frame[size], errors="coerce") == largest
+    columns = {"x": x, "y": y, "run": run}
+    sizes_fit = fit_sizes(frame[~is_largest], size=size, min_x=min_x, **columns, **options)
+    own_fit = fit(frame[is_largest], "sigmoid", min_x=min_x, **columns, **options)
+    held = own_fit.data.frame
+    predicted = sizes_fit.predict(largest, held["x"].to_numpy(), ci=ci)
+    inside = (held["y"].to_numpy() >= predicted["obs_lower"].to_numpy()) & (
+        held["y"].to_numpy() <= predicted["obs_upper"].to_numpy()
+    )
+    points = held[["run", "x", "y"]].assign(
+        median=predicted["median"].to_numpy(),
+        obs_lower=predicted["obs_lower"].to_numpy(),
+        obs_upper=predicted["obs_upper"].to_numpy(),
+        inside=inside,
+    )
+    a = sizes_fit.at_sizes([largest], ci=ci).query("parameter == 'A'").iloc[0]
+    own = own_fit.summary(ci).loc["A"]
+    table = pd.DataFrame(
+        [
+            {
+                "size": largest,
+                "a_median": a["median"],
+                "a_lower": a["lower"],
+                "a_upper": a["upper"],
+                "a_seed_lower": a["seed_lower"],
+                "a_seed_upper": a["seed_upper"],
+                "own_median": float(own["median"]),
+                "own_lower": float(own["lower"]),
+                "own_upper": float(own["upper"]),
+                "own_inside": bool(a["seed_lower"] <= own["median"] <= a["seed_upper"]),
+                "points": len(points),
+                "coverage": float(inside.mean()),
+                "ci": ci,
+            }
+        ]
+    )
+    return SizeBacktest(table=table, points=points, sizes_fit=sizes_fit, own_fit=own_fit)

@@ -84,7 +84,7 @@ def plot_asymptote_by_size(
     ax.plot(grid, table["median"], color=CURVE_COLOR, label="posterior median A(N)")
     seeds = _seed_asymptotes(sizes_fit)
     ax.scatter(seeds[:, 0], seeds[:, 1], s=14, color=SEED_COLOR, zorder=3, label="fitted seeds")
-    ceiling = float(sizes_fit.fit.draws_dataset["A_max"].median())
+    ceiling = float(sizes_fit.fit.parameter_draws()["A_max"].median())
     ax.axhline(ceiling, color=CURVE_COLOR, linestyle="--", linewidth=0.8, label="A_max (median)")
     if held_out:
         ax.scatter(
@@ -119,12 +119,13 @@ def _seed_asymptotes(sizes_fit: SizesFit) -> np.ndarray:
     """``(size, median A)`` of every fitted seed: its ``A_max`` offset at its size."""
     fit = sizes_fit.fit
     post = fit.draws_dataset
+    ceiling = fit.parameter_draws()["A_max"]
     frame = fit.data.frame
     size_of_run = frame.groupby("run", sort=False)["n"].first()
     rows = []
     for run in fit.runs:
         size = float(size_of_run[run])
-        offset = post["A_max_run"].sel(run=run, drop=True) - post["A_max"]
+        offset = post["A_max_run"].sel(run=run, drop=True) - ceiling
         typical = sizes_fit.size_draws([size])["A"].isel(size=0, drop=True)
         rows.append((size, float((typical + offset).median(SAMPLE_DIMS))))
     return np.array(rows)

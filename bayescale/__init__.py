@@ -12,10 +12,12 @@ __version__ = "0.1.0"
 
 from bayescale import (
     count_likelihoods,  # noqa: F401  (registers binomial, beta_binomial)
+    data_constrained,  # noqa: F401  (registers data_constrained)
     drift_likelihood,  # noqa: F401  (registers drift)
 )
 from bayescale.compare import Comparison, compare
 from bayescale.data import CurveData, DataError, load_curves, read_table
+from bayescale.data_constrained import fit_data_constrained
 from bayescale.fitting import fit
 from bayescale.many import ManyFits, fit_many
 from bayescale.persistence import load_fit as load
@@ -34,6 +36,7 @@ __all__ = [
     "__version__",
     "compare",
     "fit",
+    "fit_data_constrained",
     "fit_many",
     "fit_sizes",
     "load",

@@ -147,27 +147,37 @@ def test_cli_fit_sizes_bad_column_exits_2_and_writes_nothing(small_sizes, tmp_pa
     assert not out.exists()
     assert main([*args[:-1], "size", "--predict", "1e4", "--out", str(out)]) == 2
     assert "--predict needs --predict-size" in capsys.readouterr().err
+    two = tmp_path / "two.csv"
+    small_sizes[small_sizes["size"] < 4e9].to_csv(two, index=False)
+    args = ["fit-sizes", str(two), "--x", "gpu_hours", "--y", "pass_rate", "--size", "size"]
+    assert main([*args, "--run", "seed", "--hold-out-largest", "--out", str(out)]) == 2
+    assert "has 2 sizes; two must remain" in capsys.readouterr().err
+    assert not out.exists()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_recovers_each_sizes_asymptote_and_predicts_the_held_out_largest(seed):
-    """Five sizes simulated from SCALERL_LIKE: the true A at every fitted size lies in
-    its 90% interval (at least 4 of 5: 90% intervals), and with the largest size
-    held out its true A lies in the predicted 90% interval and at least 75% of its
-    evaluations in their 90% predictive intervals (measured over 10 seeds in
-    docs/sizes.md: 50/50 fitted sizes, 10/10 held out, coverage 0.83-1.0)."""
-    df = simulate_sizes([5e8, 1e9, 2e9, 4e9, 8e9], rng=seed)
-    truth = df.attrs["truth"]
-    sampler = {"draws": 1000, "tune": 1000, "chains": 4, "seed": seed}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        full = bs.fit_sizes(df, **COLUMNS, **sampler)
-        back = backtest_largest_size(df, **COLUMNS, ci=0.9, **sampler)
-    table = full.at_sizes(ci=0.9).query("parameter == 'A'")
-    true_a = size_parameters(truth, np.log(table["size"].to_numpy()))["A"]
-    assert ((table["lower"] <= true_a) & (true_a <= table["upper"])).sum() >= 4
-    row = back.table.iloc[0]
-    held_a = float(size_parameters(truth, np.log(8e9))["A"])
-    assert row["a_lower"] <= held_a <= row["a_upper"]
-    assert row["coverage"] >= 0.75
+def test_recovers_each_sizes_asymptote_and_predicts_the_held_out_largest():
+    """Five sizes simulated from SCALERL_LIKE, three seeds. All sizes fitted: the
+    true A lies in its 90% interval at 14 or more of the 15 (size, seed) pairs.
+    Largest size held out: its true A in the predicted 90% interval in at least 2
+    of 3 seeds, and at least 75% of its evaluations inside their 90% predictive
+    interval on average (10 seeds in docs/sizes.md: see the numbers there)."""
+    fitted, held, coverage = 0, 0, []
+    for seed in (0, 1, 2):
+        df = simulate_sizes([5e8, 1e9, 2e9, 4e9, 8e9], rng=seed)
+        truth = df.attrs["truth"]
+        sampler = {"draws": 1000, "tune": 1000, "chains": 4, "seed": seed}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            full = bs.fit_sizes(df, **COLUMNS, **sampler)
+            back = backtest_largest_size(df, **COLUMNS, ci=0.9, **sampler)
+        table = full.at_sizes(ci=0.9).query("parameter == 'A'")
+        true_a = size_parameters(truth, np.log(table["size"].to_numpy()))["A"]
+        fitted += int(((table["lower"] <= true_a) & (true_a <= table["upper"])).sum())
+        row = back.table.iloc[0]
+        held_a = float(size_parameters(truth, np.log(8e9))["A"])
+        held += int(row["a_lower"] <= held_a <= row["a_upper"])
+        coverage.append(row["coverage"])
+    assert fitted >= 14
+    assert held >= 2
+    assert np.mean(coverage) >= 0.75

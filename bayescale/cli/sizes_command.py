@@ -17,6 +17,7 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
+from bayescale.size_backtest import backtest_largest_size
 from bayescale.sizes import fit_sizes, load_sizes, size_records
 
 NAME = "fit-sizes"
@@ -50,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="compute values at which to predict each --predict-size's curve",
     )
     parser.add_argument(
+        "--hold-out-largest",
+        action="store_true",
+        help="also fit without the largest size and check its predicted asymptote and curve "
+        "against its data (the 'backtest' key of sizes.json)",
+    )
+    parser.add_argument(
         "--likelihood", default="auto", help="observation model (default auto: drift)"
     )
     parser.add_argument(
@@ -74,7 +81,12 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--predict needs --predict-size: the sizes whose curves to predict")
     priors = parse_priors(args.prior)
     columns = {"x": args.x, "y": args.y, "size": args.size, "run": args.run}
-    load_sizes(args.data, **columns, min_x=args.min_x, max_x=args.max_x)
+    curves = load_sizes(args.data, **columns, min_x=args.min_x, max_x=args.max_x)
+    if args.hold_out_largest and curves.frame["n"].nunique() < 3:
+        raise CommandError(
+            f"--hold-out-largest: {args.data} has {curves.frame['n'].nunique()} sizes; "
+            "two must remain for the fit"
+        )
     with output_folder(args, OUTPUTS) as out:
         result = fit_sizes(
             args.data,
@@ -100,6 +112,18 @@ def run(args: argparse.Namespace) -> int:
             "sampler": {**settings, "seed": result.fit.sampler.seed},
             "files": file_names(out),
         }
+        if args.hold_out_largest:
+            back = backtest_largest_size(
+                args.data,
+                **columns,
+                ci=args.ci,
+                min_x=args.min_x,
+                max_x=args.max_x,
+                likelihood=args.likelihood,
+                priors=priors,
+                **settings,
+            )
+            payload["backtest"] = records(back.table)[0]
         written = stage_json(out, "sizes.json", payload)
         out.stage("a_vs_size.png", lambda path: _save_figure(result, args, path))
     print(f"{result.fit.law.formula}   likelihood: {result.fit.spec.likelihood}")
@@ -110,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(shown))
     for message in result.fit.diagnostics.warnings:
         print(f"warning: {message}")
+    if "backtest" in payload:
+        print("\nlargest size held out (fit on the others, predicted vs its own data):")
+        print(format_table(back.table.set_index("size")))
     print(f"wrote {written}")
     return 0
 

@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import pandas as pd
 from bayescale.data import DataError, read_table
 from bayescale.fitting import fit
 from bayescale.result import Fit
-from bayescale.sizes import SizesFit, fit_sizes
+from bayescale.sizes import SizesFit, fit_sizes, load_sizes
 
 
 @dataclass
@@ -59,6 +60,53 @@ class SizeBacktest:
     own_fit: Fit
 
 
+def split_largest_size(
+    data: pd.DataFrame | str | Path,
+    *,
+    x: str,
+    y: str,
+    size: str,
+    run: str | None = None,
+    min_x: float | None = None,
+    max_x: float | None = None,
+    likelihood: str = "auto",
+) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """The rows of the smaller sizes, the rows of the largest, and the largest size.
+
+    Both parts are validated as their fits will validate them (so a command can
+    refuse bad input before any sampling).
+
+    Raises
+    ------
+    DataError
+        When fewer than three sizes are given (two must remain for the fit), or
+        either part fails validation (one line naming the column and rows).
+    """
+    frame = read_table(data) if not isinstance(data, pd.DataFrame) else data
+    source = str(data) if not isinstance(data, pd.DataFrame) else "DataFrame"
+    columns = {"x": x, "y": y, "run": run}
+    load_sizes(frame, size=size, min_x=min_x, max_x=max_x, **columns)
+    values = pd.to_numeric(frame[size], errors="coerce")
+    sizes = np.sort(values.dropna().unique())
+    if len(sizes) < 3:
+        raise DataError(
+            f"{source}: column '{size}' has {len(sizes)} sizes; holding out the largest "
+            "needs at least three"
+        )
+    largest = float(sizes[-1])
+    is_largest = (values == largest).to_numpy()
+    fit(
+        frame[is_largest],
+        "sigmoid",
+        min_x=min_x,
+        max_x=max_x,
+        likelihood=likelihood,
+        check_only=True,
+        **columns,
+    )
+    return frame[~is_largest], frame[is_largest], largest
+
+
 def backtest_largest_size(
     data: pd.DataFrame | str | Path,
     *,
@@ -68,7 +116,10 @@ def backtest_largest_size(
     run: str | None = None,
     ci: float = 0.9,
     min_x: float | None = None,
-    **options: Any,
+    max_x: float | None = None,
+    likelihood: str = "auto",
+    priors: Mapping[str, Any] | None = None,
+    **sampler: Any,
 ) -> SizeBacktest:
     """Fit all sizes but the largest, predict the largest, compare with its data.
 
@@ -79,11 +130,16 @@ def backtest_largest_size(
         Columns, as :func:`bayescale.fit_sizes`.
     ci : float
         Credible mass of the intervals checked.
-    min_x : float, optional
-        Exclude early compute from both fits.
-    **options
-        Sampler and model options for both fits (``draws``, ``chains``, ``seed``,
-        ``likelihood``, ...).
+    min_x, max_x : float, optional
+        Exclude early (late) compute from both fits.
+    likelihood : str
+        Observation model of both fits.
+    priors : dict, optional
+        Prior overrides of the across-size fit (the held-out size's own sigmoid
+        fit keeps its defaults).
+    **sampler
+        NUTS settings for both fits (``draws``, ``tune``, ``chains``, ``seed``,
+        ``target_accept``).
 
     Returns
     -------
@@ -94,21 +150,15 @@ def backtest_largest_size(
     DataError
         When fewer than three sizes are given (two must remain for the fit).
     """
-    frame = read_table(data) if not isinstance(data, pd.DataFrame) else data
-    source = str(data) if not isinstance(data, pd.DataFrame) else "DataFrame"
-    if size not in frame:
-        raise DataError(f"{source}: missing column '{size}' (given as size)")
-    sizes = np.sort(pd.to_numeric(frame[size], errors="coerce").dropna().unique())
-    if len(sizes) < 3:
-        raise DataError(
-            f"{source}: column '{size}' has {len(sizes)} sizes; holding out the largest "
-            "needs at least three"
-        )
-    largest = float(sizes[-1])
-    is_largest = pd.to_numeric(frame[size], errors="coerce") == largest
     columns = {"x": x, "y": y, "run": run}
-    sizes_fit = fit_sizes(frame[~is_largest], size=size, min_x=min_x, **columns, **options)
-    own_fit = fit(frame[is_largest], "sigmoid", min_x=min_x, **columns, **options)
+    window = {"min_x": min_x, "max_x": max_x}
+    train, held_out, largest = split_largest_size(
+        data, size=size, likelihood=likelihood, **columns, **window
+    )
+    sizes_fit = fit_sizes(
+        train, size=size, likelihood=likelihood, priors=priors, **columns, **window, **sampler
+    )
+    own_fit = fit(held_out, "sigmoid", likelihood=likelihood, **columns, **window, **sampler)
     held = own_fit.data.frame
     predicted = sizes_fit.predict(largest, held["x"].to_numpy(), ci=ci)
     inside = (held["y"].to_numpy() >= predicted["obs_lower"].to_numpy()) & (

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale.checks import checked_settings
 from bayescale.data import CurveData, DataError, load_curves
 from bayescale.fitting import build_spec, fit_curves
 from bayescale.laws import NUMPY_OPS
@@ -302,7 +303,8 @@ def fit_sizes(
     chains: int = 4,
     seed: int | None = None,
     target_accept: float | None = None,
-) -> SizesFit:
+    check_only: bool = False,
+) -> SizesFit | None:
     """Fit RL curves of several model sizes with one law smooth in size.
 
     Parameters
@@ -322,6 +324,8 @@ def fit_sizes(
         As :func:`bayescale.fit`.
     draws, tune, chains, seed, target_accept
         NUTS settings.
+    check_only : bool
+        Only check the data, priors and settings and return ``None``.
 
     Returns
     -------
@@ -342,6 +346,9 @@ def fit_sizes(
     settings = SamplerSettings(
         draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept
     )
+    if check_only:
+        checked_settings(settings)
+        return None
     return SizesFit(fit_curves(curves, spec, settings))
 
 

@@ -151,7 +151,11 @@ def test_cli_fit_sizes_bad_column_exits_2_and_writes_nothing(small_sizes, tmp_pa
     small_sizes[small_sizes["size"] < 4e9].to_csv(two, index=False)
     args = ["fit-sizes", str(two), "--x", "gpu_hours", "--y", "pass_rate", "--size", "size"]
     assert main([*args, "--run", "seed", "--hold-out-largest", "--out", str(out)]) == 2
-    assert "has 2 sizes; two must remain" in capsys.readouterr().err
+    assert "has 2 sizes; holding out the largest needs at least three" in capsys.readouterr().err
+    assert (
+        main([*args, "--run", "seed", "--prior", "A=Beta(alpha=2, beta=2)", "--out", str(out)]) == 2
+    )
+    assert "no parameter 'A'" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -17,8 +17,8 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
-from bayescale.size_backtest import backtest_largest_size
-from bayescale.sizes import fit_sizes, load_sizes, size_records
+from bayescale.size_backtest import backtest_largest_size, split_largest_size
+from bayescale.sizes import fit_sizes, size_records
 
 NAME = "fit-sizes"
 HELP = "fit RL curves of several model sizes with A, B, C_mid smooth in size; predict other sizes"
@@ -81,18 +81,23 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--predict needs --predict-size: the sizes whose curves to predict")
     priors = parse_priors(args.prior)
     columns = {"x": args.x, "y": args.y, "size": args.size, "run": args.run}
-    curves = load_sizes(args.data, **columns, min_x=args.min_x, max_x=args.max_x)
-    if args.hold_out_largest and curves.frame["n"].nunique() < 3:
-        raise CommandError(
-            f"--hold-out-largest: {args.data} has {curves.frame['n'].nunique()} sizes; "
-            "two must remain for the fit"
-        )
+    window = {"min_x": args.min_x, "max_x": args.max_x}
+    fit_sizes(
+        args.data,
+        **columns,
+        **window,
+        likelihood=args.likelihood,
+        priors=priors,
+        **settings,
+        check_only=True,
+    )
+    if args.hold_out_largest:
+        split_largest_size(args.data, **columns, **window, likelihood=args.likelihood)
     with output_folder(args, OUTPUTS) as out:
         result = fit_sizes(
             args.data,
             **columns,
-            min_x=args.min_x,
-            max_x=args.max_x,
+            **window,
             likelihood=args.likelihood,
             priors=priors,
             **settings,
@@ -117,8 +122,7 @@ def run(args: argparse.Namespace) -> int:
                 args.data,
                 **columns,
                 ci=args.ci,
-                min_x=args.min_x,
-                max_x=args.max_x,
+                **window,
                 likelihood=args.likelihood,
                 priors=priors,
                 **settings,

@@ -24,8 +24,10 @@ __version__ = "0.2.0"
 
 from bayescale._moved import install_moved_module_finder, renamed
 from bayescale.analysis.backtest import backtest
+from bayescale.analysis.data_constrained import fit_data_constrained
 from bayescale.analysis.law_comparison import compare_laws, compare_loo
 from bayescale.analysis.recipes import Comparison, compare_recipes
+from bayescale.analysis.sizes import SizesFit, fit_sizes
 from bayescale.analysis.windows import fit_windows
 from bayescale.data.curves import CurveData, DataError, load_curves, read_table
 from bayescale.data.examples import example_path, load_example
@@ -52,6 +54,7 @@ __all__ = [
     "Likelihood",
     "ManyFits",
     "Prior",
+    "SizesFit",
     "__version__",
     "backtest",
     "calibrate",
@@ -60,7 +63,9 @@ __all__ = [
     "compare_recipes",
     "example_path",
     "fit",
+    "fit_data_constrained",
     "fit_many",
+    "fit_sizes",
     "fit_windows",
     "get_law",
     "get_likelihood",

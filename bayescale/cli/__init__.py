@@ -23,6 +23,7 @@ from bayescale.cli import (
     examples_command,
     fit_command,
     report_command,
+    sizes_command,
     windows_command,
 )
 from bayescale.cli.common import CommandError
@@ -37,6 +38,7 @@ COMMANDS = [
     windows_command,
     compare_laws_command,
     report_command,
+    sizes_command,
     examples_command,
 ]
 

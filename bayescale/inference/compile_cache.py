@@ -239,7 +239,23 @@ def _shared_arguments(keys: Sequence[str], shared_data: dict[str, np.ndarray]) -
             dims = ", ".join(f"int(shared['shape']['{key}'][{d}])" for d in range(value.ndim))
             lines.append(f"    {name} = {name}.reshape(({dims},))")
         names.append(name)
-    return "\n".join(lines), "".join(f", {name}" for name in names)
+    return "\n".join(lines), _call_arguments(["x", *names])
+
+
+_MAX_LISTED_ARGUMENTS = 28
+"""CPython builds a call of more than ~30 listed arguments through a list
+(``LIST_TO_TUPLE``), an op-code numba cannot compile; longer argument lists are
+passed as one starred sum of shorter tuples."""
+
+
+def _call_arguments(names: Sequence[str]) -> str:
+    """The argument text of ``inner(...)``: ``x, s0, s1`` or, for many arrays,
+    ``*((x, s0, ...) + (s20, ...))``."""
+    if len(names) <= _MAX_LISTED_ARGUMENTS:
+        return ", ".join(names)
+    size = _MAX_LISTED_ARGUMENTS // 2
+    chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    return "*(" + " + ".join(f"({', '.join(chunk)},)" for chunk in chunks) + ")"
 
 
 def _logp_source(n_dim: int, keys: Sequence[str], shared_data: dict[str, np.ndarray]) -> str:
@@ -254,7 +270,7 @@ def bayescale_logp(dim, x_, out_, logp_, user_data_):
         x = numba.carray(x_, ({n_dim},))
         out = numba.carray(out_, ({n_dim},))
         logp = numba.carray(logp_, (1,))
-        value, grad = inner(x{args})
+        value, grad = inner({args})
         logp[0] = value
         finite = True
         for i in range({n_dim}):
@@ -285,7 +301,7 @@ def bayescale_expand(dim, expanded, x_, out_, user_data_):
     try:
         x = numba.carray(x_, ({n_dim},))
         out = numba.carray(out_, ({n_expanded},))
-        (values,) = inner(x{args})
+        (values,) = inner({args})
         for i in range({n_expanded}):
             out[i] = values[i]
     except Exception:

@@ -69,7 +69,7 @@ LawPriors = Callable[[CurveData], dict[str, Prior]]
 Centre = float | tuple[float, ...]
 
 
-def _by_recipe(data: CurveData, statistic: Callable[[pd.DataFrame], float]) -> Centre:
+def by_recipe(data: CurveData, statistic: Callable[[pd.DataFrame], float]) -> Centre:
     """``statistic`` of each recipe's rows: one float for one recipe, else a tuple.
 
     Data-centred priors are centred on each recipe's own data, so a recipe that
@@ -79,7 +79,7 @@ def _by_recipe(data: CurveData, statistic: Callable[[pd.DataFrame], float]) -> C
     return values[0] if len(values) == 1 else tuple(values)
 
 
-def _first_value(rows: pd.DataFrame) -> float:
+def first_value(rows: pd.DataFrame) -> float:
     """The smallest first value over the runs: the start of the curve, clipped to [0, 1].
 
     Each run's first evaluation before ``min_x`` excluded early rows (``y_start``,
@@ -94,11 +94,11 @@ def sigmoid_priors(data: CurveData) -> dict[str, Prior]:
         "A": Prior("Beta", alpha=2.0, beta=2.0),
         "B": Prior("LogNormal", mu=float(np.log(1.5)), sigma=0.75),
         "C_mid": Prior(
-            "LogNormal", mu=_by_recipe(data, lambda rows: np.log(rows["x"]).mean()), sigma=2.0
+            "LogNormal", mu=by_recipe(data, lambda rows: np.log(rows["x"]).mean()), sigma=2.0
         ),
         "R0": Prior(
             "TruncatedNormal",
-            mu=_by_recipe(data, _first_value),
+            mu=by_recipe(data, first_value),
             sigma=0.15,
             lower=0.0,
             upper=1.0,
@@ -123,7 +123,7 @@ def _log_loss(data: CurveData, statistic: str, fraction: float = 1.0) -> Centre:
         stat = {"min": y.min(), "median": y.median(), "geomean": np.exp(np.log(y).mean())}
         return float(np.log(fraction * stat[statistic]))
 
-    return _by_recipe(data, value)
+    return by_recipe(data, value)
 
 
 def power_priors(data: CurveData) -> dict[str, Prior]:

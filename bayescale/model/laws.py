@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -260,6 +261,16 @@ SIGMOID = Law(
 
 _LAWS: dict[str, Law] = {SIGMOID.name: SIGMOID}
 
+#: Modules of the model layer defining further built-in laws; imported (and so
+#: registered) the first time the registry is read.
+BUILTIN_LAW_MODULES = ("size_law", "data_constrained_law")
+
+
+def _registry() -> dict[str, Law]:
+    for module in BUILTIN_LAW_MODULES:
+        importlib.import_module(f"bayescale.model.{module}")
+    return _LAWS
+
 
 def register_law(law: Law) -> Law:
     """Add a law to the registry (used by the modules that define laws)."""
@@ -399,16 +410,17 @@ def get_law(name: str) -> Law:
     ValueError
         If no law has that name; the message lists the known laws.
     """
+    registry = _registry()
     try:
-        return _LAWS[name]
+        return registry[name]
     except KeyError:
-        known = ", ".join(sorted(_LAWS))
+        known = ", ".join(sorted(registry))
         raise ValueError(f"unknown law {name!r}; choose one of: {known}") from None
 
 
 def available_laws() -> list[str]:
     """Names of the registered laws."""
-    return sorted(_LAWS)
+    return sorted(_registry())
 
 
 def _saturating_mean(ops, log_inputs, p):
@@ -566,7 +578,7 @@ def _chinchilla_mean(ops, log_inputs, p):
     return ops.logaddexp(ops.log(p["E"]), ops.logaddexp(n_term, d_term))
 
 
-def _chinchilla_derive(ops, s, log_ref):
+def chinchilla_derive(ops, s, log_ref):
     return {
         "E": s["E"],
         "A": s["A_ref"] * ops.exp(s["alpha"] * log_ref["n"]),
@@ -605,7 +617,7 @@ CHINCHILLA = register_law(
         mean=_chinchilla_mean,
         inverse=_chinchilla_inverse,
         sampled=("E", "A_ref", "B_ref", "alpha", "beta"),
-        derive=_chinchilla_derive,
+        derive=chinchilla_derive,
         references=("n", "d"),
         adaptation="low_rank",
         direction="decreasing",

@@ -50,7 +50,8 @@ def plain(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.2)) -> Axes:
+def axes_for(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.2)) -> Axes:
+    """``ax``, or the axes of a new figure of ``figsize`` (a plot draws on either)."""
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -151,7 +152,7 @@ def plot_fit(
     if fit.law.inputs != ("x",):
         raise ValueError(f"plot_fit draws one-input laws; {fit.law.name!r} has {fit.law.inputs}")
     recipe = fit.recipe_name(recipe)
-    ax = _axes(ax)
+    ax = axes_for(ax)
     frame = fit.data.frame[fit.data.frame["recipe"] == recipe]
     if held_out is not None and "recipe" in held_out:
         held_out = held_out[held_out["recipe"] == recipe]
@@ -242,7 +243,7 @@ def plot_parameter_by_recipe(
     reference = fit.recipe_name(reference or fit.recipes[0])
     if rope is None:
         rope = fit.law.ropes.get(parameter, 0.0)
-    ax = _axes(ax)
+    ax = axes_for(ax)
     for recipe in fit.recipes:
         values = fit.parameter_draws(recipe=recipe)[parameter].to_numpy().ravel()
         ax.plot(*_kde_line(values), label=plain(recipe))
@@ -301,7 +302,7 @@ def plot_difference(
     >>> ax = plot_difference((a - b).values.ravel(), decision="higher")  # doctest: +SKIP
     """
     values = np.asarray(draws, dtype=float).ravel()
-    ax = _axes(ax)
+    ax = axes_for(ax)
     grid, density = _kde_line(values)
     ax.plot(grid, density, color=CURVE_COLOR)
     ax.axvspan(-rope, rope, color="grey", alpha=0.25, lw=0, label=f"ROPE ± {rope:g}")
@@ -469,7 +470,7 @@ def plot_loss_contours(
     """
     recipe = fit.recipe_name(recipe)
     frame = fit.data.frame[fit.data.frame["recipe"] == recipe]
-    ax = _axes(ax)
+    ax = axes_for(ax)
     n = np.geomspace(frame["n"].min() / 2, frame["n"].max() * 2, 50)
     d = np.geomspace(frame["d"].min() / 2, frame["d"].max() * 2, 50)
     grid_n, grid_d = np.meshgrid(n, d)
@@ -534,7 +535,7 @@ def plot_frontier(
     recipe = fit.recipe_name(recipe)
     budgets = _budget_range(fit) if compute is None else np.asarray(compute, dtype=float)
     optimum = fit.compute_optimal(budgets, recipe=recipe, ci=ci)
-    ax = _axes(ax)
+    ax = axes_for(ax)
     ax.fill_between(
         budgets,
         optimum["n_opt_lower"],

@@ -1,0 +1,144 @@
+"""Figures of the isoFLOP fit: profiles with their optima, and the frontier with bands.
+
+Examples
+--------
+>>> from bayescale.isoflop_plots import plot_isoflop
+>>> figure = plot_isoflop(result, extend_to=3.8e25)  # doctest: +SKIP
+>>> figure.savefig("isoflop.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from bayescale.isoflop import IsoflopFit
+from bayescale.result import DEFAULT_CI
+
+if TYPE_CHECKING:
+    from bayescale.result import Fit
+
+APPROACH2_COLOR = "tab:blue"
+APPROACH3_COLOR = "tab:orange"
+
+
+def plot_isoflop(
+    result: IsoflopFit,
+    *,
+    ci: float = DEFAULT_CI,
+    extend_to: float | None = None,
+    approach3: Fit | None = None,
+    truth: pd.DataFrame | None = None,
+) -> Figure:
+    """IsoFLOP profiles (left) and the frontier ``N*(C)`` with its band (right).
+
+    Parameters
+    ----------
+    result : IsoflopFit
+    ci : float
+        Credible mass of the bands and error bars.
+    extend_to : float, optional
+        Draw the frontier up to this budget (FLOP), e.g. the target run.
+    approach3 : Fit, optional
+        A ``"chinchilla"`` law fit of the same data: its frontier is drawn too.
+    truth : DataFrame, optional
+        Columns ``compute`` and ``n_opt`` of a known frontier (simulated data).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> plot_isoflop(result, extend_to=3.8e25).savefig("frontier.png")  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
+    data = result.data
+    frame = data.frame
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(data.budgets)))
+    low_q, high_q = (1 - ci) / 2, (1 + ci) / 2
+    table = result.budget_table(ci)
+    for k, budget in enumerate(data.budgets):
+        rows = frame[frame["budget"] == k]
+        log_n = np.log(rows["n"].to_numpy())
+        grid = np.linspace(log_n.min(), log_n.max(), 60)
+        curves = (
+            result.draws["loss_opt"][:, k, None]
+            + result.draws["curvature"][:, k, None]
+            * (grid[None, :] - result.draws["log_n_opt"][:, k, None]) ** 2
+        )
+        color = colors[k]
+        left.fill_between(
+            np.exp(grid), *np.quantile(curves, [low_q, high_q], axis=0), color=color, alpha=0.25
+        )
+        left.plot(np.exp(grid), np.median(curves, 0), color=color, lw=1)
+        left.scatter(rows["n"], rows["loss"], s=8, color=color, label=f"{budget:.2g}")
+        row = table.iloc[k]
+        left.errorbar(
+            row["n_opt_median"],
+            row["loss_opt_median"],
+            xerr=[
+                [row["n_opt_median"] - row["n_opt_lower"]],
+                [row["n_opt_upper"] - row["n_opt_median"]],
+            ],
+            fmt="x",
+            color="black",
+            ms=5,
+            lw=1,
+        )
+    left.set_xscale("log")
+    left.set_xlabel("parameters N")
+    left.set_ylabel("final loss")
+    left.set_title(f"isoFLOP profiles ({ci:.0%} bands, optima x)", fontsize=9)
+    left.legend(fontsize=6, title="C (FLOP)", title_fontsize=6, ncol=2)
+
+    top = max(float(data.budgets.max()), extend_to or 0.0)
+    budgets = np.geomspace(data.budgets.min(), top, 80)
+    frontier = result.allocation(budgets, ci)
+    right.fill_between(
+        budgets,
+        frontier["n_opt_lower"],
+        frontier["n_opt_upper"],
+        color=APPROACH2_COLOR,
+        alpha=0.3,
+        label=f"Approach 2 (this model), {ci:.0%}",
+    )
+    right.plot(budgets, frontier["n_opt_median"], color=APPROACH2_COLOR)
+    if approach3 is not None:
+        other = approach3.compute_optimal(budgets, ci=ci)
+        right.fill_between(
+            budgets,
+            other["n_opt_lower"],
+            other["n_opt_upper"],
+            color=APPROACH3_COLOR,
+            alpha=0.3,
+            label=f"Approach 3 (Chinchilla law), {ci:.0%}",
+        )
+        right.plot(budgets, other["n_opt_median"], color=APPROACH3_COLOR)
+    right.errorbar(
+        table["compute"],
+        table["n_opt_median"],
+        yerr=[
+            table["n_opt_median"] - table["n_opt_lower"],
+            table["n_opt_upper"] - table["n_opt_median"],
+        ],
+        fmt="o",
+        ms=3,
+        color="black",
+        label="per-budget optima",
+    )
+    if truth is not None:
+        right.plot(truth["compute"], truth["n_opt"], "k--", lw=1, label="truth")
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel("compute C (FLOP)")
+    right.set_ylabel("compute-optimal parameters N*")
+    right.set_title("frontier N*(C) = G C^a", fontsize=9)
+    right.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    return figure

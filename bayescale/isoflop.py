@@ -123,8 +123,8 @@ def group_budgets(compute: np.ndarray, tolerance: float) -> tuple[np.ndarray, np
         Each run's compute (FLOP).
     tolerance : float
         Runs whose ``log10`` compute lie within this distance of their neighbour
-        (sorted) form one budget, whose FLOP is the geometric mean; 0 groups equal
-        values only.
+        (sorted) form one budget, whose FLOP is the geometric mean (the value
+        itself when all are equal); 0 groups equal values only.
 
     Returns
     -------
@@ -147,7 +147,11 @@ def group_budgets(compute: np.ndarray, tolerance: float) -> tuple[np.ndarray, np
         if rank and logs[position] - logs[order[rank - 1]] > tolerance:
             group += 1
         index[position] = group
-    budgets = np.array([10 ** logs[index == k].mean() for k in range(group + 1)])
+    budgets = np.empty(group + 1)
+    for k in range(group + 1):
+        members = compute[index == k]
+        same = np.all(members == members[0])
+        budgets[k] = members[0] if same else 10 ** logs[index == k].mean()
     return index, budgets
 
 
@@ -301,8 +305,9 @@ class IsoflopFit:
     ----------
     draws : dict of str to numpy.ndarray
         Posterior draws (chains stacked): ``a``, ``log_g`` (``ln G``), ``tau``,
-        ``sigma``, and per budget ``log_n_opt``, ``loss_opt``, ``curvature``
-        (shape draws x budgets).
+        ``sigma``, the log-curvature hyperparameters ``h0``, ``h1``, ``s_h``
+        (``ln h = h0 + h1 (ln C - c_ref) + s_h w``), and per budget
+        ``log_n_opt``, ``loss_opt``, ``curvature`` (shape draws x budgets).
     data : IsoflopData
     sampler : SamplerSettings
     diagnostics : dict
@@ -562,6 +567,9 @@ def fit_isoflop(
         "log_n_opt": data.x_ref + flat("x_opt"),
         "loss_opt": flat("loss_opt"),
         "curvature": flat("curvature"),
+        "h0": flat("h0"),
+        "h1": flat("h1"),
+        "s_h": flat("s_h"),
     }
     return IsoflopFit(result_draws, data, settings, diagnostics, times)
 

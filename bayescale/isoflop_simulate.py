@@ -100,9 +100,23 @@ def simulate_isoflop(
         log_n = centre + np.linspace(-0.5, 0.5, sizes) * np.log(span)
         n = np.exp(log_n)
         d = compute / (FLOP_PER_PARAMETER_TOKEN * n)
-        truth = get_law("chinchilla").curve({"n": log_n, "d": np.log(d)}, params)
+        truth = true_loss(params, np.full(sizes, compute), n)
         loss = truth + rng.normal(0.0, noise_sd, sizes)
         rows.append(
             pd.DataFrame({"compute": compute, "n": n, "d": d, "loss": loss, "loss_true": truth})
         )
     return pd.concat(rows, ignore_index=True)
+
+
+def true_loss(params: dict[str, float], compute: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Noiseless Chinchilla-law loss of runs with ``compute`` FLOP and ``n`` parameters.
+
+    Examples
+    --------
+    >>> p = chinchilla_for_frontier()
+    >>> float(true_loss(p, np.array([1e22]), np.array([1e10]))[0]) > p["E"]
+    True
+    """
+    n = np.asarray(n, dtype=float)
+    log_d = np.log(np.asarray(compute, dtype=float) / (FLOP_PER_PARAMETER_TOKEN * n))
+    return get_law("chinchilla").curve({"n": np.log(n), "d": log_d}, params)

@@ -1,4 +1,4 @@
-"""Figures of the isoFLOP fit: profiles with their optima, and the frontier with bands.
+"""Figures of the isoFLOP fit (profiles, optima, frontier with bands) and of a run design.
 
 Examples
 --------
@@ -9,6 +9,7 @@ Examples
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +20,7 @@ from bayescale.isoflop import IsoflopFit
 from bayescale.result import DEFAULT_CI
 
 if TYPE_CHECKING:
+    from bayescale.next_run import Design
     from bayescale.result import Fit
 
 APPROACH2_COLOR = "tab:blue"
@@ -142,3 +144,77 @@ def plot_isoflop(
     right.legend(fontsize=7, loc="upper left")
     figure.tight_layout()
     return figure
+
+
+def plot_design(design: Design) -> Figure:
+    """What each candidate would do to the target sd (left) and the greedy choice (right).
+
+    Parameters
+    ----------
+    design : Design
+        From :func:`bayescale.next_run.suggest_runs`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> plot_design(design).savefig("next_run.png")  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    table = design.candidates
+    chosen = table["candidate"].isin(design.chosen["candidate"])
+    left.scatter(
+        table.loc[~chosen, "cost"],
+        table.loc[~chosen, "reduction"],
+        s=14,
+        color="grey",
+        label="candidates",
+    )
+    left.scatter(
+        table.loc[chosen, "cost"],
+        table.loc[chosen, "reduction"],
+        s=20,
+        color=APPROACH2_COLOR,
+        label="chosen",
+    )
+    left.axvline(design.run_budget, color="black", lw=1, ls="--", label="run budget")
+    left.set_xscale("log")
+    left.set_xlabel("candidate cost (FLOP)")
+    left.set_ylabel("expected sd reduction, alone")
+    left.set_title(f"target: {_target_label(design)}", fontsize=9)
+    left.legend(fontsize=7)
+    steps = design.chosen
+    right.step(
+        np.concatenate([[0.0], steps["total_cost"]]),
+        np.concatenate([[design.prior_sd], steps["expected_sd"]]),
+        where="post",
+        color=APPROACH2_COLOR,
+    )
+    right.axhline(design.prior_sd, color="grey", lw=1, ls=":", label="now")
+    right.set_xlabel("FLOP spent on new runs (greedy order)")
+    right.set_ylabel("expected posterior sd of the target")
+    right.set_title(f"{len(steps)} candidates chosen, {len(design.runs)} runs", fontsize=9)
+    right.legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def _target_label(design: Design) -> str:
+    name = "ln N*" if design.target == "n_opt" else "optimal loss"
+    return f"{name} at {design.target_compute:.3g} FLOP"
+
+
+def save_png(figure: Figure, path: Path) -> None:
+    """Write ``figure`` as PNG to ``path`` (any name: the format is explicit) and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    plt.close(figure)
+    Path(path).write_bytes(buffer.getvalue())

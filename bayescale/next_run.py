@@ -38,6 +38,10 @@ from bayescale.result import Fit
 
 TARGETS = ("n_opt", "loss_opt")
 
+MIN_GAIN = 2e-3
+"""A greedy step must remove at least this fraction of the current variance
+(0.1% of the sd): cheaper than training runs that change nothing."""
+
 
 # ------------------------------------------------------------ draws per model
 def target_draws(fit: IsoflopFit | Fit, target: str, compute: float) -> np.ndarray:
@@ -295,7 +299,7 @@ def design_runs(
                     target, predictions, noise_var, columns + list(groups[cid])
                 )
                 score = (current - var) / cost[cid]
-                if score > best_score:
+                if score > best_score and current - var > MIN_GAIN * current:
                     best, best_score, best_var = cid, score, var
             if best is None:
                 return steps

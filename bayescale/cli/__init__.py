@@ -22,6 +22,7 @@ from bayescale.cli import (
     compare_laws_command,
     fit_command,
     isoflop_command,
+    next_run_command,
     report_command,
     windows_command,
 )
@@ -38,6 +39,7 @@ COMMANDS = [
     compare_laws_command,
     report_command,
     isoflop_command,
+    next_run_command,
 ]
 
 

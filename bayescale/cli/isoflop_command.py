@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import warnings
 
 import pandas as pd
@@ -80,8 +79,10 @@ def run(args: argparse.Namespace) -> int:
         if approach3 is not None:
             payload["approach3"] = _approach3_payload(approach3, result, args)
         payload["files"] = file_names(out)
+        from bayescale.isoflop_plots import save_png
+
         figure = _figure(result, approach3, args)
-        out.stage("isoflop.png", lambda path: _save(figure, path))
+        out.stage("isoflop.png", lambda path: save_png(figure, path))
         written = stage_json(out, "isoflop.json", payload)
     print(_render(result, payload))
     print(f"wrote {written}")
@@ -122,15 +123,6 @@ def _figure(result, approach3, args):
 
     extend = max(args.budget) if args.budget else None
     return plot_isoflop(result, ci=args.ci, extend_to=extend, approach3=approach3)
-
-
-def _save(figure, path) -> None:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    plt.close(figure)
-    path.write_bytes(buffer.getvalue())
 
 
 def _render(result, payload: dict) -> str:

@@ -92,14 +92,20 @@ def predicted_losses(
             np.mean(fit.draws["sigma"] ** 2)
         )
     _check_chinchilla(fit)
+    import xarray as xr
+
     from bayescale.laws import NUMPY_OPS
 
-    params = {k: v.to_numpy().ravel()[:, None] for k, v in fit.parameter_draws().items()}
     log_d = np.log(compute / FLOP_PER_PARAMETER_TOKEN) - log_n
-    mean = fit.law.mean(NUMPY_OPS, {"n": log_n[None, :], "d": log_d[None, :]}, params)
-    noise = {k: v.to_numpy().ravel()[:, None] for k, v in fit.noise_draws().items()}
-    rng = np.random.default_rng(seed)
-    residual = fit.likelihood.draw(mean, noise, rng, None) - mean
+    inputs = {"n": xr.DataArray(log_n, dims="point"), "d": xr.DataArray(log_d, dims="point")}
+    mean = fit.law.mean(NUMPY_OPS, inputs, fit.parameter_draws())
+    observed = fit.likelihood.draw(mean, fit.noise_draws(), np.random.default_rng(seed), None)
+
+    def flat(values: xr.DataArray) -> np.ndarray:
+        return values.stack(sample=("chain", "draw")).transpose("sample", "point").to_numpy()
+
+    mean = flat(mean)
+    residual = flat(observed) - mean
     q25, q75 = np.quantile(residual, [0.25, 0.75])
     return mean, float(((q75 - q25) / 1.349) ** 2)  # robust: Student-t noise
 

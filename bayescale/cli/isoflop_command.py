@@ -93,7 +93,7 @@ def _approach3(data, settings):
     from bayescale.fitting import fit
 
     frame = data.frame[["n", "d", "loss"]]
-    return fit(frame, "chinchilla", n="n", d="d", y="loss", **settings)
+    return fit(frame, "chinchilla", n="n", d="d", y="loss", repeats="independent", **settings)
 
 
 def _approach3_payload(approach3, result, args) -> dict:

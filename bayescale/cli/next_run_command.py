@@ -128,7 +128,15 @@ def _fit(data, model: str, settings: dict):
         return fit_isoflop(data, **settings)
     from bayescale.fitting import fit
 
-    return fit(data.frame[["n", "d", "loss"]], "chinchilla", n="n", d="d", y="loss", **settings)
+    return fit(
+        data.frame[["n", "d", "loss"]],
+        "chinchilla",
+        n="n",
+        d="d",
+        y="loss",
+        repeats="independent",
+        **settings,
+    )
 
 
 def _read_candidates(path: str):

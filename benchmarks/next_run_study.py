@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    nice .venv/bin/python benchmarks/next_run_study.py [N_WORLDS] [OUT_DIR]
+    nice .venv/bin/python benchmarks/next_run_study.py [N_WORLDS] [OUT_DIR] [--replot]
 
 Defaults: 20 worlds, docs/figures. For each world and each naive kind ("size":
 the next larger size at the largest budget; "sweep": a 12-size sweep at the next
@@ -20,21 +20,24 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from bayescale.next_run_study import design_vs_naive
 
 
-def main(count: int, out: Path) -> None:
+def main(count: int, out: Path, replot: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    rows, start = [], time.perf_counter()
-    for seed in range(count):
-        for kind in ("size", "sweep"):
-            rows.append(design_vs_naive(1000 + seed, kind=kind))
-        print(f"{seed + 1} worlds, {time.perf_counter() - start:.0f} s", flush=True)
-    frame = pd.DataFrame(rows)
-    frame.to_csv(out / "next_run_study.csv", index=False)
+    start = time.perf_counter()
+    if replot:  # tables and figure from the saved CSV
+        frame = pd.read_csv(out / "next_run_study.csv")
+    else:
+        rows = []
+        for seed in range(count):
+            for kind in ("size", "sweep"):
+                rows.append(design_vs_naive(1000 + seed, kind=kind))
+            print(f"{seed + 1} worlds, {time.perf_counter() - start:.0f} s", flush=True)
+        frame = pd.DataFrame(rows)
+        frame.to_csv(out / "next_run_study.csv", index=False)
     summary = frame.groupby("kind").agg(
         worlds=("seed", "size"),
         run_budget=("run_budget", "median"),
@@ -58,10 +61,11 @@ def main(count: int, out: Path) -> None:
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for ax, (kind, rows_kind) in zip(axes[:2], frame.groupby("kind"), strict=True):
         ax.scatter(rows_kind["width_naive"], rows_kind["width_design"], s=12)
-        top = float(np.max(rows_kind[["width_naive", "width_design"]].to_numpy())) * 1.05
-        ax.plot([0, top], [0, top], "k--", lw=1)
-        ax.set_xlim(0, top)
-        ax.set_ylim(0, top)
+        values = rows_kind[["width_naive", "width_design"]].to_numpy()
+        low, top = float(values.min()) / 1.2, float(values.max()) * 1.2
+        ax.plot([low, top], [low, top], "k--", lw=1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.set_xlabel("90% width of ln N*(3.8e25), naive")
         ax.set_ylabel("... designed runs, same FLOP")
         ax.set_title(
@@ -75,6 +79,8 @@ def main(count: int, out: Path) -> None:
         frame[["sd_naive", "sd_design"]].max().max(),
     )
     ax.plot([low, high], [low, high], "k--", lw=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("posterior sd after refit on the runs")
     ax.set_ylabel("sd predicted before (linearised)")
     ax.legend(fontsize=7)
@@ -88,4 +94,5 @@ if __name__ == "__main__":
     main(
         int(sys.argv[1]) if len(sys.argv) > 1 else 20,
         Path(sys.argv[2] if len(sys.argv) > 2 else "docs/figures"),
+        replot="--replot" in sys.argv,
     )

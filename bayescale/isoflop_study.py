@@ -53,6 +53,42 @@ def draw_truth(rng: np.random.Generator) -> dict[str, float]:
     }
 
 
+def simulate_world(
+    seed: int,
+) -> tuple[np.random.Generator, dict[str, float], dict[str, float], pd.DataFrame]:
+    """A truth from :func:`draw_truth` and its sweeps (10 budgets, 12 sizes each).
+
+    Returns
+    -------
+    rng : numpy.random.Generator
+        The generator that drew the truth (for further draws in the same world).
+    truth : dict
+        ``b``, ``h``, ``beta``, ``noise_sd``.
+    params : dict
+        The Chinchilla-law parameters of that truth.
+    frame : pandas.DataFrame
+        ``compute``, ``n``, ``d``, ``loss``, ``loss_true``.
+
+    Examples
+    --------
+    >>> _, truth, params, frame = simulate_world(0)
+    >>> len(frame)
+    120
+    """
+    rng = np.random.default_rng(seed)
+    truth = draw_truth(rng)
+    frame = simulate_isoflop(
+        DEFAULT_BUDGETS,
+        h=truth["h"],
+        b=truth["b"],
+        beta=truth["beta"],
+        noise_sd=truth["noise_sd"],
+        seed=seed,
+    )
+    params = chinchilla_for_frontier(truth["h"], truth["b"], beta=truth["beta"])
+    return rng, truth, params, frame
+
+
 def two_step(frame: pd.DataFrame, level: float) -> dict[str, tuple[float, float]]:
     """Least-squares parabola per budget, then least squares of ln N* on ln C.
 
@@ -96,17 +132,7 @@ def coverage_run(
         per-budget optima ``log_n_budgets`` pooled over budgets), the same
         coverage for the two-step recipe (``twostep<level>_<q>``) and diagnostics.
     """
-    rng = np.random.default_rng(seed)
-    truth = draw_truth(rng)
-    frame = simulate_isoflop(
-        DEFAULT_BUDGETS,
-        h=truth["h"],
-        b=truth["b"],
-        beta=truth["beta"],
-        noise_sd=truth["noise_sd"],
-        seed=seed,
-    )
-    params = chinchilla_for_frontier(truth["h"], truth["b"], beta=truth["beta"])
+    _, truth, params, frame = simulate_world(seed)
     result = fit_isoflop(frame, n="n", draws=draws, tune=tune, chains=chains, seed=seed, cores=1)
     true_a = 1 - truth["b"]
     true_log_d = float(np.log(optimal_allocation(params, TARGET)["d_opt"]))

@@ -22,12 +22,9 @@ import pandas as pd
 from bayescale.allocation import optimal_allocation
 from bayescale.isoflop import IsoflopFit, fit_isoflop
 from bayescale.isoflop_simulate import (
-    DEFAULT_BUDGETS,
-    chinchilla_for_frontier,
-    simulate_isoflop,
     true_loss,
 )
-from bayescale.isoflop_study import TARGET, draw_truth
+from bayescale.isoflop_study import TARGET, simulate_world
 from bayescale.next_run import (
     conditional_variance,
     isoflop_candidates,
@@ -57,17 +54,8 @@ def design_vs_naive(
         sds (``linear_sd_*``) and the posterior sds after the refits (``sd_*``),
         the run budget and the design's labels.
     """
-    rng = np.random.default_rng(seed)
-    truth = draw_truth(rng)
-    params = chinchilla_for_frontier(truth["h"], truth["b"], beta=truth["beta"])
-    frame = simulate_isoflop(
-        DEFAULT_BUDGETS,
-        h=truth["h"],
-        b=truth["b"],
-        beta=truth["beta"],
-        noise_sd=truth["noise_sd"],
-        seed=seed,
-    )[["compute", "n", "loss"]]
+    rng, truth, params, frame = simulate_world(seed)
+    frame = frame[["compute", "n", "loss"]]
     settings = {"draws": draws, "tune": tune, "chains": chains, "cores": 1}
     fit = fit_isoflop(frame, n="n", seed=seed, **settings)
     true_log_n = float(np.log(optimal_allocation(params, TARGET)["n_opt"]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_cli_contract import Sampled, _refused
 
 from bayescale import isoflop
 from bayescale.cli import main
@@ -28,26 +29,14 @@ def _base(command: str, sweeps: str) -> list[str]:
     return ["next-run", sweeps, *columns, "--target-compute", "3.8e25", "--run-budget", "1e23"]
 
 
-class Sampled(BaseException):
-    """Raised instead of fitting."""
-
-
 @pytest.fixture
 def no_sampling(monkeypatch):
+    """Fitting raises :class:`Sampled` (the contract tests' marker) instead."""
+
     def refuse(*args, **kwargs):
         raise Sampled
 
     monkeypatch.setattr(isoflop, "fit_isoflop", refuse)
-
-
-def _refused(argv, capsys) -> str:
-    status = main(argv)
-    captured = capsys.readouterr()
-    assert status == 2, captured.err
-    assert "Traceback" not in captured.err
-    lines = captured.err.splitlines()
-    assert len(lines) == 1, captured.err
-    return lines[0]
 
 
 FAULTS = [

@@ -24,22 +24,54 @@ HELP = "fit isoFLOP profiles: each budget's optimal size and the frontier N*(C),
 OUTPUTS = ("isoflop.json", "isoflop.png")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``bayescale isoflop``."""
+def add_sweep_options(parser: argparse.ArgumentParser) -> None:
+    """DATA and the columns of isoFLOP sweeps (shared with ``next-run``)."""
     parser.add_argument("data", help="CSV, TSV or Parquet file with one row per trained run")
     parser.add_argument("--compute", required=True, help="column of the run's compute (FLOP)")
     parser.add_argument("--y", required=True, help="column of the final loss")
     parser.add_argument("--n", help="column of parameters")
     parser.add_argument("--d", help="column of tokens (with --n: kept as given)")
     parser.add_argument(
-        "--budget", nargs="+", type=float, default=[], metavar="C", help="budgets to allocate"
-    )
-    parser.add_argument(
         "--budget-tolerance",
         type=float,
         default=0.0,
         metavar="DEX",
         help="runs whose compute lie within this many decades form one budget (default 0)",
+    )
+
+
+def sweep_data(args: argparse.Namespace):
+    """The sweeps named by :func:`add_sweep_options`, validated (before any fit)."""
+    from bayescale.isoflop import isoflop_data
+
+    check_numbers("--budget-tolerance", args.budget_tolerance, positive=False)
+    if args.budget_tolerance < 0:
+        raise CommandError("--budget-tolerance must be >= 0")
+    if args.n is None and args.d is None:
+        raise CommandError("name the size column (--n) or the token column (--d)")
+    return isoflop_data(
+        args.data,
+        compute=args.compute,
+        y=args.y,
+        n=args.n,
+        d=args.d,
+        budget_tolerance=args.budget_tolerance,
+    )
+
+
+def fit_chinchilla(data, settings: dict):
+    """The Chinchilla law (Approach 3) fitted to the same runs."""
+    from bayescale.fitting import fit
+
+    frame = data.frame[["n", "d", "loss"]]
+    return fit(frame, "chinchilla", n="n", d="d", y="loss", repeats="independent", **settings)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bayescale isoflop``."""
+    add_sweep_options(parser)
+    parser.add_argument(
+        "--budget", nargs="+", type=float, default=[], metavar="C", help="budgets to allocate"
     )
     parser.add_argument(
         "--approach3",
@@ -52,28 +84,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print the tables, write isoflop.json and isoflop.png; returns the exit status."""
-    from bayescale.isoflop import fit_isoflop, isoflop_data
+    from bayescale.isoflop import fit_isoflop
 
     settings = sampler_kwargs(args)
     check_numbers("--budget", args.budget, positive=True)
-    check_numbers("--budget-tolerance", args.budget_tolerance, positive=False)
-    if args.budget_tolerance < 0:
-        raise CommandError("--budget-tolerance must be >= 0")
-    if args.n is None and args.d is None:
-        raise CommandError("name the size column (--n) or the token column (--d)")
-    data = isoflop_data(
-        args.data,
-        compute=args.compute,
-        y=args.y,
-        n=args.n,
-        d=args.d,
-        budget_tolerance=args.budget_tolerance,
-    )
+    data = sweep_data(args)
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = fit_isoflop(data, **settings)
-            approach3 = _approach3(data, settings) if args.approach3 else None
+            approach3 = fit_chinchilla(data, settings) if args.approach3 else None
         payload = result.to_dict(args.budget, ci=args.ci)
         payload["data"]["path"] = args.data
         if approach3 is not None:
@@ -87,13 +107,6 @@ def run(args: argparse.Namespace) -> int:
     print(_render(result, payload))
     print(f"wrote {written}")
     return 0
-
-
-def _approach3(data, settings):
-    from bayescale.fitting import fit
-
-    frame = data.frame[["n", "d", "loss"]]
-    return fit(frame, "chinchilla", n="n", d="d", y="loss", repeats="independent", **settings)
 
 
 def _approach3_payload(approach3, result, args) -> dict:

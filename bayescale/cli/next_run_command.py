@@ -16,6 +16,7 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
+from bayescale.cli.isoflop_command import add_sweep_options, fit_chinchilla, sweep_data
 
 NAME = "next-run"
 HELP = "which runs to train next: most shrinkage of the target interval per FLOP"
@@ -24,11 +25,7 @@ OUTPUTS = ("next_run.json", "next_run.png")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``bayescale next-run``."""
-    parser.add_argument("data", help="CSV, TSV or Parquet file with one row per trained run")
-    parser.add_argument("--compute", required=True, help="column of the run's compute (FLOP)")
-    parser.add_argument("--y", required=True, help="column of the final loss")
-    parser.add_argument("--n", help="column of parameters")
-    parser.add_argument("--d", help="column of tokens (with --n: kept as given)")
+    add_sweep_options(parser)
     parser.add_argument(
         "--model",
         choices=["isoflop", "chinchilla"],
@@ -52,41 +49,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="CSV of candidate runs: columns candidate, compute, n (rows sharing a "
         "candidate are trained together); default: a generated grid",
     )
-    parser.add_argument(
-        "--budget-tolerance",
-        type=float,
-        default=0.0,
-        metavar="DEX",
-        help="runs whose compute lie within this many decades form one budget (default 0)",
-    )
     add_sampler_options(parser)
     add_output_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Fit, design, print, write next_run.json and next_run.png; returns the exit status."""
-    from bayescale.isoflop import isoflop_data
-
     settings = sampler_kwargs(args)
     check_numbers("--target-compute", args.target_compute, positive=True)
     check_numbers("--run-budget", args.run_budget, positive=True)
-    check_numbers("--budget-tolerance", args.budget_tolerance, positive=False)
-    if args.budget_tolerance < 0:
-        raise CommandError("--budget-tolerance must be >= 0")
-    if args.n is None and args.d is None:
-        raise CommandError("name the size column (--n) or the token column (--d)")
     if args.target == "loss_opt" and args.model != "chinchilla":
         raise CommandError(
             "--target loss_opt needs --model chinchilla (isoFLOP fits have no loss law)"
         )
-    data = isoflop_data(
-        args.data,
-        compute=args.compute,
-        y=args.y,
-        n=args.n,
-        d=args.d,
-        budget_tolerance=args.budget_tolerance,
-    )
+    data = sweep_data(args)
     candidates = _read_candidates(args.candidates) if args.candidates else None
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
@@ -126,17 +102,7 @@ def _fit(data, model: str, settings: dict):
         from bayescale.isoflop import fit_isoflop
 
         return fit_isoflop(data, **settings)
-    from bayescale.fitting import fit
-
-    return fit(
-        data.frame[["n", "d", "loss"]],
-        "chinchilla",
-        n="n",
-        d="d",
-        y="loss",
-        repeats="independent",
-        **settings,
-    )
+    return fit_chinchilla(data, settings)
 
 
 def _read_candidates(path: str):

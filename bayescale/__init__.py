@@ -17,7 +17,9 @@ from bayescale import (
 from bayescale.compare import Comparison, compare
 from bayescale.data import CurveData, DataError, load_curves, read_table
 from bayescale.fitting import fit
+from bayescale.isoflop import IsoflopFit, fit_isoflop
 from bayescale.many import ManyFits, fit_many
+from bayescale.next_run import Design, suggest_runs
 from bayescale.persistence import load_fit as load
 from bayescale.priors import Prior
 from bayescale.result import Fit
@@ -26,14 +28,18 @@ __all__ = [
     "Comparison",
     "CurveData",
     "DataError",
+    "Design",
     "Fit",
+    "IsoflopFit",
     "ManyFits",
     "Prior",
     "__version__",
     "compare",
     "fit",
+    "fit_isoflop",
     "fit_many",
     "load",
     "load_curves",
     "read_table",
+    "suggest_runs",
 ]

@@ -194,9 +194,11 @@ def isoflop_data(
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"C": [1e19] * 3, "N": [1e8, 2e8, 4e8], "L": [3.1, 3.0, 3.05]})
-    >>> isoflop_data(frame, compute="C", n="N", y="L").frame["d"].round(-6).tolist()
-    [16667000000.0, 8333000000.0, 4167000000.0]
+    >>> frame = pd.DataFrame({"C": [1e19] * 3 + [1e20] * 3, "N": [1e8, 2e8, 4e8] * 2,
+    ...                       "L": [3.1, 3.0, 3.05, 2.9, 2.8, 2.85]})
+    >>> data = isoflop_data(frame, compute="C", n="N", y="L")
+    >>> data.budgets.tolist(), [f"{d:.4g}" for d in data.frame["d"][:3]]
+    ([1e+19, 1e+20], ['1.667e+10', '8.333e+09', '4.167e+09'])
     """
     is_file = not isinstance(data, pd.DataFrame)
     source = str(data) if is_file else "DataFrame"
@@ -438,7 +440,7 @@ def stats(values: np.ndarray, ci: float) -> dict[str, float]:
 
     Examples
     --------
-    >>> stats(np.arange(101.0), 0.9)
+    >>> {k: round(v, 6) for k, v in stats(np.arange(101.0), 0.9).items()}
     {'mean': 50.0, 'median': 50.0, 'lower': 5.0, 'upper': 95.0}
     """
     low, high = np.quantile(values, [(1 - ci) / 2, (1 + ci) / 2], axis=0)

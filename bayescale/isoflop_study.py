@@ -172,7 +172,7 @@ def coverage_table(rows: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> rows = pd.DataFrame({"cover0.9_a": [True, False], "twostep0.9_a": [True, True]})
-    >>> coverage_table(rows).loc["a", "isoflop_0.9"]
+    >>> float(coverage_table(rows).loc["a", "isoflop_0.9"])
     0.5
     """
     out = {}

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from bayescale.allocation import FLOP_PER_PARAMETER_TOKEN
 from bayescale.isoflop import IsoflopFit
 from bayescale.result import DEFAULT_CI
 
@@ -35,7 +36,12 @@ def plot_isoflop(
     approach3: Fit | None = None,
     truth: pd.DataFrame | None = None,
 ) -> Figure:
-    """IsoFLOP profiles (left) and the frontier ``N*(C)`` with its band (right).
+    """IsoFLOP profiles, the frontier ``N*(C)`` and tokens per parameter, with bands.
+
+    Left: each budget's points, the posterior median profile with its band and
+    the optimum with its interval. Middle: ``N*(C)`` with its band, the per-budget
+    optima, extended to ``extend_to``. Right: ``D*/N*`` along the frontier, where
+    the band is visible at a glance (log-log axes over many decades hide it).
 
     Parameters
     ----------
@@ -59,7 +65,7 @@ def plot_isoflop(
     """
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
+    figure, (left, right, ratio_ax) = plt.subplots(1, 3, figsize=(15, 4.4))
     data = result.data
     frame = data.frame
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(data.budgets)))
@@ -134,8 +140,34 @@ def plot_isoflop(
         color="black",
         label="per-budget optima",
     )
+    ratio_ax.fill_between(
+        budgets, frontier["ratio_lower"], frontier["ratio_upper"], color=APPROACH2_COLOR, alpha=0.3
+    )
+    ratio_ax.plot(budgets, frontier["ratio_median"], color=APPROACH2_COLOR)
+    if approach3 is not None:
+        ratio_ax.fill_between(
+            budgets, other["ratio_lower"], other["ratio_upper"], color=APPROACH3_COLOR, alpha=0.3
+        )
+        ratio_ax.plot(budgets, other["ratio_median"], color=APPROACH3_COLOR)
+    ratio_ax.errorbar(
+        table["compute"],
+        table["ratio_median"],
+        yerr=[
+            table["ratio_median"] - table["ratio_lower"],
+            table["ratio_upper"] - table["ratio_median"],
+        ],
+        fmt="o",
+        ms=3,
+        color="black",
+    )
     if truth is not None:
         right.plot(truth["compute"], truth["n_opt"], "k--", lw=1, label="truth")
+        true_ratio = truth["compute"] / (FLOP_PER_PARAMETER_TOKEN * truth["n_opt"] ** 2)
+        ratio_ax.plot(truth["compute"], true_ratio, "k--", lw=1)
+    ratio_ax.set_xscale("log")
+    ratio_ax.set_xlabel("compute C (FLOP)")
+    ratio_ax.set_ylabel("tokens per parameter D*/N*")
+    ratio_ax.set_title("D*/N* = C / (6 N*^2) along the frontier", fontsize=9)
     right.set_xscale("log")
     right.set_yscale("log")
     right.set_xlabel("compute C (FLOP)")

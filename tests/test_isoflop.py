@@ -139,7 +139,7 @@ def test_plot_returns_a_figure(llama_fit):
     from bayescale.isoflop_plots import plot_isoflop
 
     figure = plot_isoflop(llama_fit, extend_to=TARGET)
-    assert isinstance(figure, Figure) and len(figure.axes) == 2
+    assert isinstance(figure, Figure) and len(figure.axes) == 3
 
 
 @pytest.mark.slow

@@ -91,11 +91,20 @@ def predicted_losses(
         return _isoflop_predictions(fit, compute, log_n, seed), float(
             np.mean(fit.draws["sigma"] ** 2)
         )
-    _check_chinchilla(fit)
+    mean, observed = _chinchilla_draws(fit, compute, log_n, seed)
+    q25, q75 = np.quantile(observed - mean, [0.25, 0.75])
+    return mean, float(((q75 - q25) / 1.349) ** 2)  # robust: Student-t noise
+
+
+def _chinchilla_draws(
+    fit: Fit, compute: np.ndarray, log_n: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draws x runs of the law's mean (log loss) and of a new observation of it."""
     import xarray as xr
 
     from bayescale.laws import NUMPY_OPS
 
+    _check_chinchilla(fit)
     log_d = np.log(compute / FLOP_PER_PARAMETER_TOKEN) - log_n
     inputs = {"n": xr.DataArray(log_n, dims="point"), "d": xr.DataArray(log_d, dims="point")}
     mean = fit.law.mean(NUMPY_OPS, inputs, fit.parameter_draws())
@@ -104,10 +113,7 @@ def predicted_losses(
     def flat(values: xr.DataArray) -> np.ndarray:
         return values.stack(sample=("chain", "draw")).transpose("sample", "point").to_numpy()
 
-    mean = flat(mean)
-    residual = flat(observed) - mean
-    q25, q75 = np.quantile(residual, [0.25, 0.75])
-    return mean, float(((q75 - q25) / 1.349) ** 2)  # robust: Student-t noise
+    return flat(mean), flat(observed)
 
 
 def _isoflop_predictions(
@@ -511,37 +517,60 @@ def suggest_runs(
 
 # ------------------------------------------------------------------ accuracy
 def preposterior_sd(
-    fit: IsoflopFit,
+    fit: IsoflopFit | Fit,
     runs: pd.DataFrame,
     *,
     target_compute: float,
+    target: str = "n_opt",
     sims: int = 8,
     seed: int = 0,
     **fit_kwargs: Any,
-) -> dict[str, float]:
-    """Expected posterior sd of ``ln N*`` after ``runs``, by simulation and refits.
+) -> dict[str, Any]:
+    """Expected posterior sd of the target after ``runs``, by simulation and refits.
 
     For each of ``sims`` posterior draws: simulate the runs' losses from that
-    draw (with noise), add them to the data, refit, record the posterior variance
-    of the target. Returns ``{"sd": sqrt(mean variance), "sds": [...],
-    "linear_sd": the Gaussian-conditioning prediction}``.
-    """
-    from bayescale.isoflop import fit_isoflop
+    draw (with the observation model's noise), add them to the data, refit the
+    same model, record the posterior variance of the target.
 
+    Returns
+    -------
+    dict
+        ``sd`` (square root of the mean variance over the refits), ``sds`` (each
+        refit's), ``linear_sd`` (the Gaussian-conditioning prediction) and
+        ``prior_sd`` (now).
+    """
     rng = np.random.default_rng(seed)
+    compute = runs["compute"].to_numpy(dtype=float)
+    log_n = np.log(runs["n"].to_numpy(dtype=float))
     predictions, noise_var = predicted_losses(fit, runs, seed)
-    goal = target_draws(fit, "n_opt", target_compute)
+    goal = target_draws(fit, target, target_compute)
     linear = conditional_variance(goal, predictions, noise_var, range(len(runs)))
-    base = fit.data.frame[["compute", "n", "loss"]]
+    if isinstance(fit, IsoflopFit):
+        from bayescale.isoflop import fit_isoflop
+
+        base = fit.data.frame[["compute", "n", "loss"]]
+        noise = rng.normal(0.0, 1.0, (len(goal), len(runs))) * fit.draws["sigma"][:, None]
+        simulated_all = predictions + noise
+
+        def refit(extra: pd.DataFrame) -> IsoflopFit:
+            return fit_isoflop(pd.concat([base, extra], ignore_index=True), n="n", **fit_kwargs)
+    else:
+        from bayescale.fitting import fit as fit_law
+
+        base = fit.data.frame[["n", "d", "y"]].rename(columns={"y": "loss"})
+        base["compute"] = FLOP_PER_PARAMETER_TOKEN * base["n"] * base["d"]
+        simulated_all = np.exp(_chinchilla_draws(fit, compute, log_n, seed + 1)[1])
+        options = {"likelihood": fit.spec.likelihood, "repeats": "independent"}
+
+        def refit(extra: pd.DataFrame) -> Fit:
+            frame = pd.concat([base, extra], ignore_index=True)
+            frame["d"] = frame["compute"] / (FLOP_PER_PARAMETER_TOKEN * frame["n"])
+            return fit_law(frame, "chinchilla", n="n", d="d", y="loss", **options, **fit_kwargs)
+
     variances = []
     for index in rng.choice(len(goal), size=sims, replace=False):
-        sigma = fit.draws["sigma"][index]
-        simulated = predictions[index] + rng.normal(0.0, sigma, len(runs))
-        extra = pd.DataFrame(
-            {"compute": runs["compute"].to_numpy(), "n": runs["n"].to_numpy(), "loss": simulated}
-        )
-        refit = fit_isoflop(pd.concat([base, extra], ignore_index=True), n="n", **fit_kwargs)
-        variances.append(float(np.var(refit.log_n_opt(target_compute)[:, 0])))
+        extra = pd.DataFrame({"compute": compute, "n": np.exp(log_n), "loss": simulated_all[index]})
+        variances.append(float(np.var(target_draws(refit(extra), target, target_compute))))
     return {
         "sd": float(np.sqrt(np.mean(variances))),
         "sds": [float(np.sqrt(v)) for v in variances],

@@ -37,7 +37,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,9 @@ from bayescale.checks import check_seed
 from bayescale.data import DataError, _check_columns_exist, _Checker, read_source
 from bayescale.result import DEFAULT_CI, _check_ci
 from bayescale.sampling import SamplerSettings, SamplingTimes
+
+if TYPE_CHECKING:
+    from bayescale.result import Fit
 
 MIN_POINTS_PER_BUDGET = 3
 """A parabola needs three distinct sizes per budget."""
@@ -598,3 +601,66 @@ def _diagnostics(tree) -> dict[str, Any]:
         "divergences": divergences,
         "warnings": messages,
     }
+
+
+# ------------------------------------------------------- Approach 2 against 3
+def chinchilla_exponents(law: Fit) -> dict[str, np.ndarray]:
+    """Draws of the frontier exponents implied by a Chinchilla-law fit (Approach 3).
+
+    ``N* ~ C^a`` with ``a = beta / (alpha + beta)`` and ``D* ~ C^b``, ``b = 1 - a``
+    (Hoffmann et al. 2022, eq. 4).
+    """
+    draws = law.parameter_draws()
+    a = (draws["beta"] / (draws["alpha"] + draws["beta"])).to_numpy().ravel()
+    return {"a": a, "b": 1.0 - a}
+
+
+def compare_approaches(
+    result: IsoflopFit,
+    law: Fit,
+    compute: Sequence[float] | np.ndarray | float,
+    ci: float = DEFAULT_CI,
+) -> pd.DataFrame:
+    """Approach 2 (this model) beside Approach 3 (a Chinchilla-law fit) on the same runs.
+
+    Parameters
+    ----------
+    result : IsoflopFit
+    law : Fit
+        A ``"chinchilla"`` law fit of the same runs.
+    compute : float or array-like
+        Budgets at which to compare the allocations.
+    ci : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``quantity`` (``a``, ``b``, then ``n_opt``, ``d_opt``, ``ratio`` at
+        each budget); columns ``approach2_median``, ``approach2_lower``,
+        ``approach2_upper`` and the same for ``approach3``.
+
+    Examples
+    --------
+    >>> compare_approaches(result, bs.fit(runs, "chinchilla", n="n", d="d", y="loss"),
+    ...                    [3.8e25])  # doctest: +SKIP
+    """
+    _check_ci(ci)
+    budgets = _check_budgets(compute)
+    sides = {
+        "approach2": (result.frontier_draws(), result.allocation(budgets, ci)),
+        "approach3": (chinchilla_exponents(law), law.compute_optimal(budgets, ci=ci)),
+    }
+    rows: dict[str, dict[str, float]] = {}
+    for side, (exponents, allocation) in sides.items():
+        for name in ("a", "b"):
+            for stat, value in stats(exponents[name], ci).items():
+                rows.setdefault(name, {})[f"{side}_{stat}"] = value
+        for _, row in allocation.iterrows():
+            for name in ("n_opt", "d_opt", "ratio"):
+                key = f"{name} at {row['compute']:.3g}"
+                for stat in ("median", "lower", "upper"):
+                    rows.setdefault(key, {})[f"{side}_{stat}"] = float(row[f"{name}_{stat}"])
+    columns = [f"{side}_{stat}" for side in sides for stat in ("median", "lower", "upper")]
+    frame = pd.DataFrame.from_dict(rows, orient="index")[columns]
+    frame.index.name = "quantity"
+    return frame

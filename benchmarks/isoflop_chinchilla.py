@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import bayescale as bs
-from bayescale.isoflop import fit_isoflop, stats
+from bayescale.isoflop import chinchilla_exponents, fit_isoflop, stats
 from bayescale.isoflop_plots import plot_isoflop, save_png
 
 PATH = Path("../shared/anchors/chinchilla/svg_extracted_data.csv")
@@ -76,12 +76,11 @@ def main(out: Path) -> None:
         ]
     )
     frontier = result.frontier(0.8)
-    draws = law.parameter_draws()
-    a3 = (draws["beta"] / (draws["alpha"] + draws["beta"])).to_numpy().ravel()
+    a3 = chinchilla_exponents(law)
     rows = []
     for name, (point, low, high) in PUBLISHED.items():
         ours = frontier[name]
-        other = stats(a3 if name == "a" else 1 - a3, 0.8)
+        other = stats(a3[name], 0.8)
         rows.append(
             {
                 "exponent": name,

@@ -11,7 +11,7 @@ import pytest
 
 from bayescale.allocation import optimal_allocation
 from bayescale.data import DataError
-from bayescale.isoflop import fit_isoflop, group_budgets, isoflop_data
+from bayescale.isoflop import compare_approaches, fit_isoflop, group_budgets, isoflop_data
 from bayescale.isoflop_simulate import chinchilla_for_frontier, simulate_isoflop
 from bayescale.isoflop_study import TARGET, coverage_run, coverage_table
 
@@ -120,10 +120,18 @@ def test_approach2_and_approach3_agree_on_the_llama_frontier(llama_data, llama_f
         law = bs.fit(
             llama_data, "chinchilla", n="n", d="d", y="loss", draws=300, tune=300, chains=2, seed=3
         )
-    approach3 = law.compute_optimal([TARGET], ci=0.9).iloc[0]
-    approach2 = llama_fit.allocation([TARGET], 0.9).iloc[0]
-    assert approach2["n_opt_lower"] < approach3["n_opt_median"] < approach2["n_opt_upper"]
-    assert approach3["n_opt_lower"] < approach2["n_opt_median"] < approach3["n_opt_upper"]
+    table = compare_approaches(llama_fit, law, [TARGET], ci=0.9)
+    assert list(table.index) == [
+        "a",
+        "b",
+        *(f"{q} at 3.8e+25" for q in ("n_opt", "d_opt", "ratio")),
+    ]
+    row = table.loc["n_opt at 3.8e+25"]
+    assert row["approach2_lower"] < row["approach3_median"] < row["approach2_upper"]
+    assert row["approach3_lower"] < row["approach2_median"] < row["approach3_upper"]
+    assert table.loc["a", "approach2_median"] == pytest.approx(
+        1 - table.loc["b", "approach2_median"]
+    )
 
 
 def test_bad_budgets_and_sampler_settings_are_refused(llama_fit, llama_data):

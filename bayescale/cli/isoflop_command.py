@@ -104,24 +104,20 @@ def run(args: argparse.Namespace) -> int:
         figure = _figure(result, approach3, args)
         out.stage("isoflop.png", lambda path: save_png(figure, path))
         written = stage_json(out, "isoflop.json", payload)
-    print(_render(result, payload))
+    print(_render(result, payload, approach3, args))
     print(f"wrote {written}")
     return 0
 
 
 def _approach3_payload(approach3, result, args) -> dict:
     from bayescale.allocation import allocation_records
-    from bayescale.isoflop import stats
+    from bayescale.isoflop import chinchilla_exponents, stats
 
-    draws = approach3.parameter_draws()
-    a = (draws["beta"] / (draws["alpha"] + draws["beta"])).to_numpy().ravel()
-    budgets = list(args.budget) or [float(result.data.budgets.max())]
+    exponents = chinchilla_exponents(approach3)
+    budgets = _comparison_budgets(result, args)
     return {
         "law": "chinchilla",
-        "frontier": {
-            "a": stats(a, args.ci),
-            "b": stats(1 - a, args.ci),
-        },
+        "frontier": {name: stats(values, args.ci) for name, values in exponents.items()},
         "allocations": allocation_records(approach3.compute_optimal(budgets, ci=args.ci)),
         "diagnostics": {
             "max_r_hat": approach3.diagnostics.max_r_hat,
@@ -138,7 +134,7 @@ def _figure(result, approach3, args):
     return plot_isoflop(result, ci=args.ci, extend_to=extend, approach3=approach3)
 
 
-def _render(result, payload: dict) -> str:
+def _render(result, payload: dict, approach3, args) -> str:
     ci = payload["ci"]
     lines = [
         f"{len(result.data.frame)} runs in {len(result.data.budgets)} budgets from "
@@ -154,9 +150,15 @@ def _render(result, payload: dict) -> str:
         lines += ["", "allocation at the given budgets (Approach 2):"]
         frame = result.allocation([r["compute"] for r in payload["allocations"]], ci)
         lines.append(format_table(_short(frame).set_index("compute")))
-    if "approach3" in payload:
-        lines += ["", "Approach 3 (Chinchilla law on the same runs):"]
-        lines.append(format_table(_a3_table(payload["approach3"])))
+    if approach3 is not None:
+        from bayescale.isoflop import compare_approaches
+
+        lines += [
+            "",
+            "Approach 2 (isoFLOP profiles) beside Approach 3 (Chinchilla law), same runs:",
+        ]
+        budgets = _comparison_budgets(result, args)
+        lines.append(format_table(compare_approaches(result, approach3, budgets, args.ci)))
     diagnostics = payload["diagnostics"]
     lines += [
         "",
@@ -174,9 +176,6 @@ def _short(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[keep]
 
 
-def _a3_table(section: dict) -> pd.DataFrame:
-    rows = [{"quantity": name, **values} for name, values in section["frontier"].items()]
-    for record in section["allocations"]:
-        for name in ("n_opt", "d_opt", "ratio"):
-            rows.append({"quantity": f"{name} at {record['compute']:.3g}", **record[name]})
-    return pd.DataFrame(rows).set_index("quantity")
+def _comparison_budgets(result, args) -> list[float]:
+    """The --budget values, or the largest fitted budget."""
+    return list(args.budget) or [float(result.data.budgets.max())]

@@ -516,7 +516,9 @@ def fit_isoflop(
     compute, y, n, d, budget_tolerance
         See :func:`isoflop_data`.
     draws, tune, chains, seed, cores, target_accept
-        NUTS settings (nutpie); ``target_accept=None`` means 0.99 (measured: 0.9-0.95 left a few divergences in 16 of 100 simulated data sets, 0.99 none on those tried).
+        NUTS settings (nutpie); ``target_accept=None`` means 0.99 (measured: 0.95
+        left a few divergences in 16 of 100 simulated data sets, 0.99 none in the
+        same 100).
 
     Returns
     -------

@@ -25,7 +25,9 @@ __version__ = "0.2.0"
 from bayescale._moved import install_moved_module_finder, renamed
 from bayescale.analysis.backtest import backtest
 from bayescale.analysis.data_constrained import fit_data_constrained
+from bayescale.analysis.isoflop import IsoflopFit, fit_isoflop
 from bayescale.analysis.law_comparison import compare_laws, compare_loo
+from bayescale.analysis.next_run import Design, suggest_runs
 from bayescale.analysis.recipes import Comparison, compare_recipes
 from bayescale.analysis.sizes import SizesFit, fit_sizes
 from bayescale.analysis.windows import fit_windows
@@ -49,7 +51,9 @@ __all__ = [
     "Comparison",
     "CurveData",
     "DataError",
+    "Design",
     "Fit",
+    "IsoflopFit",
     "Law",
     "Likelihood",
     "ManyFits",
@@ -64,6 +68,7 @@ __all__ = [
     "example_path",
     "fit",
     "fit_data_constrained",
+    "fit_isoflop",
     "fit_many",
     "fit_sizes",
     "fit_windows",
@@ -77,4 +82,5 @@ __all__ = [
     "register_law",
     "register_likelihood",
     "report",
+    "suggest_runs",
 ]

@@ -22,6 +22,8 @@ from bayescale.cli import (
     compare_laws_command,
     examples_command,
     fit_command,
+    isoflop_command,
+    next_run_command,
     report_command,
     sizes_command,
     windows_command,
@@ -40,6 +42,8 @@ COMMANDS = [
     report_command,
     sizes_command,
     examples_command,
+    isoflop_command,
+    next_run_command,
 ]
 
 

@@ -300,8 +300,9 @@ def _describe_rows(
     return text
 
 
-class _Checker:
-    """Builds the one-line messages for one source."""
+class ColumnChecker:
+    """Reads columns of one source as numbers or labels, and builds the one-line
+    messages that name the source, the column and the first offending rows."""
 
     def __init__(self, frame: pd.DataFrame, source: str, lines: Sequence[int] | None) -> None:
         self.frame = frame
@@ -444,13 +445,13 @@ def load_curves(
             roles[role] = col
     if isinstance(trials, str):
         roles["trials"] = trials
-    _check_columns_exist(frame, roles, source)
+    check_columns_exist(frame, roles, source)
     _check_duplicated_columns(info, roles, source)
 
     frame = frame.reset_index(drop=False).rename(columns={"index": "__index__"})
     frame.index = data.index if not is_file else frame.index
     frame["row"] = np.arange(len(frame))
-    check = _Checker(frame, source, info.lines if info is not None else None)
+    check = ColumnChecker(frame, source, info.lines if info is not None else None)
 
     canonical = pd.DataFrame(index=frame.index)
     window = _window(check, inputs, min_x, max_x)
@@ -598,7 +599,7 @@ def _drop_highest(
 
 
 def _window(
-    check: _Checker, inputs: Mapping[str, str], min_x: float | None, max_x: float | None
+    check: ColumnChecker, inputs: Mapping[str, str], min_x: float | None, max_x: float | None
 ) -> pd.Series:
     """Rows inside ``[min_x, max_x]`` (all rows for laws without x): rows at x = 0
     outside it are excluded instead of refused (negative inputs are always refused)."""
@@ -607,7 +608,8 @@ def _window(
     return _inside(check.numeric(inputs["x"]), min_x, max_x)
 
 
-def _check_columns_exist(frame: pd.DataFrame, roles: Mapping[str, str], source: str) -> None:
+def check_columns_exist(frame: pd.DataFrame, roles: Mapping[str, str], source: str) -> None:
+    """Refuse a role whose column is missing, naming the columns there are."""
     for role, col in roles.items():
         if col not in frame.columns:
             available = ", ".join(map(str, frame.columns))
@@ -647,7 +649,7 @@ def _check_label_collisions(
     )
 
 
-def _trials(check: _Checker, trials: str | int | None) -> pd.Series:
+def _trials(check: ColumnChecker, trials: str | int | None) -> pd.Series:
     index = check.frame.index
     if trials is None:
         return pd.Series(np.nan, index=index)
@@ -666,7 +668,7 @@ REPEATS = ("error", "independent", "mean", "best")
 
 
 def _handle_repeats(
-    check: _Checker,
+    check: ColumnChecker,
     canonical: pd.DataFrame,
     inputs: Mapping[str, str],
     run: str | None,

@@ -1,0 +1,164 @@
+"""isoFLOP profiles (Approach 2): data checks, the fit's outputs, recovery of a known
+frontier, and (slow) interval coverage over simulated data sets."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayescale.analysis.isoflop import compare_approaches, fit_isoflop, group_budgets, isoflop_data
+from bayescale.data.curves import DataError
+from bayescale.results.allocation import optimal_allocation
+from bayescale.studies.isoflop_simulate import chinchilla_for_frontier, simulate_isoflop
+from bayescale.studies.isoflop_study import TARGET, coverage_run, coverage_table
+
+LLAMA = {"h": 0.29, "b": 0.53}
+
+
+@pytest.fixture(scope="module")
+def llama_data() -> pd.DataFrame:
+    """10 budgets 6e18-1e22, 12 sizes each, D* = 0.29 C^0.53, noise sd 0.01."""
+    return simulate_isoflop(seed=4, **LLAMA)
+
+
+@pytest.fixture(scope="module")
+def llama_fit(llama_data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_isoflop(llama_data, n="n", draws=500, tune=500, chains=2, seed=3)
+
+
+def test_budgets_group_by_tolerance_and_keep_exact_values():
+    index, budgets = group_budgets(np.array([6e18, 6e18, 1e19, 1.02e19, 3e19]), 0.02)
+    assert index.tolist() == [0, 0, 1, 1, 2]
+    assert budgets[0] == 6e18 and budgets[2] == 3e19
+    assert np.isclose(budgets[1], np.sqrt(1e19 * 1.02e19))
+    index, _ = group_budgets(np.array([1e19, 1.02e19]), 0.0)
+    assert index.tolist() == [0, 1]
+
+
+def test_tokens_or_parameters_give_the_other_through_six_n_d(llama_data):
+    from_n = isoflop_data(llama_data, compute="compute", n="n", y="loss")
+    from_d = isoflop_data(llama_data, compute="compute", d="d", y="loss")
+    assert np.allclose(from_n.frame["d"], llama_data["d"])
+    assert np.allclose(from_d.frame["n"], llama_data["n"])
+    assert len(from_n.budgets) == 10
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.drop(columns="loss"), "missing column 'loss'"),
+        (lambda f: f.assign(n=-f["n"]), "column 'n' must be > 0"),
+        (lambda f: f.assign(loss=f["loss"].where(f.index != 4)), "column 'loss' has missing"),
+        (lambda f: f[f.index % 12 < 2], "at least 3 distinct sizes"),
+        (lambda f: f[f["compute"] == f["compute"].min()], "at least 2 budgets"),
+    ],
+)
+def test_bad_data_is_one_line_naming_the_problem(llama_data, change, message):
+    with pytest.raises(DataError, match=message) as info:
+        isoflop_data(change(llama_data.copy()), compute="compute", n="n", y="loss")
+    assert "\n" not in str(info.value)
+
+
+def test_no_size_column_is_refused(llama_data):
+    with pytest.raises(DataError, match="name the size column"):
+        isoflop_data(llama_data, compute="compute", y="loss")
+
+
+def test_outputs_have_the_json_contract(llama_fit):
+    payload = llama_fit.to_dict([1e23, TARGET], ci=0.9)
+    assert set(payload["frontier"]) == {"a", "b", "G", "H"}
+    assert len(payload["budgets"]) == 10 and payload["budgets"][0]["points"] == 12
+    record = payload["allocations"][1]
+    assert record["compute"] == TARGET
+    assert set(record) == {"compute", "n_opt", "d_opt", "ratio"}
+    for stats in (record["n_opt"], payload["frontier"]["a"]):
+        assert set(stats) == {"mean", "median", "lower", "upper"}
+        assert stats["lower"] < stats["median"] < stats["upper"]
+    # D* = C / (6 N*) draw by draw, so the medians multiply out
+    n, d = record["n_opt"]["median"], record["d_opt"]["median"]
+    assert np.isclose(6 * n * d, TARGET, rtol=1e-6)
+    frontier = payload["frontier"]
+    assert np.isclose(frontier["a"]["median"] + frontier["b"]["median"], 1.0)
+
+
+def test_llama_frontier_exponent_and_tokens_at_3p8e25_are_inside_90pct(llama_fit):
+    """The issue's check on data with D* = 0.29 C^0.53 (simulated seed 4). Margin:
+    the truth's posterior quantile must lie in (0.1, 0.9), well inside the 90%
+    interval, so a slightly different sampler path cannot flip the verdict. Seeds
+    1-12 (same settings) put the true b at quantiles 0.24 0.91 0.82 0.61 0.78 0.05
+    0.82 0.95 0.62 0.82 0.09 0.22 and the true ln D*(3.8e25) at 0.30 0.93 0.84 0.64
+    0.84 0.06 0.85 0.97 0.68 0.91 0.11 0.40: 11 of 12 inside the 90% interval each,
+    as calibrated intervals should (the 100-set study is the real check)."""
+    truth = chinchilla_for_frontier(**LLAMA)
+    true_log_d = np.log(optimal_allocation(truth, TARGET)["d_opt"])
+    assert np.isclose(np.exp(true_log_d), 0.29 * TARGET**0.53)
+    draws = llama_fit.frontier_draws()
+    log_d = np.log(TARGET / 6) - llama_fit.log_n_opt(TARGET)[:, 0]
+    for values, true in ((draws["b"], 0.53), (log_d, true_log_d)):
+        assert 0.1 < np.mean(values < true) < 0.9
+
+
+def test_budget_table_marks_optima_inside_the_sweeps(llama_fit):
+    table = llama_fit.budget_table(0.9)
+    assert table["inside"].all()
+    truth = optimal_allocation(chinchilla_for_frontier(**LLAMA), table["compute"].to_numpy())
+    error = np.abs(np.log(table["n_opt_median"] / truth["n_opt"]))
+    assert error.max() < 0.1  # within 10% per budget
+
+
+def test_approach2_and_approach3_agree_on_the_llama_frontier(llama_data, llama_fit):
+    """Both approaches, on the same runs, put N* at 3.8e25 within each other's 90% band."""
+    import bayescale as bs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        law = bs.fit(
+            llama_data, "chinchilla", n="n", d="d", y="loss", draws=300, tune=300, chains=2, seed=3
+        )
+    table = compare_approaches(llama_fit, law, [TARGET], ci=0.9)
+    assert list(table.index) == [
+        "a",
+        "b",
+        *(f"{q} at 3.8e+25" for q in ("n_opt", "d_opt", "ratio")),
+    ]
+    row = table.loc["n_opt at 3.8e+25"]
+    assert row["approach2_lower"] < row["approach3_median"] < row["approach2_upper"]
+    assert row["approach3_lower"] < row["approach2_median"] < row["approach3_upper"]
+    assert table.loc["a", "approach2_median"] == pytest.approx(
+        1 - table.loc["b", "approach2_median"]
+    )
+
+
+def test_bad_budgets_and_sampler_settings_are_refused(llama_fit, llama_data):
+    with pytest.raises(ValueError, match="compute budgets must be finite and > 0"):
+        llama_fit.allocation([-1.0])
+    with pytest.raises(ValueError, match="draws must be at least 1"):
+        fit_isoflop(llama_data, n="n", draws=0)
+
+
+def test_plot_returns_a_figure(llama_fit):
+    from matplotlib.figure import Figure
+
+    from bayescale.reporting.isoflop_plots import plot_isoflop
+
+    figure = plot_isoflop(llama_fit, extend_to=TARGET)
+    assert isinstance(figure, Figure) and len(figure.axes) == 3
+
+
+@pytest.mark.slow
+def test_intervals_cover_the_truth_over_50_simulated_data_sets():
+    """SBC-style: truths drawn from draw_truth, 50 data sets. Binomial sd of a 90%
+    coverage over 50 sets is 0.042 and of a 50% one 0.071; the margins below are
+    about 2.5 sd (the 100-set study measured 0.96-0.98 and 0.49-0.53)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = pd.DataFrame([coverage_run(seed, draws=500, tune=500) for seed in range(50)])
+    table = coverage_table(rows)
+    for name in ("a", "log_d_target"):
+        assert table.loc[name, "isoflop_0.9"] >= 0.8
+        assert 0.32 <= table.loc[name, "isoflop_0.5"] <= 0.68

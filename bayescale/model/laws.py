@@ -18,7 +18,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import scipy.special
 from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN, CurveData
 from bayescale.model import law_priors
 from bayescale.model.priors import Prior
+from bayescale.model.registry import Registry
 
 ASYMPTOTE_ROPE = 0.02
 """Default ROPE of an asymptote on a pass-rate scale: ScaleRL's three seeds of one
@@ -259,23 +259,17 @@ SIGMOID = Law(
     midpoint="C_mid",
 )
 
-_LAWS: dict[str, Law] = {SIGMOID.name: SIGMOID}
-
-#: Modules of the model layer defining further built-in laws; imported (and so
-#: registered) the first time the registry is read.
-BUILTIN_LAW_MODULES = ("size_law", "data_constrained_law")
-
-
-def _registry() -> dict[str, Law]:
-    for module in BUILTIN_LAW_MODULES:
-        importlib.import_module(f"bayescale.model.{module}")
-    return _LAWS
+LAWS: Registry[Law] = Registry(
+    "law", ("bayescale.model.size_law", "bayescale.model.data_constrained_law")
+)
+"""The law registry; the sigmoid and the laws of this module register as they
+are defined, the across-size and data-constrained laws when it is first read."""
+LAWS.register(SIGMOID)
 
 
 def register_law(law: Law) -> Law:
     """Add a law to the registry (used by the modules that define laws)."""
-    _LAWS[law.name] = law
-    return law
+    return LAWS.register(law)
 
 
 #: Prior families whose support is the positive reals: a parameter given one is
@@ -410,17 +404,12 @@ def get_law(name: str) -> Law:
     ValueError
         If no law has that name; the message lists the known laws.
     """
-    registry = _registry()
-    try:
-        return registry[name]
-    except KeyError:
-        known = ", ".join(sorted(registry))
-        raise ValueError(f"unknown law {name!r}; choose one of: {known}") from None
+    return LAWS.get(name)
 
 
 def available_laws() -> list[str]:
     """Names of the registered laws."""
-    return sorted(_registry())
+    return LAWS.names()
 
 
 def _saturating_mean(ops, log_inputs, p):

@@ -38,7 +38,6 @@ True
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -48,6 +47,7 @@ import xarray as xr
 
 from bayescale.data.curves import CurveData
 from bayescale.model.priors import Prior
+from bayescale.model.registry import Registry
 
 if TYPE_CHECKING:
     from bayescale.model.laws import Law
@@ -121,23 +121,15 @@ class Likelihood:
     simulation_noise: Callable[[Mapping[str, float]], dict[str, float]] | None = None
 
 
-_LIKELIHOODS: dict[str, Likelihood] = {}
-
-#: Modules defining the built-in observation models; imported (and so registered)
-#: the first time the registry is read.
-BUILTIN_MODULES = ("gaussian", "drift", "counts")
-
-
-def _registry() -> dict[str, Likelihood]:
-    for module in BUILTIN_MODULES:
-        importlib.import_module(f"{__package__}.{module}")
-    return _LIKELIHOODS
+LIKELIHOODS: Registry[Likelihood] = Registry(
+    "likelihood", tuple(f"{__package__}.{module}" for module in ("gaussian", "drift", "counts"))
+)
+"""The observation-model registry; the built-in models register when it is first read."""
 
 
 def register_likelihood(likelihood: Likelihood) -> Likelihood:
     """Add an observation model to the registry."""
-    _LIKELIHOODS[likelihood.name] = likelihood
-    return likelihood
+    return LIKELIHOODS.register(likelihood)
 
 
 def get_likelihood(name: str) -> Likelihood:
@@ -148,17 +140,12 @@ def get_likelihood(name: str) -> Likelihood:
     ValueError
         If no observation model has that name; the message lists the known ones.
     """
-    registry = _registry()
-    try:
-        return registry[name]
-    except KeyError:
-        known = ", ".join(sorted(registry))
-        raise ValueError(f"unknown likelihood {name!r}; choose one of: {known}") from None
+    return LIKELIHOODS.get(name)
 
 
 def available_likelihoods() -> list[str]:
     """Names of the registered observation models."""
-    return sorted(_registry())
+    return LIKELIHOODS.names()
 
 
 def no_arrays(data: CurveData) -> dict[str, np.ndarray]:

@@ -48,7 +48,7 @@ from bayescale.inference.fitting import curves_for_law
 from bayescale.inference.many import fit_many
 from bayescale.model.laws import get_law
 from bayescale.results.fit_result import Fit
-from bayescale.user_warnings import warn
+from bayescale.user_warnings import BayescaleWarning, warn
 
 INTERVALS = (0.5, 0.9)
 
@@ -278,7 +278,7 @@ def backtest(
     )
 
 
-class BacktestWarning(UserWarning):
+class BacktestWarning(BayescaleWarning):
     """Held-out points fell outside their predictive intervals far more often than nominal."""
 
 

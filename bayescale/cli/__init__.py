@@ -30,6 +30,7 @@ from bayescale.cli import (
 )
 from bayescale.cli.common import CommandError
 from bayescale.data.curves import DataError
+from bayescale.user_warnings import BayescaleWarning
 
 #: Modules defining a command: each has ``NAME``, ``HELP``, ``add_arguments(parser)``
 #: and ``run(args) -> int``.
@@ -77,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", FutureWarning)
+            # every command prints the fits' diagnostics itself
+            warnings.simplefilter("ignore", BayescaleWarning)
             return args.handler(args)
     except (CommandError, DataError, ValueError, OSError) as err:
         print(f"bayescale {args.command}: error: {_first_line(err)}", file=sys.stderr)

@@ -8,21 +8,21 @@ import xarray as xr
 from bayescale.data.curves import CurveData
 from bayescale.model.build import ModelSpec
 from bayescale.model.priors import hierarchy_prior_name
-from bayescale.user_warnings import warn
+from bayescale.user_warnings import BayescaleWarning, warn
 
 R_HAT_MAX = 1.01
 ESS_MIN = 400
 
 
-class ConvergenceWarning(UserWarning):
+class ConvergenceWarning(BayescaleWarning):
     """The sampler did not converge cleanly; intervals may be wrong."""
 
 
-class IdentificationWarning(UserWarning):
+class IdentificationWarning(BayescaleWarning):
     """The data barely inform a parameter; the prior speaks for it."""
 
 
-class PredictiveCheckWarning(UserWarning):
+class PredictiveCheckWarning(BayescaleWarning):
     """The data do not look like draws from the fitted model (outliers, noise too narrow)."""
 
 

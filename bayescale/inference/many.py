@@ -68,7 +68,7 @@ from bayescale.inference.diagnostics import (
 from bayescale.inference.fitting import fit
 from bayescale.inference.progress import Progress
 from bayescale.results.fit_result import Fit
-from bayescale.user_warnings import warn
+from bayescale.user_warnings import BayescaleWarning, warn
 
 __all__ = ["FitManyWarning", "ManyFits", "fit_many"]
 
@@ -79,7 +79,7 @@ _Item = tuple[int, str, Dataset, int | None]
 _Outcome = tuple[int, Fit | None, str | None]
 
 
-class FitManyWarning(UserWarning):
+class FitManyWarning(BayescaleWarning):
     """Some fits of a batch failed or have diagnostic warnings."""
 
 

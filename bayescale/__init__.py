@@ -19,6 +19,7 @@ from bayescale.data import CurveData, DataError, load_curves, read_table
 from bayescale.fitting import fit
 from bayescale.many import ManyFits, fit_many
 from bayescale.persistence import load_fit as load
+from bayescale.planning import Plan, plan, stop_probability
 from bayescale.priors import Prior
 from bayescale.result import Fit
 
@@ -28,6 +29,7 @@ __all__ = [
     "DataError",
     "Fit",
     "ManyFits",
+    "Plan",
     "Prior",
     "__version__",
     "compare",
@@ -35,5 +37,7 @@ __all__ = [
     "fit_many",
     "load",
     "load_curves",
+    "plan",
     "read_table",
+    "stop_probability",
 ]

@@ -495,6 +495,7 @@ def build_report(
     fit: Fit,
     *,
     comparison: Any | None = None,
+    plan: Any | None = None,
     held_out: pd.DataFrame | None = None,
     predict_x: Sequence[float] | None = None,
     targets: Sequence[float] = (),
@@ -511,6 +512,8 @@ def build_report(
         Recipe comparison to report; for a fit with several recipes, default
         :func:`bayescale.compare.compare_fit` of the asymptote ``A`` (or of the
         law's first parameter) with its default ROPE.
+    plan : bayescale.planning.Plan or list of Plan, optional
+        Adds the section of :func:`bayescale.plan_report.plan_section`.
     held_out : DataFrame, optional
         Points not used in the fit (see :func:`bayescale.plots.held_out_points`);
         default: the rows of the fitted file beyond the fitted range.
@@ -548,6 +551,10 @@ def build_report(
     ]
     if comparison is not None:
         sections.append(comparison_section(comparison))
+    if plan is not None:
+        from bayescale.plan_report import plan_section
+
+        sections.append(plan_section(plan))
     sections += [diagnostics_section(fit), settings_section(fit, ci)]
     return Report(title=title or f"bayescale report: {fit.law.name} fit", sections=sections)
 

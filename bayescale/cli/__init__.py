@@ -21,6 +21,7 @@ from bayescale.cli import (
     compare_command,
     compare_laws_command,
     fit_command,
+    plan_command,
     report_command,
     windows_command,
 )
@@ -36,6 +37,7 @@ COMMANDS = [
     windows_command,
     compare_laws_command,
     report_command,
+    plan_command,
 ]
 
 

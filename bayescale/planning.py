@@ -378,7 +378,7 @@ def plan(
                 f"P(resolved) {row['p_resolved']:.2f} +/- {row['mc_error']:.2f}"
             )
     notes = [
-        f"refits use {refit.chains} chains x {refit.draws} draws ({refit.tune} tuning steps)",
+        f"refits use {refit.chains} chain(s) x {refit.draws} draws ({refit.tune} tuning steps)",
         f"Monte Carlo error of every probability at most {0.5 / math.sqrt(sims):.3f} "
         f"({sims} simulations per option)",
     ]

@@ -220,6 +220,6 @@ def render(plans: list[Plan], payload: dict) -> str:
         "options ranked by P(resolved) per 1,000 extra GPU-hours (resolved_per_compute):",
         format_table(ranked_options(plans)[SHOWN_COLUMNS]),
         "",
-        f"note: {first.notes[0]}; planning took {payload['seconds']:.0f} s",
+        f"note: {first.notes[0]}; fit, comparison and planning took {payload['seconds']:.0f} s",
     ]
     return "\n".join(lines)

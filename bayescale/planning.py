@@ -454,7 +454,7 @@ def stop_probability(
 
     Examples
     --------
-    >>> stop_probability(cmp, "better", 50_000, sims=40, seed=0)  # doctest: +SKIP
+    >>> stop_probability(cmp, "better", 100_000, sims=40, seed=0)  # doctest: +SKIP
     {'p_higher': 0.85, ..., 'action': 'continue'}
     """
     option = PlanOption(recipe, extend_to=float(final_x))

@@ -28,6 +28,7 @@ from bayescale.analysis.data_constrained import fit_data_constrained
 from bayescale.analysis.isoflop import IsoflopFit, fit_isoflop
 from bayescale.analysis.law_comparison import compare_laws, compare_loo
 from bayescale.analysis.next_run import Design, suggest_runs
+from bayescale.analysis.planning import Plan, plan, stop_probability
 from bayescale.analysis.recipes import Comparison, compare_recipes
 from bayescale.analysis.sizes import SizesFit, fit_sizes
 from bayescale.analysis.windows import fit_windows
@@ -57,6 +58,7 @@ __all__ = [
     "Law",
     "Likelihood",
     "ManyFits",
+    "Plan",
     "Prior",
     "SizesFit",
     "__version__",
@@ -78,9 +80,11 @@ __all__ = [
     "load",
     "load_curves",
     "load_example",
+    "plan",
     "read_table",
     "register_law",
     "register_likelihood",
     "report",
+    "stop_probability",
     "suggest_runs",
 ]

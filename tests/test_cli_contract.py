@@ -29,6 +29,7 @@ BASE = {
     "windows": ["windows", SCALERL, *COLUMNS[:6], "--window", "1500:50000"],
     "compare-laws": ["compare-laws", SCALERL, *COLUMNS],
     "report": ["report", SCALERL, *COLUMNS, "--max-x", "50000"],
+    "plan": ["plan", RECIPES, *COLUMNS, "--by", "recipe", "--baseline", "baseline"],
 }
 #: Faults every command must refuse: extra arguments -> part of the message.
 COMMON_FAULTS = {
@@ -60,6 +61,7 @@ OWN_FAULTS = {
     "windows": [(["--window", "5000:100"], "MIN is above MAX")],
     "compare-laws": [(["--laws", "sigmoid", "bogus"], "--laws: unknown law 'bogus'")],
     "report": [(["--predict", "inf"], "--predict inf: must be a finite number > 0")],
+    "plan": [(["--extend-to", "inf"], "--extend-to inf: must be a finite number > 0")],
 }
 
 

@@ -24,6 +24,7 @@ from bayescale.cli import (
     fit_command,
     isoflop_command,
     next_run_command,
+    plan_command,
     report_command,
     sizes_command,
     windows_command,
@@ -45,6 +46,7 @@ COMMANDS = [
     examples_command,
     isoflop_command,
     next_run_command,
+    plan_command,
 ]
 
 

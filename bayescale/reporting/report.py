@@ -235,7 +235,7 @@ def _markdown_block(block: Block, figure_dir: str) -> str:
     return f"![{_md(block.caption)}]({figure_dir}/{block.name}.png)\n\n*{_md(block.caption)}*"
 
 
-def _image(name: str, figure: Figure, caption: str) -> Image:
+def figure_image(name: str, figure: Figure, caption: str) -> Image:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -315,7 +315,7 @@ def parameter_section(fit: Fit, ci: float) -> Section:
             "typical seed of a recipe, 'run' rows each seed, 'spread' the run-to-run "
             "standard deviation, 'noise' the observation model.",
             Table(table, index=True),
-            _image(
+            figure_image(
                 "forest",
                 plots.plot_forest(fit, ci=ci),
                 f"Forest plot: {ci:.0%} intervals per recipe (black) and per run (grey).",
@@ -337,7 +337,7 @@ def prediction_section(
             "; black crosses: held-out points not used in the fit" if held_out is not None else ""
         )
         blocks.append(
-            _image(
+            figure_image(
                 "fit",
                 figure,
                 f"Fitted curve with the {ci:.0%} band of the curve (dark) and of a new "
@@ -369,7 +369,7 @@ def _allocation_blocks(fit: Fit, payload: Mapping[str, Any], ci: float) -> list[
     plots.plot_loss_contours(fit, ax=contour)
     plots.plot_frontier(fit, ci=ci, ax=frontier)
     blocks: list[Block] = [
-        _image(
+        figure_image(
             "chinchilla",
             figure,
             f"Left: posterior median loss contours in (N, D) with the data and the "
@@ -398,7 +398,7 @@ def comparison_section(comparison: Any) -> Section:
         blocks.append(Items(list(comparison.notes)))
     if parameter in fit.law.parameters:
         blocks.append(
-            _image(
+            figure_image(
                 "recipes",
                 plots.plot_parameter_by_recipe(
                     fit, parameter, reference=comparison.baseline, rope=rope
@@ -421,7 +421,7 @@ def comparison_section(comparison: Any) -> Section:
             ax=ax,
         )
     blocks.append(
-        _image("differences", figure, "Posterior of each difference with the ROPE (grey).")
+        figure_image("differences", figure, "Posterior of each difference with the ROPE (grey).")
     )
     return Section("Comparisons and decisions", blocks)
 
@@ -450,7 +450,7 @@ def diagnostics_section(fit: Fit) -> Section:
             "parameter is informed by the data."
         )
     blocks.append(
-        _image(
+        figure_image(
             "rank",
             plots.plot_diagnostics(fit),
             "Rank plots: each chain's line should stay inside the envelope.",
@@ -496,6 +496,7 @@ def build_report(
     fit: Fit,
     *,
     comparison: Any | None = None,
+    plan: Any | None = None,
     held_out: pd.DataFrame | None = None,
     predict_x: Sequence[float] | None = None,
     targets: Sequence[float] = (),
@@ -512,6 +513,8 @@ def build_report(
         Recipe comparison to report; for a fit with several recipes, default
         :func:`bayescale.analysis.recipes.compare_fit` of the asymptote ``A`` (or of the
         law's first parameter) with its default ROPE.
+    plan : bayescale.analysis.planning.Plan or list of Plan, optional
+        Adds the section of :func:`bayescale.reporting.plan_report.plan_section`.
     held_out : DataFrame, optional
         Points not used in the fit (see :func:`bayescale.reporting.plots.held_out_points`);
         default: the rows of the fitted file beyond the fitted range.
@@ -549,6 +552,10 @@ def build_report(
     ]
     if comparison is not None:
         sections.append(comparison_section(comparison))
+    if plan is not None:
+        from bayescale.reporting.plan_report import plan_section
+
+        sections.append(plan_section(plan))
     sections += [diagnostics_section(fit), settings_section(fit, ci)]
     return Report(title=title or f"bayescale report: {fit.law.name} fit", sections=sections)
 

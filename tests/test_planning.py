@@ -1,0 +1,310 @@
+"""Planning the next runs: future data, the preposterior plan, the CLI and the report hook.
+
+Plumbing tests reuse the session's ``recipes_fit`` (the bundled four recipes, quick
+sampler) and plan with a handful of tiny refits; the future-data tests check
+exact properties on hand-made posterior draws. The calibration study is slow
+(``-m slow``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DATA, QUICK_CLI
+
+from bayescale.analysis.future_data import Draw, evaluation_grid, future_frame, with_future
+from bayescale.analysis.planning import (
+    OPTION_COLUMNS,
+    PlanOption,
+    candidate_options,
+    extra_compute,
+    plan,
+    sims_for,
+    stop_probability,
+)
+from bayescale.cli import main
+from bayescale.inference.sampling import SamplerSettings
+from bayescale.studies.planning_study import calibration_table, planning_study, stopping_table
+
+TINY = SamplerSettings(draws=60, tune=60, chains=1, cores=1, target_accept=0.9)
+
+
+def _draw(fit, *, sigma=0.0, drift_sd=0.0, corr=0.5, spread=0.0) -> Draw:
+    """A hand-made draw: the first posterior draw's curve parameters, chosen noise."""
+    first = Draw.of(fit, 0)
+    noise = {"sigma": sigma, "drift_sd": drift_sd, "drift_corr": corr}
+    return Draw(first.recipe, first.run, dict.fromkeys(first.spread, spread), noise)
+
+
+def test_new_seeds_without_spread_or_noise_lie_on_the_recipe_curve(recipes_fit):
+    """With zero seed spread and zero noise a new seed is the recipe's curve, on the
+    recipe's evaluation grid continued to extend_to."""
+    draw = _draw(recipes_fit, corr=0.5)
+    rng = np.random.default_rng(0)
+    frame = future_frame(recipes_fit, draw, "better", add_seeds=2, extend_to=60_000, rng=rng)
+    new = frame[frame["run"].str.contains("/new")]
+    assert sorted(new["run"].unique()) == ["better/new0", "better/new1"]
+    grid = evaluation_grid(recipes_fit.data, "better", 60_000)
+    assert np.allclose(new.loc[new["run"] == "better/new0", "x"], grid)
+    curve = recipes_fit.law.curve({"x": np.log(grid)}, draw.recipe["better"])
+    assert np.allclose(new.loc[new["run"] == "better/new1", "y"], curve)
+
+
+def test_new_seed_asymptotes_spread_by_the_fitted_seed_spread(recipes_fit):
+    """New seeds' A deviations have the draw's sigma_A: over 400 seeds without noise
+    the sd of (y - recipe curve) at the last point is within 15 % of 0.02."""
+    draw = _draw(recipes_fit, spread=0.02)
+    rng = np.random.default_rng(1)
+    frame = future_frame(recipes_fit, draw, "better", add_seeds=400, extend_to=None, rng=rng)
+    last = frame[frame["x"] == frame["x"].max()]
+    curve = recipes_fit.law.curve({"x": np.log(last["x"].to_numpy())}, draw.recipe["better"])
+    deviation = last["y"].to_numpy() - curve
+    # the sigmoid at 50k GPU-hours is ~97 % of its way to A, so A moves y almost 1:1
+    assert abs(deviation.std() / 0.02 - 0.97) < 0.15
+
+
+def test_extension_continues_each_run_from_its_own_drift(recipes_fit):
+    """Without measurement noise the filtered drift is the last residual; with
+    drift_corr 0.99 the first continued point starts from it (innovation sd
+    drift_sd * sqrt(1 - 0.99**2) = 0.0014)."""
+    draw = _draw(recipes_fit, sigma=1e-6, drift_sd=0.01, corr=0.99)
+    rng = np.random.default_rng(2)
+    frame = future_frame(recipes_fit, draw, "baseline", add_seeds=0, extend_to=54_000, rng=rng)
+    data = recipes_fit.data.frame
+    for run, rows in frame.groupby("run"):
+        seen = data[data["run"] == run].sort_values("x")
+        params = draw.run[run]
+        last_residual = (
+            seen["y"].iloc[-1]
+            - recipes_fit.law.curve({"x": np.log(seen["x"].iloc[-1:].to_numpy())}, params)[0]
+        )
+        first = rows.sort_values("x").iloc[0]
+        residual = first["y"] - recipes_fit.law.curve({"x": np.log([first["x"]])}, params)[0]
+        assert abs(residual - 0.99 * last_residual) < 0.006
+    assert set(frame["run"]) == {r for r in recipes_fit.runs if r.startswith("baseline/")}
+
+
+def test_with_future_keeps_recipe_order_and_runs_contiguous(recipes_fit):
+    draw = Draw.of(recipes_fit, 3)
+    rng = np.random.default_rng(3)
+    frame = future_frame(recipes_fit, draw, "single_seed", add_seeds=1, extend_to=52_000, rng=rng)
+    grown = with_future(recipes_fit.data, frame)
+    assert grown.recipes == recipes_fit.recipes
+    assert len(grown.runs) == len(recipes_fit.runs) + 1
+    runs = grown.frame["run"].to_numpy()
+    changes = np.flatnonzero(runs[1:] != runs[:-1])
+    assert len(changes) == len(grown.runs) - 1  # each run is one contiguous block
+    for _, rows in grown.frame.groupby("run"):
+        assert rows["x"].is_monotonic_increasing
+
+
+def test_options_costs_and_simulation_counts():
+    assert [o.kind for o in candidate_options("r", [3, 6], [1e5], both=True)] == [
+        "add seeds",
+        "add seeds",
+        "extend",
+        "both",
+        "both",
+    ]
+    assert sims_for(0.05) == 100
+    with pytest.raises(ValueError, match="mc_error"):
+        sims_for(0.7)
+
+
+def test_extra_compute_counts_new_seeds_from_zero(recipes_fit):
+    curves = recipes_fit.data
+    assert extra_compute(curves, PlanOption("better", add_seeds=3)) == 150_000.0
+    assert extra_compute(curves, PlanOption("better", extend_to=60_000)) == 30_000.0
+    assert extra_compute(curves, PlanOption("better", add_seeds=1), cost_per_x=2.0) == 100_000.0
+
+
+@pytest.fixture(scope="module")
+def small_plan(recipes_fit):
+    """Two options x 4 tiny refits on the bundled recipes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return plan(
+            recipes_fit,
+            [PlanOption("better", extend_to=54_000), PlanOption("better", add_seeds=1)],
+            recipe="better",
+            baseline="baseline",
+            sims=4,
+            refit=TINY,
+            seed=5,
+        )
+
+
+def test_plan_probabilities_and_json(small_plan):
+    """The shares add up, mc_error is the binomial one, the JSON has the contract keys."""
+    options = small_plan.options
+    assert list(options.columns) == OPTION_COLUMNS
+    shares = options[["p_higher", "p_lower", "p_equivalent", "p_undecided"]].sum(axis=1)
+    assert np.allclose(shares, 1.0)
+    assert np.allclose(options["p_resolved"], 1 - options["p_undecided"])
+    p = options["p_resolved"]
+    assert np.allclose(options["mc_error"], np.sqrt(p * (1 - p) / 4))
+    assert (options["interval_width"] > 0).all()
+    assert len(small_plan.outcomes) == 8
+    payload = json.loads(json.dumps(small_plan.to_dict()))
+    keys = {"recipe", "add_seeds", "extend_to", "extra_compute", "p_resolved", "p_higher"}
+    assert keys | {"p_lower", "p_equivalent", "p_undecided", "interval_width", "mc_error"} <= set(
+        payload["options"][0]
+    )
+    assert payload["current"]["decision"] in {"higher", "undecided"}
+    assert "Plan" in repr(small_plan) and "<table" in small_plan._repr_html_()
+
+
+def test_plan_shares_posterior_draws_across_options(small_plan):
+    """Common random numbers: every option is simulated from the same posterior draws."""
+    draws = small_plan.outcomes.groupby("option")["draw"].apply(list)
+    assert draws.iloc[0] == draws.iloc[1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"recipe": "nope"}, "recipe 'nope' is not a recipe"),
+        ({"baseline": "nope"}, "baseline 'nope' is not a recipe"),
+        ({"extend_to": [10_000.0], "add_seeds": []}, "not beyond"),
+        ({"add_seeds": [], "extend_to": []}, "no options"),
+        ({"sims": 10_000}, "sims must be between"),
+        ({"cost_per_x": -1.0}, "cost_per_x"),
+    ],
+)
+def test_bad_plan_options_are_refused_before_sampling(recipes_fit, kwargs, message):
+    options = {"recipe": "better", "baseline": "baseline", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        plan(recipes_fit, **options)
+
+
+def test_stop_probability_gives_an_action(recipes_fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = stop_probability(
+            recipes_fit, "better", 54_000, baseline="baseline", sims=2, refit=TINY, seed=1
+        )
+    assert result["action"] in {"stop", "continue"}
+    assert result["action"] == ("stop" if result["p_higher"] < 0.1 else "continue")
+    assert result["extra_compute"] == 3 * 4_000.0
+
+
+def test_report_gets_a_plan_section(recipes_fit, small_plan):
+    from bayescale.reporting.plan_report import plot_plan
+    from bayescale.reporting.report import build_report
+
+    ax = plot_plan(small_plan)
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["better: extend", "better: add seeds"]
+    report = build_report(recipes_fit, plan=small_plan)
+    titles = [section.title for section in report.sections]
+    assert "Plan: what to run next" in titles
+    assert "plan" in [image.name for image in report.images]
+
+
+def test_calibration_and_stopping_tables():
+    table = pd.DataFrame(
+        {
+            "kind": ["extend"] * 4 + ["add seeds"],
+            "delta": [0.0, 0.0, 0.03, 0.03, 0.01],
+            "p_resolved": [0.05, 0.1, 0.9, 0.8, 0.5],
+            "p_higher": [0.0, 0.05, 0.9, 0.8, 0.2],
+            "resolved": [False, False, True, True, True],
+            "observed": ["undecided", "undecided", "higher", "higher", "equivalent"],
+            "extra_compute": [60_000.0] * 5,
+        }
+    )
+    stop = stopping_table(table)
+    assert stop.loc[0.0, "stopped"] == 1.0 and stop.loc[0.03, "stopped"] == 0.0
+    assert stop.loc[0.0, "compute_saved"] == 1.0
+    calibration = calibration_table(table)
+    assert calibration["n"].sum() == 5 and calibration["within"].all()
+
+
+CLI_ARGS = [
+    "plan",
+    str(DATA / "recipes.csv"),
+    "--by",
+    "recipe",
+    "--x",
+    "gpu_hours",
+    "--y",
+    "pass_rate",
+    "--run",
+    "seed",
+    "--min-x",
+    "1500",
+    "--baseline",
+    "baseline",
+    "--plan-for",
+    "better",
+    "--add-seeds",
+    "0",
+    "--extend-to",
+    "54000",
+    "--sims",
+    "2",
+    *QUICK_CLI,
+]
+
+
+def test_cli_writes_plan_json_and_a_ranked_table(tmp_path, capsys):
+    out = tmp_path / "plan"
+    assert main([*CLI_ARGS, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ranked by P(resolved)" in printed and "better" in printed
+    payload = json.loads((out / "plan.json").read_text())
+    assert {"options", "current", "sims", "max_mc_error", "refit"} <= set(payload)
+    assert payload["options"][0]["extend_to"] == 54_000.0
+    assert math.isclose(payload["max_mc_error"], 0.5 / math.sqrt(2))
+    assert main([*CLI_ARGS, "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("--baseline", "nope"), "baseline 'nope' is not a recipe"),
+        (("--plan-for", "nope"), "--plan-for: nope not a recipe"),
+        (("--extend-to", "-5"), "--extend-to -5: must be a finite number > 0"),
+        (("--sims", "0"), "--sims must be at least 1"),
+        (("--by", "missing"), "missing column 'missing'"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, change, message):
+    args = list(CLI_ARGS)
+    flag, value = change
+    args[args.index(flag) + 1] = value
+    assert main([*args, "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.slow
+def test_planner_predictions_rank_outcomes_and_the_stopping_rule_tells_equal_from_better():
+    """200 simulated experiments (10 simulations per plan; docs/planning.md).
+
+    Measured there: the planner is over-confident at high predictions (bin
+    0.8-1: predicted 0.96, observed 0.75), so full calibration is *not* asserted.
+    What holds and is checked: the observed share of resolved decisions rises
+    with the predicted P(resolved) bin, no bin resolves more often than predicted
+    beyond two binomial standard errors, and the lowest bin (most experiments)
+    is within its band. The stopping rule stops equal recipes more often than
+    recipes truly 0.03 better, and (at most once) stops a better recipe that would have
+    ended ``higher``."""
+    table = planning_study(200, sims=10, seed=2000)
+    calibration = calibration_table(table)
+    assert calibration["n"].sum() == 200
+    assert calibration["observed"].is_monotonic_increasing
+    assert (calibration["observed"] <= calibration["predicted"] + calibration["band"]).all()
+    assert calibration["within"].iloc[0]
+    stop = stopping_table(table)
+    assert stop.loc[0.0, "stopped"] > stop.loc[0.03, "stopped"] + 0.2
+    extend = table[table["kind"] == "extend"]
+    stopped_better = extend[(extend["delta"] == 0.03) & (extend["p_higher"] < 0.1)]
+    assert (stopped_better["observed"] == "higher").sum() <= 1

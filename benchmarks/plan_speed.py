@@ -23,9 +23,9 @@ import bayescale as bs
 def main() -> None:
     sims = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     warnings.simplefilter("ignore")
-    cmp = bs.compare(
-        "bayescale/data/examples/recipes.csv",
-        by="recipe",
+    cmp = bs.compare_recipes(
+        bs.example_path("recipes"),
+        recipe="recipe",
         x="gpu_hours",
         y="pass_rate",
         run="seed",

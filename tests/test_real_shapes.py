@@ -420,8 +420,12 @@ def test_report_replaces_trust_wording_when_the_predictive_check_fails():
 @pytest.mark.slow
 def test_outlying_runs_are_caught_by_the_predictive_check_and_absorbed_by_auto():
     """Losses L = 1.8 + 400 N^-0.34 (1% noise) with three runs 25% too high: the
-    Normal fit fails the predictive check; auto (Student-t) keeps alpha in its 95%
-    interval and passes. (Measured: the Student-t fit with the outliers matches the
+    Normal fit's predictive check names exactly those three as the points outside
+    its 95% predictive interval; auto (Student-t) keeps alpha in its 95% interval
+    and passes. (The Normal fit's overall verdict is borderline here: it inflates
+    its noise to ~0.065 so that 3 of 40 outside is within the binomial band, and
+    its largest Pareto k was 0.67-0.80 over noise and sampler seeds, around the
+    0.7 threshold; so the verdict is not asserted.) (Measured: the Student-t fit with the outliers matches the
     fit of the clean data, alpha 0.335 [0.306, 0.361] against 0.322 [0.297, 0.347];
     with noise seed 8 the clean data's own 95% interval misses 0.34, and so does
     the robust fit's, 0.303 [0.280, 0.328].)"""
@@ -434,8 +438,7 @@ def test_outlying_runs_are_caught_by_the_predictive_check_and_absorbed_by_auto()
         warnings.simplefilter("ignore")
         normal = bs.fit(frame, law="power_e", x="params", y="loss", likelihood="normal", seed=1)
         robust = bs.fit(frame, law="power_e", x="params", y="loss", seed=1)
-    assert not normal.diagnostics.predictive["passed"]
-    assert any("posterior predictive check" in w for w in normal.diagnostics.warnings)
+    assert sorted(normal.diagnostics.predictive["outside_rows"]) == [5, 17, 30]
     assert robust.spec.likelihood == "student_t"
     row = robust.summary(ci=0.95).loc["alpha"]
     assert row["lower"] < 0.34 < row["upper"]

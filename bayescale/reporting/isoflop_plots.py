@@ -108,58 +108,9 @@ def plot_isoflop(
     top = max(float(data.budgets.max()), extend_to or 0.0)
     budgets = np.geomspace(data.budgets.min(), top, 80)
     frontier = result.allocation(budgets, ci)
-    right.fill_between(
-        budgets,
-        frontier["n_opt_lower"],
-        frontier["n_opt_upper"],
-        color=APPROACH2_COLOR,
-        alpha=0.3,
-        label=f"Approach 2 (this model), {ci:.0%}",
-    )
-    right.plot(budgets, frontier["n_opt_median"], color=APPROACH2_COLOR)
-    if approach3 is not None:
-        other = approach3.compute_optimal(budgets, ci=ci)
-        right.fill_between(
-            budgets,
-            other["n_opt_lower"],
-            other["n_opt_upper"],
-            color=APPROACH3_COLOR,
-            alpha=0.3,
-            label=f"Approach 3 (Chinchilla law), {ci:.0%}",
-        )
-        right.plot(budgets, other["n_opt_median"], color=APPROACH3_COLOR)
-    right.errorbar(
-        table["compute"],
-        table["n_opt_median"],
-        yerr=[
-            table["n_opt_median"] - table["n_opt_lower"],
-            table["n_opt_upper"] - table["n_opt_median"],
-        ],
-        fmt="o",
-        ms=3,
-        color="black",
-        label="per-budget optima",
-    )
-    ratio_ax.fill_between(
-        budgets, frontier["ratio_lower"], frontier["ratio_upper"], color=APPROACH2_COLOR, alpha=0.3
-    )
-    ratio_ax.plot(budgets, frontier["ratio_median"], color=APPROACH2_COLOR)
-    if approach3 is not None:
-        ratio_ax.fill_between(
-            budgets, other["ratio_lower"], other["ratio_upper"], color=APPROACH3_COLOR, alpha=0.3
-        )
-        ratio_ax.plot(budgets, other["ratio_median"], color=APPROACH3_COLOR)
-    ratio_ax.errorbar(
-        table["compute"],
-        table["ratio_median"],
-        yerr=[
-            table["ratio_median"] - table["ratio_lower"],
-            table["ratio_upper"] - table["ratio_median"],
-        ],
-        fmt="o",
-        ms=3,
-        color="black",
-    )
+    other = approach3.compute_optimal(budgets, ci=ci) if approach3 is not None else None
+    for ax, quantity in ((right, "n_opt"), (ratio_ax, "ratio")):
+        _frontier_panel(ax, quantity, budgets, frontier, other, table, ci, labelled=ax is right)
     if truth is not None:
         right.plot(truth["compute"], truth["n_opt"], "k--", lw=1, label="truth")
         true_ratio = truth["compute"] / (FLOP_PER_PARAMETER_TOKEN * truth["n_opt"] ** 2)
@@ -250,3 +201,31 @@ def save_png(figure: Figure, path: Path) -> None:
     figure.savefig(buffer, format="png", dpi=120)
     plt.close(figure)
     Path(path).write_bytes(buffer.getvalue())
+
+
+def _frontier_panel(ax, quantity, budgets, frontier, other, table, ci, *, labelled) -> None:
+    """``quantity`` along the frontier: Approach 2's band and median, Approach 3's
+    (``other``, when given) beside it, and the per-budget optima with their intervals."""
+    lines = [(frontier, APPROACH2_COLOR, f"Approach 2 (this model), {ci:.0%}")]
+    if other is not None:
+        lines.append((other, APPROACH3_COLOR, f"Approach 3 (Chinchilla law), {ci:.0%}"))
+    for values, color, label in lines:
+        ax.fill_between(
+            budgets,
+            values[f"{quantity}_lower"],
+            values[f"{quantity}_upper"],
+            color=color,
+            alpha=0.3,
+            label=label if labelled else None,
+        )
+        ax.plot(budgets, values[f"{quantity}_median"], color=color)
+    median = table[f"{quantity}_median"]
+    ax.errorbar(
+        table["compute"],
+        median,
+        yerr=[median - table[f"{quantity}_lower"], table[f"{quantity}_upper"] - median],
+        fmt="o",
+        ms=3,
+        color="black",
+        label="per-budget optima" if labelled else None,
+    )

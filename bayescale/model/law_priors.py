@@ -23,8 +23,8 @@ sigmoid ``R0``     ``TruncatedNormal(first y, 0.15, 0, 1)``                    t
 ``nu``             ``Gamma(2, 0.1)``                                           Student-t degrees of freedom
 ``phi``            ``Uniform(-0.5, 0.99)``                                     AR(1) correlation of checkpoints
 ``residual_sd``    ``HalfNormal(0.05)`` rates, ``HalfNormal(0.1)`` log losses    drift model: total scatter around the curve
-``drift_share``    ``Beta(1, 1)``                                              drift model: drift's share of the scatter's variance
-``drift_corr``     ``Uniform(0, 0.99)``                                        drift model: drift's step-to-step correlation
+``drift_share``    ``Beta(2, 1)``: mean 2/3                                    drift model: drift's share of the scatter's variance
+``drift_corr``     ``Beta(6, 1)``: median 0.89, 95% above 0.61                 drift model: drift's step-to-step correlation
 ``kappa``          ``LogNormal(log 300, 2)``                                   beta-binomial: worth ~6 to 15k prompts
 =================  ==========================================================  ==============================
 

@@ -351,7 +351,9 @@ class Fit:
             curve, ``lower``/``upper`` (credible interval of the curve: for the
             recipe, the typical seed's curve) and ``obs_lower``/``obs_upper``
             (interval for a new observation: for the recipe, from a new seed,
-            including run-to-run spread and measurement noise).
+            including run-to-run spread and measurement noise; for a fitted
+            run past its last evaluation, given that run's own data when the
+            observation model has correlated noise, as ``"drift"`` has).
 
         Examples
         --------
@@ -374,6 +376,8 @@ class Fit:
         )
         response_mean = self.law.mean(NUMPY_OPS, log_inputs, new_params)
         observed = self.likelihood.draw(response_mean, self.noise_draws(), rng, self.trial_count())
+        if run is not None:
+            observed = self._continue_run(observed, response_mean, run, inputs, rng)
         if self.law.response == "log":
             observed = np.exp(observed)
         out = pd.DataFrame(inputs)
@@ -381,6 +385,46 @@ class Fit:
         out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
         out["lower"], out["upper"] = eti(curve, ci)
         out["obs_lower"], out["obs_upper"] = eti(observed, ci)
+        return out
+
+    def _continue_run(
+        self,
+        observed: xr.DataArray,
+        response_mean: xr.DataArray,
+        run: str,
+        inputs: dict[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> xr.DataArray:
+        """New observations after a fitted run's last evaluation, drawn given the
+        run's own residuals (:attr:`Likelihood.forecast`, e.g. ``"drift"``: its
+        drift persists for a while past the data). The steps ahead count the
+        run's mean evaluation spacing. Other points keep the stationary draw."""
+        forecast = self.likelihood.forecast
+        seen = self.data.frame[self.data.frame["run"] == run].sort_values("x")
+        if forecast is None or tuple(self.law.inputs) != ("x",) or len(seen) < 2:
+            return observed
+        x_seen = seen["x"].to_numpy(float)
+        ahead = inputs["x"] > x_seen[-1]
+        if not ahead.any():
+            return observed
+        y_seen = seen["y"].to_numpy(float)
+        if self.law.response == "log":
+            y_seen = np.log(y_seen)
+        log_x = {"x": xr.DataArray(np.log(x_seen), dims="obs")}
+        mean_seen = self.law.mean(NUMPY_OPS, log_x, self.parameter_draws(run=run))
+        mean_seen = mean_seen.transpose(*SAMPLE_DIMS, "obs").to_numpy()
+        n_chain, n_draw = mean_seen.shape[:2]
+        residual = y_seen - mean_seen.reshape(n_chain * n_draw, -1)
+        noise = {
+            name: value.transpose(*SAMPLE_DIMS).to_numpy().ravel()
+            for name, value in self.noise_draws().items()
+        }
+        spacing = (x_seen[-1] - x_seen[0]) / (len(x_seen) - 1)
+        steps = (inputs["x"][ahead] - x_seen[-1]) / spacing
+        deviation = forecast(residual, steps, noise, rng).reshape(n_chain, n_draw, -1)
+        out = observed.transpose(*SAMPLE_DIMS, "point").copy()
+        mean = response_mean.transpose(*SAMPLE_DIMS, "point").to_numpy()
+        out.values[..., ahead] = mean[..., ahead] + deviation
         return out
 
     def _inputs(self, **given) -> dict[str, np.ndarray]:

@@ -98,6 +98,15 @@ class Likelihood:
         posterior draw (``mu`` and ``loading`` of shape ``(obs,)``, each noise
         parameter and ``offset_sd`` a float): each run's deviation's posterior
         mean and variance given the data (:mod:`bayescale.model.likelihoods.run_offsets`).
+    forecast : callable or None
+        For models whose noise is correlated along a run:
+        ``(residual, steps_ahead, params, rng) -> ndarray``, new observations'
+        deviations from a fitted run's curve beyond its last evaluation, drawn
+        given the run's residuals. ``residual`` has shape ``(samples, obs)`` (the
+        run's observations minus its curve, per draw), ``steps_ahead`` ``(points,)``
+        (evaluation steps after the run's last one, > 0), each noise parameter
+        ``(samples,)``; returns ``(samples, points)``. ``None``: new observations
+        of a fitted run are drawn with :attr:`draw`, as for any point.
     simulation_noise : callable or None
         ``(noise parameter values) -> {"drift_sd", "drift_corr", "sd"}``: the
         simulator's stationary AR(1) drift and extra Normal measurement noise that
@@ -118,6 +127,7 @@ class Likelihood:
     target_accept: float = 0.9
     derived: tuple[str, ...] = ()
     run_offsets: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
+    forecast: Callable[..., np.ndarray] | None = None
     simulation_noise: Callable[[Mapping[str, float]], dict[str, float]] | None = None
 
 

@@ -38,6 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale.data.curves import CurveData
+from bayescale.model.likelihoods.drift import filtered_drift
 from bayescale.model.priors import hierarchy_prior_name
 from bayescale.results.fit_result import Fit
 
@@ -265,14 +266,11 @@ def _filtered(residual: np.ndarray, draw: Draw) -> tuple[float, float] | None:
     noise = draw.noise
     if "drift_corr" not in noise:
         return None
-    sigma2, drift2, corr = noise["sigma"] ** 2, noise["drift_sd"] ** 2, noise["drift_corr"]
-    mean, var = 0.0, drift2
-    for t, r in enumerate(residual):
-        if t:
-            mean, var = corr * mean, corr * corr * var + drift2 * (1 - corr * corr)
-        gain = var / (var + sigma2) if var + sigma2 > 0 else 0.0
-        mean, var = mean + gain * (r - mean), var * (1 - gain)
-    return mean, var
+    mean, variance = filtered_drift(
+        np.asarray(residual, dtype=float)[None, :],
+        *(np.array([noise[name]], dtype=float) for name in ("sigma", "drift_sd", "drift_corr")),
+    )
+    return float(mean[0]), float(variance[0])
 
 
 def _measure(

@@ -30,7 +30,12 @@ from bayescale.analysis.planning import (
     stop_probability,
 )
 from bayescale.cli import main
-from bayescale.inference.sampling import SamplerSettings, compiled_model
+from bayescale.inference.sampling import (
+    SamplerSettings,
+    compiled_model,
+    sample_draws,
+    sample_posterior,
+)
 from bayescale.model.build import model_arrays
 from bayescale.studies.planning_study import calibration_table, planning_study, stopping_table
 
@@ -183,6 +188,24 @@ def test_plan_does_not_depend_on_the_number_of_workers(recipes_fit):
         one, two = (plan(recipes_fit, **options, workers=n) for n in (1, 2))
     pd.testing.assert_frame_equal(one.outcomes, two.outcomes)
     assert "2 at a time" in two.notes[0] and "posterior mean" in two.notes[0]
+
+
+def test_raw_refit_draws_equal_the_full_output(recipes_fit):
+    """sample_draws (nutpie's raw trace, used by the planner's refits) returns the
+    draws and divergences that sample_posterior returns for the same seed and start."""
+    fit = recipes_fit
+    arrays = model_arrays(fit.spec, fit.data)
+    shape = {"n_runs": len(fit.data.runs), "n_recipes": len(fit.recipes)}
+    settings = SamplerSettings(draws=30, tune=30, chains=2, cores=1, target_accept=0.9, seed=4)
+    init = start_point(fit, fit.data)
+    tree, _ = sample_posterior(fit.spec, arrays, **shape, settings=settings, init=init)
+    draws, divergences = sample_draws(
+        fit.spec, arrays, **shape, settings=settings, names=("A", "sigma_A"), init=init
+    )
+    post = tree["posterior"]
+    assert np.array_equal(draws["A"], post["A"].to_numpy().reshape(60, -1))
+    assert np.array_equal(draws["sigma_A"], post["sigma_A"].to_numpy().reshape(60, 1))
+    assert divergences == int(tree["sample_stats"]["diverging"].sum())
 
 
 def _slice(compiled, name: str) -> slice:

@@ -71,7 +71,7 @@ from bayescale.analysis.recipes import (
     recipe_draws,
 )
 from bayescale.data.curves import CurveData
-from bayescale.inference.sampling import sample_posterior, unconstrained_point
+from bayescale.inference.sampling import sample_draws, unconstrained_point
 from bayescale.model.build import ModelSpec, model_arrays
 from bayescale.results.fit_result import Fit
 from bayescale.results.intervals import DEFAULT_CI
@@ -632,18 +632,16 @@ def refit_draws(
     nutpie's."""
     if settings.target_accept is None:
         settings = dataclasses.replace(settings, target_accept=spec.likelihood_obj.target_accept)
-    tree, _ = sample_posterior(
+    draws, divergences = sample_draws(
         spec,
         model_arrays(spec, curves),
         n_runs=len(curves.runs),
         n_recipes=len(curves.recipes),
         settings=settings,
+        names=(parameter,),
         init=init,
     )
-    values = tree["posterior"][parameter].to_numpy()
-    values = values.reshape(values.shape[0] * values.shape[1], -1)
-    values = np.broadcast_to(values, (values.shape[0], len(curves.recipes)))
-    divergences = int(tree["sample_stats"]["diverging"].sum())
+    values = np.broadcast_to(draws[parameter], (len(draws[parameter]), len(curves.recipes)))
     return {r: values[:, k] for k, r in enumerate(curves.recipes)}, divergences
 
 

@@ -110,6 +110,68 @@ def sample_posterior(
     )
 
 
+def sample_draws(
+    spec: ModelSpec,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    n_runs: int,
+    n_recipes: int,
+    settings: SamplerSettings,
+    names: tuple[str, ...],
+    init: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], int]:
+    """Only the posterior draws of ``names``, and the number of divergent transitions.
+
+    The same sampling as :func:`sample_posterior` (same draws for the same seed),
+    but nutpie's raw trace is read directly instead of being converted to xarray
+    (measured: 0.08 s of 0.68 s per planning refit).
+
+    Returns
+    -------
+    draws : dict
+        Name -> array of shape (chains x draws, size of the variable), chains
+        concatenated.
+    divergences : int
+    """
+    import nutpie
+    import pyarrow
+
+    compiled, _ = compiled_model(spec, arrays, n_runs, n_recipes)
+    compiled = compiled.with_data(**arrays)
+    if init is not None:
+        compiled = dataclasses.replace(compiled, initial_point_func=_jittered(init, compiled.n_dim))
+    trace = nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=settings.cores,
+        seed=settings.seed,
+        target_accept=settings.target_accept,
+        adaptation=spec.law_obj.adaptation,
+        save_warmup=False,
+        progress_bar=False,
+        return_raw_trace=True,
+    )
+    draw_batches, stat_batches = trace.get_arrow_trace()
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    divergences = 0
+    for draws, stats in zip(draw_batches, stat_batches, strict=True):
+        keep = ~_column(pyarrow, stats, "tuning").astype(bool)
+        divergences += int(_column(pyarrow, stats, "diverging")[keep].sum())
+        for name in names:
+            chunks[name].append(_column(pyarrow, draws, name).reshape(draws.num_rows, -1)[keep])
+    return {name: np.concatenate(parts) for name, parts in chunks.items()}, divergences
+
+
+def _column(pyarrow, batch, name: str) -> np.ndarray:
+    """One column of a nutpie trace batch as numpy (list columns flattened)."""
+    column = pyarrow.array(batch.column(name))
+    if hasattr(column, "flatten"):
+        column = column.flatten()
+    return column.to_numpy(zero_copy_only=False)
+
+
 def _jittered(point: np.ndarray, n_dim: int):
     """nutpie's initial-point function: ``point`` plus uniform(-0.1, 0.1) noise,
     seeded by nutpie's per-chain seed."""

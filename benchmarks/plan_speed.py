@@ -8,8 +8,9 @@ Fits the bundled ``bayescale/data/examples/recipes.csv`` (``min_x`` 1500, defaul
 timed), then plans ``baseline_repeat`` against ``baseline`` with the options 3
 and 6 new seeds and runs extended to 75k and 100k GPU-hours, ``SIMS`` (default
 100) simulations each, and prints the plan's wall-clock time (including the
-compile of the structures with more runs), the time per refit and the load
-average (other processes on the machine slow the plan down).
+compile of the structures with more runs), the time per refit, the CPU time
+of the process (all threads) and the load average (other processes on the
+machine slow the plan down; the CPU time depends less on them).
 
 With ``--old`` the same plan is then run with the planner's previous settings
 (one refit at a time, 300 tuning steps from nutpie's default start) and both
@@ -34,8 +35,8 @@ OLD = {
 """The planner's settings before the warm start and the parallel refits."""
 
 
-def timed_plan(cmp, sims: int, **settings) -> tuple[bs.Plan, float]:
-    start = time.perf_counter()
+def timed_plan(cmp, sims: int, **settings) -> tuple[bs.Plan, float, float]:
+    start, cpu = time.perf_counter(), time.process_time()
     result = bs.plan(
         cmp,
         recipe="baseline_repeat",
@@ -45,7 +46,7 @@ def timed_plan(cmp, sims: int, **settings) -> tuple[bs.Plan, float]:
         seed=1,
         **settings,
     )
-    return result, time.perf_counter() - start
+    return result, time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -65,7 +66,7 @@ def main() -> None:
     runs = [("new", {})] + ([("old", OLD)] if "--old" in sys.argv else [])
     seconds = {}
     for name, settings in runs:
-        result, seconds[name] = timed_plan(cmp, sims, **settings)
+        result, seconds[name], cpu = timed_plan(cmp, sims, **settings)
         print(
             result.ranked()[
                 ["add_seeds", "extend_to", "extra_compute", "p_resolved", "mc_error"]
@@ -74,8 +75,8 @@ def main() -> None:
         refits = sims * len(result.options)
         print(
             f"{name} settings ({result.notes[0]}): {len(result.options)} options x {sims} "
-            f"simulations: {seconds[name]:.0f} s ({seconds[name] / refits:.2f} s per refit); "
-            f"load average {os.getloadavg()[0]:.2f}",
+            f"simulations: {seconds[name]:.0f} s ({seconds[name] / refits:.2f} s per refit, "
+            f"{cpu:.0f} CPU s); load average {os.getloadavg()[0]:.2f}",
             flush=True,
         )
     if "old" in seconds:

@@ -6,15 +6,20 @@ Usage (from the repository root)::
 
 Fits the bundled ``bayescale/data/examples/recipes.csv`` (``min_x`` 1500), then for ``N_CASES``
 simulated futures (alternately: 3 new seeds of ``baseline_repeat``; its runs
-extended to 100k GPU-hours) refits the grown data twice, with
-:data:`bayescale.analysis.planning.REFIT_SAMPLER` and with the default 4 x 1000 draws
-after 1000 tuning steps, and compares the decisions of ``baseline_repeat`` vs
-``baseline`` and the interval ends.
+extended to 100k GPU-hours) refits the grown data three times: as the planner
+does (:data:`bayescale.analysis.planning.REFIT_SAMPLER`, started at the present
+posterior mean, :func:`bayescale.analysis.planning.start_point`), with the
+planner's previous settings (:data:`OLD`: 300 tuning steps from nutpie's default
+start), and with the default 4 x 1000 draws after 1000 tuning steps (the
+reference). It compares the decisions of ``baseline_repeat`` vs ``baseline`` and
+the interval ends of each short refit with the reference's, and prints the
+seconds per refit and the load average.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 import warnings
@@ -24,11 +29,13 @@ import pandas as pd
 
 import bayescale as bs
 from bayescale.analysis.future_data import Draw, future_frame, with_future
-from bayescale.analysis.planning import REFIT_SAMPLER, refit_draws
+from bayescale.analysis.planning import REFIT_SAMPLER, refit_draws, start_point
 from bayescale.analysis.recipes import difference_summary
 from bayescale.inference.sampling import SamplerSettings
 
 FULL = SamplerSettings(draws=1000, tune=1000, chains=4)
+OLD = SamplerSettings(draws=400, tune=300, chains=1, cores=1, target_accept=0.9)
+"""The planner's refit settings before the warm start (nutpie's default start)."""
 
 
 def main() -> None:
@@ -46,6 +53,7 @@ def main() -> None:
     )
     rng = np.random.default_rng(seed)
     rows = []
+    starts: dict[int, np.ndarray] = {}
     for case in range(n):
         add, extend = (3, None) if case % 2 == 0 else (0, 100_000.0)
         index = int(rng.integers(fit.posterior["posterior"].sizes["draw"] * 4))
@@ -58,24 +66,36 @@ def main() -> None:
             rng=np.random.default_rng(seed + case),
         )
         grown = with_future(fit.data, future)
+        if len(grown.runs) not in starts:  # the planner computes one start per option
+            starts[len(grown.runs)] = start_point(fit, grown)
         row = {"case": case, "option": "add 3 seeds" if add else "extend to 100k"}
-        for name, settings in (("short", REFIT_SAMPLER), ("full", FULL)):
+        runs = (
+            ("short", REFIT_SAMPLER, starts[len(grown.runs)]),
+            ("old", OLD, None),
+            ("full", FULL, None),
+        )
+        for name, settings, init in runs:
             start = time.perf_counter()
-            draws, _ = refit_draws(fit.spec, grown, dataclasses.replace(settings, seed=case), "A")
+            draws, _ = refit_draws(
+                fit.spec, grown, dataclasses.replace(settings, seed=case), "A", init=init
+            )
             row[f"{name}_seconds"] = time.perf_counter() - start
             stats = difference_summary(draws["baseline_repeat"] - draws["baseline"], 0.02, 0.89)
             row.update({f"{name}_{k}": stats[k] for k in ("decision", "lower", "upper")})
         rows.append(row)
         print(row, flush=True)
     table = pd.DataFrame(rows)
-    agree = (table["short_decision"] == table["full_decision"]).mean()
-    print(f"decisions agree in {agree:.0%} of {n} cases")
-    for end in ("lower", "upper"):
-        diff = (table[f"short_{end}"] - table[f"full_{end}"]).abs()
-        print(f"|{end} short - full|: median {diff.median():.4f}, max {diff.max():.4f}")
+    for name in ("short", "old"):
+        agree = (table[f"{name}_decision"] == table["full_decision"]).sum()
+        print(f"{name}: decisions agree with the full refit in {agree} of {n} cases")
+        for end in ("lower", "upper"):
+            diff = (table[f"{name}_{end}"] - table[f"full_{end}"]).abs()
+            print(f"  |{end} {name} - full|: median {diff.median():.4f}, max {diff.max():.4f}")
     print(
         f"seconds per refit: short median {table['short_seconds'].median():.2f}, "
-        f"full median {table['full_seconds'].median():.2f}"
+        f"old median {table['old_seconds'].median():.2f}, "
+        f"full median {table['full_seconds'].median():.2f}; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from conftest import DATA, QUICK_CLI
 
+import bayescale as bs
 from bayescale.analysis.future_data import Draw, evaluation_grid, future_frame, with_future
 from bayescale.analysis.planning import (
     OPTION_COLUMNS,
@@ -25,10 +26,17 @@ from bayescale.analysis.planning import (
     extra_compute,
     plan,
     sims_for,
+    start_point,
     stop_probability,
 )
 from bayescale.cli import main
-from bayescale.inference.sampling import SamplerSettings
+from bayescale.inference.sampling import (
+    SamplerSettings,
+    compiled_model,
+    sample_draws,
+    sample_posterior,
+)
+from bayescale.model.build import model_arrays
 from bayescale.studies.planning_study import calibration_table, planning_study, stopping_table
 
 TINY = SamplerSettings(draws=60, tune=60, chains=1, cores=1, target_accept=0.9)
@@ -163,6 +171,99 @@ def test_plan_shares_posterior_draws_across_options(small_plan):
     """Common random numbers: every option is simulated from the same posterior draws."""
     draws = small_plan.outcomes.groupby("option")["draw"].apply(list)
     assert draws.iloc[0] == draws.iloc[1]
+
+
+def test_plan_does_not_depend_on_the_number_of_workers(recipes_fit):
+    """Refits run in threads, each with its own seed: 1 or 2 workers, same outcomes."""
+    options = {
+        "recipe": "better",
+        "baseline": "baseline",
+        "add_seeds": [1],
+        "sims": 3,
+        "refit": TINY,
+        "seed": 2,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one, two = (plan(recipes_fit, **options, workers=n) for n in (1, 2))
+    pd.testing.assert_frame_equal(one.outcomes, two.outcomes)
+    assert "2 at a time" in two.notes[0] and "posterior mean" in two.notes[0]
+
+
+def test_raw_refit_draws_equal_the_full_output(recipes_fit):
+    """sample_draws (nutpie's raw trace, used by the planner's refits) returns the
+    draws and divergences that sample_posterior returns for the same seed and start."""
+    fit = recipes_fit
+    arrays = model_arrays(fit.spec, fit.data)
+    shape = {"n_runs": len(fit.data.runs), "n_recipes": len(fit.recipes)}
+    settings = SamplerSettings(draws=30, tune=30, chains=2, cores=1, target_accept=0.9, seed=4)
+    init = start_point(fit, fit.data)
+    tree, _ = sample_posterior(fit.spec, arrays, **shape, settings=settings, init=init)
+    draws, divergences = sample_draws(
+        fit.spec, arrays, **shape, settings=settings, names=("A", "sigma_A"), init=init
+    )
+    post = tree["posterior"]
+    assert np.array_equal(draws["A"], post["A"].to_numpy().reshape(60, -1))
+    assert np.array_equal(draws["sigma_A"], post["sigma_A"].to_numpy().reshape(60, 1))
+    assert divergences == int(tree["sample_stats"]["diverging"].sum())
+
+
+def _slice(compiled, name: str) -> slice:
+    names, slices, _ = compiled.shape_info
+    return slices[names.index(name)]
+
+
+def test_refits_start_at_the_posterior_mean(recipes_fit):
+    """The start is the posterior mean on the unconstrained scale, for the grown data too."""
+    fit = recipes_fit
+    point = start_point(fit, fit.data)
+    arrays = model_arrays(fit.spec, fit.data)
+    compiled, _ = compiled_model(fit.spec, arrays, len(fit.data.runs), len(fit.recipes))
+    assert point.shape == (compiled.n_dim,)
+    a = fit.draws_dataset["A"].mean(("chain", "draw")).to_numpy()
+    assert np.allclose(point[_slice(compiled, "A_logodds__")], np.log(a / (1 - a)))
+    sigma = fit.draws_dataset["residual_sd"].mean(("chain", "draw")).to_numpy()
+    assert np.allclose(point[_slice(compiled, "residual_sd_log__")], np.log(sigma))
+    future = future_frame(
+        fit, Draw.of(fit, 0), "better", add_seeds=2, extend_to=None, rng=np.random.default_rng(0)
+    )
+    grown = with_future(fit.data, future)
+    assert np.allclose(start_point(fit, grown), point)  # no run-level free variables
+
+
+def test_a_new_run_starts_at_its_recipes_mean_run():
+    """With run-level free variables (A by run under a normal likelihood), old runs
+    start at their own posterior means and a new run at its recipe's mean run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bs.fit(
+            DATA / "recipes.csv",
+            x="gpu_hours",
+            y="pass_rate",
+            run="seed",
+            recipe="recipe",
+            min_x=1500,
+            likelihood="normal",
+            draws=40,
+            tune=60,
+            chains=1,
+            seed=3,
+        )
+    future = future_frame(
+        fit, Draw.of(fit, 0), "better", add_seeds=1, extend_to=None, rng=np.random.default_rng(0)
+    )
+    grown = with_future(fit.data, future)
+    point = start_point(fit, grown)
+    arrays = model_arrays(fit.spec, grown)
+    compiled, _ = compiled_model(fit.spec, arrays, len(grown.runs), len(grown.recipes))
+    starts = dict(zip(grown.runs, point[_slice(compiled, "A_run")], strict=True))
+    means = fit.draws_dataset["A_run"].mean(("chain", "draw")).to_numpy()
+    old = dict(zip(fit.data.runs, means, strict=True))
+    for run in fit.data.runs:
+        assert starts[run] == pytest.approx(old[run])
+    better = [old[r] for r in fit.data.runs if fit.data.run_recipe[r] == "better"]
+    (new,) = set(grown.runs) - set(fit.data.runs)
+    assert starts[new] == pytest.approx(np.mean(better))
 
 
 @pytest.mark.parametrize(

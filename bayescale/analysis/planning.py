@@ -9,10 +9,15 @@ times:
 2. draw the option's future data from it (:mod:`bayescale.analysis.future_data`: new seeds
    from the fitted seed distribution, continuations of the existing runs with
    their own fitted drift);
-3. refit the model to the data plus the future data, warm (the compiled model of
-   that structure is reused, :mod:`bayescale.inference.sampling`), with the short sampler
-   settings :data:`REFIT_SAMPLER`;
+3. refit the model to the data plus the future data, warm: the compiled model of
+   that structure is reused (:mod:`bayescale.inference.sampling`), the chain starts at
+   the present fit's posterior mean (:func:`start_point`), and the short sampler
+   settings :data:`REFIT_SAMPLER` are used;
 4. apply the comparison's decision rule (:func:`bayescale.analysis.recipes.rope_decision`).
+
+The refits of an option run ``workers`` at a time in threads (default: one per
+core; nutpie samples outside Python's lock). Each simulation has its own seed,
+so the plan is the same whatever the number of workers.
 
 The shares of the ``sims`` decisions estimate P(higher), P(lower),
 P(equivalent), P(undecided) and P(resolved) = 1 - P(undecided); their Monte
@@ -47,8 +52,10 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +71,7 @@ from bayescale.analysis.recipes import (
     recipe_draws,
 )
 from bayescale.data.curves import CurveData
-from bayescale.inference.sampling import sample_posterior
+from bayescale.inference.sampling import sample_draws, unconstrained_point
 from bayescale.model.build import ModelSpec, model_arrays
 from bayescale.results.fit_result import Fit
 from bayescale.results.intervals import DEFAULT_CI
@@ -79,14 +86,17 @@ __all__ = [
     "plan",
     "ranked_options",
     "sims_for",
+    "start_point",
     "stop_probability",
 ]
 
-REFIT_SAMPLER = SamplerSettings(draws=400, tune=300, chains=1, cores=1, target_accept=0.9)
-"""NUTS settings of every simulated refit: one chain of 400 draws after 300
+REFIT_SAMPLER = SamplerSettings(draws=400, tune=150, chains=1, cores=1, target_accept=0.9)
+"""NUTS settings of every simulated refit: one chain of 400 draws after 150
 tuning steps, target acceptance 0.9 (divergent refits are counted in the plan).
-``docs/planning.md`` measures how often such refits reach the decision of a full
-4 x 1000 refit."""
+The chain starts at the present fit's posterior mean (:func:`start_point`), which
+is what makes 150 tuning steps enough (from nutpie's default start, 300 were
+used). ``docs/planning.md`` measures how often such refits reach the decision of
+a full 4 x 1000 refit (``benchmarks/refit_accuracy.py``)."""
 
 STOP_THRESHOLD = 0.1
 """Stop a recipe's runs when P(final decision = higher) is below this."""
@@ -291,6 +301,8 @@ def plan(
     cost_per_x: float = 1.0,
     seed: int | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+    warm_start: bool = True,
 ) -> Plan:
     """Preposterior analysis: the decision each option would likely reach, and its cost.
 
@@ -325,6 +337,13 @@ def plan(
         Seed of the posterior draws, future data and refits.
     progress : callable, optional
         Called with a one-line message after each option.
+    workers : int, optional
+        Refits run at once, in threads (default: the number of cores). The plan
+        does not depend on it.
+    warm_start : bool
+        Start each refit's chain at the present posterior mean
+        (:func:`start_point`; :data:`REFIT_SAMPLER`'s 150 tuning steps assume it);
+        ``False`` starts from nutpie's default initial point.
 
     Returns
     -------
@@ -350,6 +369,9 @@ def plan(
         options = candidate_options(recipe, add_seeds, extend_to, both=both)
     _check_options(fit, options, cost_per_x)
     sims = sims_for(mc_error) if sims is None else int(sims)
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     n_draws = _n_draws(fit)
     if not 1 <= sims <= n_draws:
         raise ValueError(f"sims must be between 1 and the fit's {n_draws} posterior draws")
@@ -370,6 +392,8 @@ def plan(
             rope=rope,
             ci=ci,
             refit=refit,
+            workers=workers,
+            warm_start=warm_start,
         )
         outcomes.append(sims_out.assign(option=k))
         rows.append(option_summary(option, sims_out, extra_compute(fit.data, option, cost_per_x)))
@@ -379,8 +403,10 @@ def plan(
                 f"{option.recipe} +{option.add_seeds} seeds, extend to {option.extend_to}: "
                 f"P(resolved) {row['p_resolved']:.2f} +/- {row['mc_error']:.2f}"
             )
+    start_note = "from the present posterior mean" if warm_start else "from nutpie's default start"
     notes = [
-        f"refits use {refit.chains} chain(s) x {refit.draws} draws ({refit.tune} tuning steps)",
+        f"refits use {refit.chains} chain(s) x {refit.draws} draws ({refit.tune} tuning steps, "
+        f"{start_note}), {workers} at a time",
         f"Monte Carlo error of every probability at most {0.5 / math.sqrt(sims):.3f} "
         f"({sims} simulations per option)",
     ]
@@ -441,6 +467,7 @@ def stop_probability(
     threshold: float = STOP_THRESHOLD,
     seed: int | None = None,
     refit: SamplerSettings = REFIT_SAMPLER,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """P(the decision at ``final_x`` will be ``higher``) for a recipe whose runs go on.
 
@@ -461,7 +488,14 @@ def stop_probability(
     """
     option = PlanOption(recipe, extend_to=float(final_x))
     result = plan(
-        source, [option], recipe=recipe, baseline=baseline, sims=sims, seed=seed, refit=refit
+        source,
+        [option],
+        recipe=recipe,
+        baseline=baseline,
+        sims=sims,
+        seed=seed,
+        refit=refit,
+        workers=workers,
     )
     row = result.options.iloc[0]
     p_higher = float(row["p_higher"])
@@ -486,57 +520,128 @@ def simulate_option(
     rope: float = 0.02,
     ci: float = DEFAULT_CI,
     refit: SamplerSettings = REFIT_SAMPLER,
+    workers: int = 1,
+    warm_start: bool = True,
 ) -> pd.DataFrame:
     """Simulate one option: one row per simulation (``sim``, ``draw``, ``decision``,
-    ``lower``, ``upper``, ``mean``, ``divergences``)."""
-    rows = []
-    for sim, (index, sim_seed) in enumerate(zip(draw_index, sim_seeds, strict=True)):
-        rng = np.random.default_rng(int(sim_seed))
-        future = future_frame(
-            fit,
-            Draw.of(fit, int(index)),
-            option.recipe,
-            add_seeds=option.add_seeds,
-            extend_to=option.extend_to,
-            rng=rng,
+    ``lower``, ``upper``, ``mean``, ``divergences``).
+
+    The future data of every simulation are drawn first (each from its own seed),
+    then the refits run ``workers`` at a time in threads; the rows do not depend on
+    ``workers``. With ``warm_start`` every refit starts at the present posterior
+    mean (:func:`start_point`; one point per option, since all its simulations
+    share the structure)."""
+    grown = [
+        with_future(
+            fit.data,
+            future_frame(
+                fit,
+                Draw.of(fit, int(index)),
+                option.recipe,
+                add_seeds=option.add_seeds,
+                extend_to=option.extend_to,
+                rng=np.random.default_rng(int(sim_seed)),
+            ),
         )
-        grown = with_future(fit.data, future)
-        settings = dataclasses.replace(refit, seed=int(sim_seed))
-        draws, divergences = refit_draws(fit.spec, grown, settings, parameter)
+        for index, sim_seed in zip(draw_index, sim_seeds, strict=True)
+    ]
+    init = start_point(fit, grown[0]) if warm_start and grown else None
+
+    def one(sim: int) -> dict[str, Any]:
+        settings = dataclasses.replace(refit, seed=int(sim_seeds[sim]))
+        draws, divergences = refit_draws(fit.spec, grown[sim], settings, parameter, init=init)
         stats = difference_summary(_delta(draws, pair), rope, ci)
-        rows.append(
-            {
-                "sim": sim,
-                "draw": int(index),
-                "decision": stats["decision"],
-                "lower": stats["lower"],
-                "upper": stats["upper"],
-                "mean": stats["mean"],
-                "divergences": divergences,
-            }
-        )
+        return {
+            "sim": sim,
+            "draw": int(draw_index[sim]),
+            "decision": stats["decision"],
+            "lower": stats["lower"],
+            "upper": stats["upper"],
+            "mean": stats["mean"],
+            "divergences": divergences,
+        }
+
+    if workers <= 1 or len(grown) <= 1:
+        rows = [one(sim) for sim in range(len(grown))]
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(grown))) as pool:
+            rows = list(pool.map(one, range(len(grown))))
     return pd.DataFrame(rows)
 
 
+def default_workers() -> int:
+    """Refits run at once by default: the number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def start_point(fit: Fit, curves: CurveData) -> np.ndarray:
+    """Where a refit of ``fit``'s model on ``curves`` starts: the present posterior
+    mean of every free variable, on the compiled model's unconstrained scale.
+
+    ``curves`` is the data grown by an option (same recipes, maybe more runs). A
+    run-level variable keeps each existing run's posterior mean; a new run starts
+    at the mean of its recipe's existing runs.
+    """
+    post = fit.draws_dataset
+    old_runs = {run: k for k, run in enumerate(fit.data.runs)}
+    run_recipe = curves.run_recipe
+    values: dict[str, np.ndarray] = {}
+    for name, var in post.data_vars.items():
+        mean = var.mean(("chain", "draw"))
+        if "run" not in mean.dims:
+            values[name] = mean.to_numpy()
+            continue
+        per_run = mean.transpose("run", ...).to_numpy()
+        by_recipe = {
+            recipe: per_run[
+                [old_runs[r] for r in fit.data.runs if fit.data.run_recipe[r] == recipe]
+            ]
+            for recipe in fit.data.recipes
+        }
+        values[name] = np.stack(
+            [
+                per_run[old_runs[run]]
+                if run in old_runs
+                else by_recipe.get(run_recipe[run], per_run).mean(axis=0)
+                for run in curves.runs
+            ]
+        )
+    return unconstrained_point(
+        fit.spec,
+        model_arrays(fit.spec, curves),
+        len(curves.runs),
+        len(curves.recipes),
+        values,
+    )
+
+
 def refit_draws(
-    spec: ModelSpec, curves: CurveData, settings: SamplerSettings, parameter: str
+    spec: ModelSpec,
+    curves: CurveData,
+    settings: SamplerSettings,
+    parameter: str,
+    init: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], int]:
     """Warm refit of ``spec`` on ``curves``: recipe -> flat draws of ``parameter``,
     and the number of divergent transitions. Only samples (no diagnostics, no
-    run-level draws): the compiled model of the structure is reused."""
+    run-level draws): the compiled model of the structure is reused. ``init``:
+    the chain's unconstrained starting point (:func:`start_point`); default
+    nutpie's."""
     if settings.target_accept is None:
         settings = dataclasses.replace(settings, target_accept=spec.likelihood_obj.target_accept)
-    tree, _ = sample_posterior(
+    draws, divergences = sample_draws(
         spec,
         model_arrays(spec, curves),
         n_runs=len(curves.runs),
         n_recipes=len(curves.recipes),
         settings=settings,
+        names=(parameter,),
+        init=init,
     )
-    values = tree["posterior"][parameter].to_numpy()
-    values = values.reshape(values.shape[0] * values.shape[1], -1)
-    values = np.broadcast_to(values, (values.shape[0], len(curves.recipes)))
-    divergences = int(tree["sample_stats"]["diverging"].sum())
+    values = np.broadcast_to(draws[parameter], (len(draws[parameter]), len(curves.recipes)))
     return {r: values[:, k] for k, r in enumerate(curves.recipes)}, divergences
 
 

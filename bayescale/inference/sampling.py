@@ -13,6 +13,7 @@ this machine has fitted before skips most of the compile.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Mapping
@@ -67,8 +68,14 @@ def sample_posterior(
     n_runs: int,
     n_recipes: int,
     settings: SamplerSettings,
+    init: np.ndarray | None = None,
 ) -> tuple[xr.DataTree, SamplingTimes]:
     """Sample the posterior of ``spec`` on ``arrays``.
+
+    ``init``: the chains' starting point on the unconstrained scale (the
+    compiled model's flat parameter vector, :func:`unconstrained_point`),
+    jittered by up to +/-0.1 per chain; default PyMC's initial point jittered
+    by +/-1 (nutpie's default).
 
     Returns
     -------
@@ -81,8 +88,11 @@ def sample_posterior(
 
     compiled, compile_seconds = compiled_model(spec, arrays, n_runs, n_recipes)
     start = time.perf_counter()
+    compiled = compiled.with_data(**arrays)
+    if init is not None:
+        compiled = dataclasses.replace(compiled, initial_point_func=_jittered(init, compiled.n_dim))
     tree = nutpie.sample(
-        compiled.with_data(**arrays),
+        compiled,
         draws=settings.draws,
         tune=settings.tune,
         chains=settings.chains,
@@ -98,3 +108,114 @@ def sample_posterior(
     return xr.DataTree.from_dict({f"/{name}": node.to_dataset() for name, node in keep.items()}), (
         SamplingTimes(compile=compile_seconds, sample=seconds)
     )
+
+
+def sample_draws(
+    spec: ModelSpec,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    n_runs: int,
+    n_recipes: int,
+    settings: SamplerSettings,
+    names: tuple[str, ...],
+    init: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], int]:
+    """Only the posterior draws of ``names``, and the number of divergent transitions.
+
+    The same sampling as :func:`sample_posterior` (same draws for the same seed),
+    but nutpie's raw trace is read directly instead of being converted to xarray
+    (measured: 0.08 s of 0.68 s per planning refit).
+
+    Returns
+    -------
+    draws : dict
+        Name -> array of shape (chains x draws, size of the variable), chains
+        concatenated.
+    divergences : int
+    """
+    import nutpie
+    import pyarrow
+
+    compiled, _ = compiled_model(spec, arrays, n_runs, n_recipes)
+    compiled = compiled.with_data(**arrays)
+    if init is not None:
+        compiled = dataclasses.replace(compiled, initial_point_func=_jittered(init, compiled.n_dim))
+    trace = nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=settings.cores,
+        seed=settings.seed,
+        target_accept=settings.target_accept,
+        adaptation=spec.law_obj.adaptation,
+        save_warmup=False,
+        progress_bar=False,
+        return_raw_trace=True,
+    )
+    draw_batches, stat_batches = trace.get_arrow_trace()
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    divergences = 0
+    for draws, stats in zip(draw_batches, stat_batches, strict=True):
+        keep = ~_column(pyarrow, stats, "tuning").astype(bool)
+        divergences += int(_column(pyarrow, stats, "diverging")[keep].sum())
+        for name in names:
+            chunks[name].append(_column(pyarrow, draws, name).reshape(draws.num_rows, -1)[keep])
+    return {name: np.concatenate(parts) for name, parts in chunks.items()}, divergences
+
+
+def _column(pyarrow, batch, name: str) -> np.ndarray:
+    """One column of a nutpie trace batch as numpy (list columns flattened)."""
+    column = pyarrow.array(batch.column(name))
+    if hasattr(column, "flatten"):
+        column = column.flatten()
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _jittered(point: np.ndarray, n_dim: int):
+    """nutpie's initial-point function: ``point`` plus uniform(-0.1, 0.1) noise,
+    seeded by nutpie's per-chain seed."""
+    point = np.asarray(point, dtype="float64")
+    if point.shape != (n_dim,):
+        raise ValueError(f"init has shape {point.shape}, the model has {n_dim} parameters")
+
+    def initial_point(seed=None) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        return point + rng.uniform(-0.1, 0.1, size=n_dim)
+
+    return initial_point
+
+
+def unconstrained_point(
+    spec: ModelSpec,
+    arrays: Mapping[str, np.ndarray],
+    n_runs: int,
+    n_recipes: int,
+    values: Mapping[str, np.ndarray],
+) -> np.ndarray:
+    """The compiled model's flat unconstrained vector at the constrained ``values``
+    (free variable name -> array of its shape).
+
+    Variables missing from ``values`` (or of another shape) take PyMC's initial
+    point (the support point of their prior).
+    """
+    from pymc.initial_point import make_initial_point_fn
+
+    compiled, _ = compiled_model(spec, arrays, n_runs, n_recipes)
+    model = build_model(spec, arrays, n_runs, n_recipes)
+    default = model.initial_point()
+    overrides = {}
+    for rv in model.free_RVs:
+        value = values.get(rv.name)
+        shape = np.shape(default[model.rvs_to_values[rv].name])
+        if value is not None and np.shape(value) == shape:
+            overrides[rv] = np.asarray(value, dtype="float64")
+    point = make_initial_point_fn(
+        model=model, overrides=overrides, jitter_rvs=set(), return_transformed=True
+    )(0)
+    # nutpie's flat vector joins the value variables in the order of model.free_RVs
+    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    flat = np.concatenate([np.asarray(point[name], dtype="float64").ravel() for name in names])
+    if flat.shape != (compiled.n_dim,):
+        raise ValueError(f"point of {flat.size} values for a model of {compiled.n_dim} parameters")
+    return flat

@@ -43,6 +43,7 @@ from bayescale.analysis.planning import (
     extra_compute,
     plan,
     refit_draws,
+    start_point,
 )
 from bayescale.analysis.recipes import difference_summary, recipe_draws
 from bayescale.inference.fitting import fit
@@ -124,6 +125,7 @@ def run_experiment(index: int, *, sims: int, seed: int) -> dict:
             grown,
             REFIT_SAMPLER.__class__(**{**REFIT_SAMPLER.to_dict(), "seed": seed}),
             "A",
+            init=start_point(present, grown),
         )
     now = difference_summary(
         recipe_draws(present, "A")["new"] - recipe_draws(present, "A")["base"],

@@ -84,14 +84,32 @@ def sample_posterior(
         dropped) with integer ``run``/``recipe`` coordinates.
     times : SamplingTimes
     """
-    import nutpie
-
     compiled, compile_seconds = compiled_model(spec, arrays, n_runs, n_recipes)
     start = time.perf_counter()
+    tree = _run_nutpie(compiled, spec, arrays, settings, init)
+    seconds = time.perf_counter() - start
+    keep = {name: tree[name] for name in ("posterior", "sample_stats") if name in tree.children}
+    return xr.DataTree.from_dict({f"/{name}": node.to_dataset() for name, node in keep.items()}), (
+        SamplingTimes(compile=compile_seconds, sample=seconds)
+    )
+
+
+def _run_nutpie(
+    compiled: Any,
+    spec: ModelSpec,
+    arrays: Mapping[str, np.ndarray],
+    settings: SamplerSettings,
+    init: np.ndarray | None,
+    **options: Any,
+) -> Any:
+    """nutpie's sampler on ``compiled`` with ``arrays`` swapped in, started at
+    ``init`` (jittered) when given; ``options`` go to ``nutpie.sample``."""
+    import nutpie
+
     compiled = compiled.with_data(**arrays)
     if init is not None:
         compiled = dataclasses.replace(compiled, initial_point_func=_jittered(init, compiled.n_dim))
-    tree = nutpie.sample(
+    return nutpie.sample(
         compiled,
         draws=settings.draws,
         tune=settings.tune,
@@ -102,11 +120,7 @@ def sample_posterior(
         adaptation=spec.law_obj.adaptation,
         save_warmup=False,
         progress_bar=False,
-    )
-    seconds = time.perf_counter() - start
-    keep = {name: tree[name] for name in ("posterior", "sample_stats") if name in tree.children}
-    return xr.DataTree.from_dict({f"/{name}": node.to_dataset() for name, node in keep.items()}), (
-        SamplingTimes(compile=compile_seconds, sample=seconds)
+        **options,
     )
 
 
@@ -133,26 +147,10 @@ def sample_draws(
         concatenated.
     divergences : int
     """
-    import nutpie
     import pyarrow
 
     compiled, _ = compiled_model(spec, arrays, n_runs, n_recipes)
-    compiled = compiled.with_data(**arrays)
-    if init is not None:
-        compiled = dataclasses.replace(compiled, initial_point_func=_jittered(init, compiled.n_dim))
-    trace = nutpie.sample(
-        compiled,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        cores=settings.cores,
-        seed=settings.seed,
-        target_accept=settings.target_accept,
-        adaptation=spec.law_obj.adaptation,
-        save_warmup=False,
-        progress_bar=False,
-        return_raw_trace=True,
-    )
+    trace = _run_nutpie(compiled, spec, arrays, settings, init, return_raw_trace=True)
     draw_batches, stat_batches = trace.get_arrow_trace()
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
     divergences = 0

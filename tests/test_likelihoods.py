@@ -356,3 +356,21 @@ def test_run_predictions_past_the_data_start_from_the_run_and_relax_to_stationar
     assert width[2] == pytest.approx(
         np.sqrt(width[0] ** 2 - curve_width[0] ** 2 + curve_width[2] ** 2), rel=0.15
     )
+
+
+def test_run_forecast_in_blocks_of_draws_matches_the_whole(scalerl_fit, monkeypatch):
+    """Forecasting a run in blocks of draws (as for dense logs, to keep memory
+    linear) gives the same curve and, within Monte Carlo error, the same
+    new-observation interval as all draws at once."""
+    import bayescale.results.fit_result as fit_result
+
+    run = scalerl_fit.runs[1]
+    x = [60_000.0, 80_000.0]
+    whole = scalerl_fit.predict(x, run=run)
+    n_obs = int((scalerl_fit.data.frame["run"] == run).sum())
+    monkeypatch.setattr(fit_result, "_FORECAST_VALUES", 700 * n_obs)
+    blocks = scalerl_fit.predict(x, run=run)
+    pd.testing.assert_frame_equal(whole[["lower", "upper"]], blocks[["lower", "upper"]])
+    width = (whole["obs_upper"] - whole["obs_lower"]).to_numpy()
+    for column in ("obs_lower", "obs_upper"):
+        assert np.all(np.abs(whole[column] - blocks[column]).to_numpy() < 0.1 * width)

@@ -31,6 +31,10 @@ LOCATORS = ("name", "coordinate")
 or run); display tables drop them, code selects by them."""
 
 
+_FORECAST_VALUES = 4_000_000
+"""Most residual values held at once when forecasting a run (about 32 MB)."""
+
+
 @dataclass(frozen=True)
 class Diagnostics:
     """Convergence checks of one fit.
@@ -411,18 +415,30 @@ class Fit:
         if self.law.response == "log":
             y_seen = np.log(y_seen)
         log_x = {"x": xr.DataArray(np.log(x_seen), dims="obs")}
-        mean_seen = self.law.mean(NUMPY_OPS, log_x, self.parameter_draws(run=run))
-        mean_seen = mean_seen.transpose(*SAMPLE_DIMS, "obs").to_numpy()
-        n_chain, n_draw = mean_seen.shape[:2]
-        residual = y_seen - mean_seen.reshape(n_chain * n_draw, -1)
+        params = {
+            name: value.stack(sample=SAMPLE_DIMS)
+            for name, value in self.parameter_draws(run=run).items()
+        }
         noise = {
-            name: value.transpose(*SAMPLE_DIMS).to_numpy().ravel()
+            name: value.stack(sample=SAMPLE_DIMS).to_numpy()
             for name, value in self.noise_draws().items()
         }
         spacing = (x_seen[-1] - x_seen[0]) / (len(x_seen) - 1)
         steps = (inputs["x"][ahead] - x_seen[-1]) / spacing
-        deviation = forecast(residual, steps, noise, rng).reshape(n_chain, n_draw, -1)
         out = observed.transpose(*SAMPLE_DIMS, "point").copy()
+        n_chain, n_draw = out.shape[:2]
+        # Draws in blocks, so that a dense log (100k evaluations) never holds a
+        # (draws x evaluations) array: memory stays linear in the evaluations.
+        block = max(1, _FORECAST_VALUES // len(x_seen))
+        parts = []
+        for start in range(0, n_chain * n_draw, block):
+            rows = slice(start, start + block)
+            drawn = {name: value.isel(sample=rows) for name, value in params.items()}
+            mean_seen = self.law.mean(NUMPY_OPS, log_x, drawn).transpose("sample", "obs")
+            residual = y_seen - mean_seen.to_numpy()
+            local = {name: value[rows] for name, value in noise.items()}
+            parts.append(forecast(residual, steps, local, rng))
+        deviation = np.concatenate(parts).reshape(n_chain, n_draw, -1)
         mean = response_mean.transpose(*SAMPLE_DIMS, "point").to_numpy()
         out.values[..., ahead] = mean[..., ahead] + deviation
         return out

@@ -83,9 +83,9 @@ def scalerl_fit():
     return fit_bundled_data(seed=STAT_SAMPLER["seed"])
 
 
-@pytest.fixture(scope="session")
-def recipes_fit():
-    """The bundled four-recipe data (ten runs), fitted with the quick sampler."""
+def fit_bundled_recipes(**options):
+    """Fit the bundled four-recipe data (ten runs, 1.5k GPU-hours on) with
+    ``options``; warnings silenced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return bs.fit(
@@ -95,8 +95,14 @@ def recipes_fit():
             run="seed",
             recipe="recipe",
             min_x=1500,
-            **QUICK_SAMPLER,
+            **options,
         )
+
+
+@pytest.fixture(scope="session")
+def recipes_fit():
+    """The bundled four-recipe data (ten runs), fitted with the quick sampler."""
+    return fit_bundled_recipes(**QUICK_SAMPLER)
 
 
 def compiled_log_density(compiled, point: np.ndarray) -> float:

@@ -15,9 +15,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DATA, QUICK_CLI
+from conftest import DATA, QUICK_CLI, fit_bundled_recipes
 
-import bayescale as bs
 from bayescale.analysis.future_data import Draw, evaluation_grid, future_frame, with_future
 from bayescale.analysis.planning import (
     OPTION_COLUMNS,
@@ -234,21 +233,7 @@ def test_refits_start_at_the_posterior_mean(recipes_fit):
 def test_a_new_run_starts_at_its_recipes_mean_run():
     """With run-level free variables (A by run under a normal likelihood), old runs
     start at their own posterior means and a new run at its recipe's mean run."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = bs.fit(
-            DATA / "recipes.csv",
-            x="gpu_hours",
-            y="pass_rate",
-            run="seed",
-            recipe="recipe",
-            min_x=1500,
-            likelihood="normal",
-            draws=40,
-            tune=60,
-            chains=1,
-            seed=3,
-        )
+    fit = fit_bundled_recipes(likelihood="normal", draws=40, tune=60, chains=1, seed=3)
     future = future_frame(
         fit, Draw.of(fit, 0), "better", add_seeds=1, extend_to=None, rng=np.random.default_rng(0)
     )

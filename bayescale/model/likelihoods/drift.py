@@ -163,8 +163,11 @@ def filtered_drift(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of the drift at a run's last evaluation, given the run.
 
-    The scalar Kalman filter of the module notes, run along one run's residuals
-    for every draw at once.
+    Read off the last observation of the module's Kalman filter
+    (:func:`~bayescale.model.likelihoods.kalman.kalman_filter`, run once per draw):
+    the filtered drift is the residual minus the part of its innovation the gain
+    leaves to noise, and its variance is the predicted drift variance times
+    ``1 - gain``.
 
     Parameters
     ----------
@@ -182,19 +185,22 @@ def filtered_drift(
     --------
     >>> one = np.ones(1)
     >>> mean, variance = filtered_drift(np.array([[0.02]]), one * 0.01, one * 0.01, one * 0.9)
-    >>> float(mean[0]), float(variance[0])  # equal noise and drift: half of each
-    (0.01, 5e-05)
+    >>> np.round([mean[0], variance[0]], 12)  # equal noise and drift: half of each
+    array([1.e-02, 5.e-05])
     """
-    drift_var = drift_sd**2
-    mean = np.zeros(residual.shape[0])
-    variance = drift_var.copy()
-    for t in range(residual.shape[1]):
-        if t > 0:
-            mean = corr * mean
-            variance = corr**2 * variance + drift_var * (1.0 - corr**2)
-        gain = variance / (variance + sigma**2)
-        mean = mean + gain * (residual[:, t] - mean)
-        variance = (1.0 - gain) * variance
+    n_samples, n_obs = residual.shape
+    steps = np.arange(n_obs)
+    zero = np.zeros(n_obs)
+    mean = np.empty(n_samples)
+    variance = np.empty(n_samples)
+    for i in range(n_samples):
+        if sigma[i] == 0.0 and drift_sd[i] == 0.0:  # no drift and no noise: nothing to filter
+            mean[i] = variance[i] = 0.0
+            continue
+        _, filtered = kalman_filter(residual[i], zero, steps, sigma[i], drift_sd[i], corr[i], 0.0)
+        gain, inverse, innovation = filtered[-1, 4], filtered[-1, 5], filtered[-1, 6]
+        mean[i] = residual[i, -1] - (1.0 - gain) * innovation
+        variance[i] = (1.0 - gain) * (1.0 / inverse - sigma[i] ** 2)
     return mean, variance
 
 

@@ -20,6 +20,10 @@ Examples
 >>> fit.summary()  # doctest: +SKIP
 """
 
+from bayescale._signals import install_for_cli
+
+install_for_cli()  # first: a Ctrl-C or SIGTERM while the command starts is one line
+
 __version__ = "0.2.0"
 
 from bayescale._moved import install_moved_module_finder, renamed

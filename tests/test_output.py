@@ -8,7 +8,14 @@ import signal
 
 import pytest
 
-from bayescale.results.output import LOCK_NAME, OutputError, OutputFolder, publish, write_file
+from bayescale.results.output import (
+    LOCK_NAME,
+    MANIFEST_NAME,
+    OutputError,
+    OutputFolder,
+    publish,
+    write_file,
+)
 
 
 def _listing(folder) -> list[str]:
@@ -21,7 +28,7 @@ def test_outputs_appear_together_only_when_the_run_succeeds(tmp_path):
         folder.stage_text("a.json", "{}")
         folder.stage_bytes("figures/f.png", b"png")
         assert not (out / "a.json").exists()  # staged under a temporary name
-    assert _listing(out) == ["a.json", "figures", "figures/f.png"]
+    assert _listing(out) == [MANIFEST_NAME, "a.json", "figures", "figures/f.png"]
     umask = os.umask(0o022)
     os.umask(umask)
     assert (out / "a.json").stat().st_mode & 0o777 == 0o666 & ~umask  # as a plain write
@@ -71,7 +78,7 @@ def test_a_second_run_into_a_held_folder_is_refused(tmp_path):
         with pytest.raises(OutputError, match="another bayescale run is writing into this folder"):
             OutputFolder(out, ["fit.json"]).open()
         first.stage_text("fit.json", "{}")
-    assert _listing(out) == ["fit.json"]  # the lock file is gone with the run
+    assert _listing(out) == [MANIFEST_NAME, "fit.json"]  # the lock file is gone with the run
     with pytest.raises(OutputError, match=r"fit\.json already exists; pass --overwrite"):
         OutputFolder(out, ["fit.json"]).open()
 
@@ -126,4 +133,4 @@ def test_single_files_can_be_saved_into_one_folder_at_once(tmp_path):
             write_file(tmp_path / "a.nc", lambda path: path.write_text("b"), overwrite=False)
         busy.stage_text("report.html", "r")
     assert (tmp_path / "a.nc").read_text() == "a"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.nc", "report.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST_NAME, "a.nc", "report.html"]

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.data.curves import ColumnChecker, DataError, check_columns_exist, read_source
+from bayescale.inference.interrupts import check_complete, interruptible
 from bayescale.inference.sampler_settings import check_seed
 from bayescale.results.allocation import FLOP_PER_PARAMETER_TOKEN, STATISTICS
 from bayescale.results.intervals import DEFAULT_CI, check_ci
@@ -546,17 +547,19 @@ def fit_isoflop(
     n_budgets = len(data.budgets)
     compiled, compile_seconds = _compiled(arrays, n_budgets)
     start = time.perf_counter()
-    tree = nutpie.sample(
-        compiled.with_data(**arrays),
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores,
-        seed=seed,
-        target_accept=target_accept,
-        save_warmup=False,
-        progress_bar=False,
-    )
+    with interruptible():
+        tree = nutpie.sample(
+            compiled.with_data(**arrays),
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            seed=seed,
+            target_accept=target_accept,
+            save_warmup=False,
+            progress_bar=False,
+        )
+    check_complete(tree, settings)
     times = SamplingTimes(compile=compile_seconds, sample=time.perf_counter() - start)
     post = tree["posterior"].to_dataset()
     diagnostics = _diagnostics(tree)

@@ -2,7 +2,9 @@
 
 Every command reads CSV or Parquet, prints a readable table, writes JSON (and
 netCDF, figures or reports) into ``--out``, exits 0 on success, 2 on bad input
-or options with one line on stderr, and 130 when interrupted (Ctrl-C); it never
+or options with one line on stderr, and ``128 + signal`` when interrupted by
+SIGINT (Ctrl-C, 130), SIGTERM (143) or SIGHUP (129), with nothing written
+(:mod:`bayescale._signals`, ``docs/output_guarantees.md``); it never
 replaces an existing output without ``--overwrite``, takes ``--out`` for itself
 while it runs, and writes its outputs atomically, all or nothing
 (:mod:`bayescale.results.output`).
@@ -15,7 +17,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from bayescale import __version__
+from bayescale import __version__, _signals
 from bayescale.cli import (
     backtest_command,
     compare_command,
@@ -31,6 +33,7 @@ from bayescale.cli import (
 )
 from bayescale.cli.common import CommandError
 from bayescale.data.curves import DataError
+from bayescale.results.output import COMMITTED
 from bayescale.user_warnings import BayescaleWarning
 
 #: Modules defining a command: each has ``NAME``, ``HELP``, ``add_arguments(parser)``
@@ -69,13 +72,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Exit status of an interrupted command (128 + SIGINT, as shells report it).
+#: Exit status of a command interrupted by Ctrl-C (128 + SIGINT, as shells report it);
+#: SIGTERM and SIGHUP give 128 + their number.
 INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0, 2 on bad input, 130 when interrupted)."""
-    args = build_parser().parse_args(argv)
+    """Run the CLI; returns the exit status (0, 2 on bad input, 128 + signal when
+    interrupted by SIGINT, SIGTERM or SIGHUP)."""
+    previous = _signals.install()
+    COMMITTED.clear()
+    try:
+        return _run(argv)
+    finally:
+        _signals.restore(previous)
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print(_interrupted("bayescale", ""), file=sys.stderr)
+        return _signals.exit_status()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -84,14 +102,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("ignore", BayescaleWarning)
             return args.handler(args)
     except (CommandError, DataError, ValueError, OSError) as err:
+        if _signals.received():  # an error while handling the interrupt is the interrupt
+            print(_interrupted(f"bayescale {args.command}", ""), file=sys.stderr)
+            return _signals.exit_status()
         print(f"bayescale {args.command}: error: {_first_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
-        detail = f" ({_first_line(err)})" if str(err).strip() else ""
-        print(
-            f"bayescale {args.command}: interrupted{detail}; nothing was written", file=sys.stderr
-        )
-        return INTERRUPTED
+        detail = "" if isinstance(err, _signals.Interrupted) else _first_line(err)
+        print(_interrupted(f"bayescale {args.command}", detail), file=sys.stderr)
+        return _signals.exit_status()
+
+
+def _interrupted(prog: str, detail: str) -> str:
+    """``prog: interrupted [by SIGTERM] [(detail)]; nothing was written`` (or, when
+    the interrupt came after the outputs were committed, that they are complete)."""
+    name = _signals.signal_name()
+    by = "" if name == "SIGINT" else f" by {name}"
+    detail = f" ({detail})" if detail.strip() and detail != "KeyboardInterrupt" else ""
+    if COMMITTED:
+        done = ", ".join(map(str, COMMITTED))
+        return f"{prog}: interrupted{by}{detail} after its outputs in {done} were complete"
+    return f"{prog}: interrupted{by}{detail}; nothing was written"
 
 
 def _first_line(err: BaseException) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from bayescale.inference.compile_cache import compile_pymc_model
+from bayescale.inference.interrupts import SamplingInterrupted, interruptible
 from bayescale.model.build import ModelSpec, build_model, structure_key
 from bayescale.results.provenance import SamplerSettings, SamplingTimes
 
@@ -150,7 +151,8 @@ def sample_draws(
     import pyarrow
 
     compiled, _ = compiled_model(spec, arrays, n_runs, n_recipes)
-    trace = _run_nutpie(compiled, spec, arrays, settings, init, return_raw_trace=True)
+    with interruptible():
+        trace = _run_nutpie(compiled, spec, arrays, settings, init, return_raw_trace=True)
     draw_batches, stat_batches = trace.get_arrow_trace()
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
     divergences = 0
@@ -159,6 +161,11 @@ def sample_draws(
         divergences += int(_column(pyarrow, stats, "diverging")[keep].sum())
         for name in names:
             chunks[name].append(_column(pyarrow, draws, name).reshape(draws.num_rows, -1)[keep])
+    made = sum(len(part) for part in chunks[names[0]]) if names else 0
+    if names and made < settings.chains * settings.draws:
+        raise SamplingInterrupted(
+            f"sampling was interrupted after {made} of {settings.chains * settings.draws} draws"
+        )
     return {name: np.concatenate(parts) for name, parts in chunks.items()}, divergences
 
 

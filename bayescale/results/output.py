@@ -12,9 +12,19 @@ Every command and API function that writes goes through :class:`OutputFolder`:
   does not take the folder: its final hard link creates it exclusively);
 - **atomic**: outputs are staged as temporary files in the target folder and
   renamed into place only when every one of them is complete, so a failure or
-  an interrupt (disk full, Ctrl-C) leaves the old outputs untouched;
+  an interrupt (disk full, Ctrl-C, SIGTERM, SIGHUP) leaves the old outputs
+  untouched; the renames run with those signals held back;
+- **detectably atomic**: the renames are followed by a manifest
+  (:data:`MANIFEST_NAME`: size and SHA-256 of every output of the commit),
+  renamed into place last; a process killed outright (SIGKILL, power loss)
+  between two renames leaves outputs that disagree with the manifest, which
+  :func:`verify_manifest` (called by the fit loader) refuses in one line;
+- **replaced whole**: with ``overwrite``, files of a declared output (e.g. the
+  ``figures`` folder) that this run did not write are removed, so no figure of
+  an earlier run stays beside the new report;
 - **nothing left on failure**: folders the run created are removed again when
-  it fails.
+  it fails; temporary files of runs that were killed outright (named after
+  their process id) are removed by the next run into the folder.
 
 Examples
 --------
@@ -35,16 +45,34 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
+import json
 import os
 import secrets
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 LOCK_NAME = ".bayescale.lock"
 TEMP_PREFIX = ".bayescale-tmp-"
+MANIFEST_NAME = ".bayescale-manifest.json"
+MANIFEST_FORMAT = "bayescale-manifest/1"
+#: Largest manifest read (bytes): it lists a handful of outputs.
+MANIFEST_LIMIT = 1 << 20
+#: Signals held back while staged outputs are renamed into place.
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Temporary files without a process id (older versions) older than this many
+#: seconds are taken as left by a killed run.
+LEGACY_TEMP_AGE = 24 * 3600
+
+
+#: Folders whose outputs this process committed (read by the CLI to tell an
+#: interrupt after the commit from one before it).
+COMMITTED: list[Path] = []
 
 
 class OutputError(ValueError):
@@ -96,6 +124,7 @@ class OutputFolder:
         self._lock_fd: int | None = None
         self._created: list[Path] = []
         self._staged: dict[Path, Path] = {}
+        self._digests: dict[Path, dict[str, Any]] = {}
 
     # ------------------------------------------------------------ checks
     def check_existing(self) -> None:
@@ -144,7 +173,18 @@ class OutputFolder:
         except OutputError:
             self.close(success=False)
             raise
+        self._remove_stale_temps()
         return self
+
+    def _remove_stale_temps(self) -> None:
+        """Remove temporary files of runs that died without cleaning up."""
+        folders = [self.folder, *(p for p in self.paths.values() if p.is_dir())]
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                for temp in folder.glob(f"{TEMP_PREFIX}*"):
+                    if _temp_is_stale(temp):
+                        with contextlib.suppress(OSError):
+                            temp.unlink()
 
     def _make_folders(self) -> None:
         missing = [p for p in (self.folder, *self.folder.parents) if not p.exists()]
@@ -185,6 +225,7 @@ class OutputFolder:
             with contextlib.suppress(OSError):
                 temp.unlink()
         self._staged.clear()
+        self._digests.clear()
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 (self.folder / LOCK_NAME).unlink()
@@ -234,6 +275,7 @@ class OutputFolder:
             self._staged[final] = temp
             write(temp)
             _fsync(temp)
+            self._digests[final] = file_digest(temp)
         except OSError as err:
             raise OutputError(
                 f"{final}: cannot write ({_describe(err)}); nothing was replaced"
@@ -249,11 +291,64 @@ class OutputFolder:
         return self.stage(name, lambda path: path.write_bytes(data))
 
     def commit(self) -> None:
-        """Rename every staged file into place (interrupts wait until it is done)."""
+        """Rename every staged file into place, remove what an overwritten output
+        no longer holds, then write the manifest (signals wait until it is done)."""
         with _interrupts_deferred():
+            committed = {}
             for final, temp in list(self._staged.items()):
                 publish(temp, final, overwrite=self.overwrite)
                 del self._staged[final]
+                committed[final] = self._digests.pop(final)
+            if self.overwrite and self.exclusive:
+                self._remove_stale_outputs(set(committed))
+            if committed:
+                self._write_manifest(committed)
+                COMMITTED.append(self.folder)
+
+    def _remove_stale_outputs(self, committed: set[Path]) -> None:
+        """Files of declared outputs this run did not write (an earlier run's)."""
+        for path in self.paths.values():
+            if path.is_dir() and not path.is_symlink():
+                stale = [p for p in path.rglob("*") if p.is_file() and p not in committed]
+            else:
+                stale = [path] if path.is_file() and path not in committed else []
+            for file in stale:
+                if not file.name.startswith(TEMP_PREFIX):
+                    with contextlib.suppress(OSError):
+                        file.unlink()
+
+    def _write_manifest(self, committed: dict[Path, dict[str, Any]]) -> None:
+        """Record the outputs of this commit (an exclusive run) or drop the entries
+        of the files a single save replaced (the manifest then no longer vouches
+        for them)."""
+        manifest = self.folder / MANIFEST_NAME
+        old = read_manifest(manifest, strict=False) or {}
+        names = {_relative(self.folder, path) for path in committed}
+        files = {
+            name: entry
+            for name, entry in old.get("files", {}).items()
+            if name not in names and (self.folder / name).is_file()
+        }
+        if not self.exclusive:
+            if files == old.get("files", {}):
+                return
+        else:
+            commit_id = secrets.token_hex(8)
+            for path, digest in committed.items():
+                files[_relative(self.folder, path)] = {**digest, "commit": commit_id}
+        text = json.dumps({"format": MANIFEST_FORMAT, "files": files}, indent=1) + "\n"
+        temp = _new_temp(self.folder)
+        try:
+            temp.write_text(text, encoding="utf-8")
+            _fsync(temp)
+            os.replace(temp, manifest)
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise OutputError(
+                f"{manifest}: cannot write ({_describe(err)}); the outputs are in place "
+                "but unverified"
+            ) from None
 
 
 def publish(temp: Path, final: Path, *, overwrite: bool) -> None:
@@ -312,11 +407,118 @@ def write_file(path: str | Path, write: Callable[[Path], object], *, overwrite: 
     return path
 
 
+def _relative(folder: Path, path: Path) -> str:
+    return path.relative_to(folder).as_posix()
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of the file at ``path``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def read_manifest(path: Path, *, strict: bool = True) -> dict[str, Any] | None:
+    """The manifest at ``path`` (None when there is none).
+
+    Raises
+    ------
+    OutputError
+        With ``strict``, if it is not a regular file of at most
+        :data:`MANIFEST_LIMIT` bytes holding a manifest (without ``strict`` such
+        a manifest is taken as absent, to be replaced).
+    """
+    if not path.exists() and not path.is_symlink():
+        return None
+    try:
+        if not path.is_file() or path.stat().st_size > MANIFEST_LIMIT:
+            raise ValueError("not a small regular file")
+        value = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(value, dict) or value.get("format") != MANIFEST_FORMAT:
+            raise ValueError(f"not a {MANIFEST_FORMAT} file")
+        files = value.get("files")
+        if not isinstance(files, dict) or not all(
+            isinstance(entry, dict)
+            and isinstance(entry.get("sha256"), str)
+            and type(entry.get("size")) is int
+            and isinstance(entry.get("commit"), str)
+            for entry in files.values()
+        ):
+            raise ValueError("damaged file list")
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        if strict:
+            raise OutputError(f"{path}: unreadable manifest ({err})") from None
+        return None
+    return value
+
+
+def verify_manifest(path: str | Path) -> None:
+    """Refuse ``path`` when its folder's manifest shows a write that was cut off.
+
+    When the manifest beside ``path`` lists it, ``path`` and every other output
+    of the same commit must exist with the recorded size and SHA-256. A file the
+    manifest does not list (no manifest, or written by a single save) passes.
+
+    Raises
+    ------
+    OutputError
+        In one line naming the first file that does not match.
+    """
+    path = Path(path)
+    manifest = read_manifest(path.parent / MANIFEST_NAME)
+    if manifest is None or path.name not in manifest["files"]:
+        return
+    commit = manifest["files"][path.name]["commit"]
+    for name, entry in manifest["files"].items():
+        if entry["commit"] != commit:
+            continue
+        member = path.parent / name
+        try:
+            same = member.is_file() and file_digest(member) == {
+                "size": entry["size"],
+                "sha256": entry["sha256"],
+            }
+        except OSError:
+            same = False
+        if not same:
+            raise OutputError(
+                f"{path}: {member} does not match the folder's manifest ({MANIFEST_NAME}): "
+                "a write into the folder was cut off or a file was changed; run the command again"
+            )
+
+
+def _temp_is_stale(temp: Path) -> bool:
+    """A temporary file whose writer is gone: its process id names no process
+    (or, without one, it is older than :data:`LEGACY_TEMP_AGE`)."""
+    parts = temp.name[len(TEMP_PREFIX) :].split("-")
+    if len(parts) == 2 and parts[0].isdigit():
+        return not _alive(int(parts[0]))
+    try:
+        return time.time() - temp.lstat().st_mtime > LEGACY_TEMP_AGE
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def _new_temp(folder: Path) -> Path:
     """An empty new file in ``folder`` with the mode a plain write would give
-    (``mkstemp`` would make it private to the user)."""
+    (``mkstemp`` would make it private to the user), named after this process
+    so a later run can tell whether its writer is still alive."""
     while True:
-        temp = folder / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+        temp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
         try:
             os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
@@ -334,17 +536,28 @@ def _fsync(path: Path) -> None:
 
 @contextlib.contextmanager
 def _interrupts_deferred() -> Iterator[None]:
-    """Hold SIGINT back while a few renames finish (main thread only)."""
+    """Hold SIGINT, SIGTERM and SIGHUP back while a few renames finish (main
+    thread only), then deliver the first one received to its own handler (or,
+    with the default action, to the process again)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    previous = {}
+    for number in DEFERRED_SIGNALS:
+        previous[number] = signal.signal(number, lambda n, frame: received.append(n))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received and previous is signal.default_int_handler:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if not received:
+        return
+    number = received[0]
+    handler = previous[number]
+    if handler is signal.default_int_handler:
         raise KeyboardInterrupt
-    if received and callable(previous):
-        previous(signal.SIGINT, None)
+    if callable(handler):
+        handler(number, None)
+    elif handler == signal.SIG_DFL:
+        os.kill(os.getpid(), number)

@@ -20,9 +20,8 @@ Examples
 >>> fit.summary()  # doctest: +SKIP
 """
 
-from bayescale._signals import install_for_cli
-
-install_for_cli()  # first: a Ctrl-C or SIGTERM while the command starts is one line
+# first: in the bayescale command, a Ctrl-C or SIGTERM while it starts is one line
+from bayescale import _signals  # noqa: F401  (imported for its effect)
 
 __version__ = "0.2.0"
 

@@ -8,16 +8,18 @@ leaving the ``--out`` folder it created, its lock and its staged temporary files
 left), and the run exits with ``128 + signal number`` (130, 143, 129), as a
 shell reports a process killed by that signal.
 
-:func:`install_for_cli` does this from the first line of ``import bayescale``
-when the process is the ``bayescale`` command, and replaces the traceback of a
-signal that arrives while the package is still being imported with one line.
-The library alone never changes a process's signal handlers.
+Importing this module (the first line of ``import bayescale``) runs
+:func:`install_for_cli`: when the process is the ``bayescale`` command, it does
+this from the start, and replaces the traceback of a signal that arrives while
+the package is still being imported with one line. The library alone never
+changes a process's signal handlers.
 
 Only the standard library is imported here: it runs before anything else.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
@@ -108,9 +110,7 @@ def is_cli_process() -> bool:
     argv = list(getattr(sys, "orig_argv", sys.argv))
     if sys.argv and Path(sys.argv[0]).name == "bayescale":
         return True
-    return any(
-        flag == "-m" and module in _CLI_MODULES for flag, module in zip(argv, argv[1:], strict=False)
-    )
+    return any(flag == "-m" and module in _CLI_MODULES for flag, module in itertools.pairwise(argv))
 
 
 def _excepthook(
@@ -135,3 +135,6 @@ def install_for_cli() -> None:
         return
     install()
     sys.excepthook = _excepthook
+
+
+install_for_cli()

@@ -30,7 +30,7 @@ from bayescale.inference.interrupts import SamplingInterrupted, check_complete, 
 from bayescale.reporting import plots
 from bayescale.reporting.report import report
 from bayescale.results.export import fit_to_dict
-from bayescale.results.output import OutputError
+from bayescale.results.output import MANIFEST_NAME, OutputError
 from bayescale.results.persistence import FitFileError, netcdf_bytes, save_fit
 
 RUN_NAMES = {"seed0": "$x^$", "seed1": r"$\alpha$"}
@@ -240,16 +240,17 @@ def test_a_fit_whose_source_changed_is_refused(shared, tmp_path, capsys):
     copy.write_bytes((folder / "runs.csv").read_bytes())
     moved = dataclasses.replace(fit, data=dataclasses.replace(fit.data, path=str(copy)))
     path = moved.save(tmp_path / "fit.nc")
-    assert bs.load(path).data.path == str(copy)
+    assert bs.load(path, check_source=True).data.path == str(copy)
     with copy.open("a") as handle:
         handle.write("seed0,99999,999990.0,0.9,True,0.9\n")
     with pytest.raises(FitFileError, match=r"fit.nc: its data source .*copy.csv changed after"):
-        bs.load(path)
-    assert bs.load(path, check_source=False).data.path == str(copy)
+        bs.load(path, check_source=True)
+    assert bs.load(path).data.path == str(copy)  # the source is hashed only on request
     # held-out points come from the fit itself, never from the changed file
     held = plots.held_out_points(moved)
     assert len(held) == 150 and held["x"].min() > 50_000
-    assert main(["report", "--from", str(path), "--out", str(tmp_path / "out")]) == 2
+    out = ["--out", str(tmp_path / "out")]
+    assert main(["report", "--from", str(path), "--check-source", *out]) == 2
     assert "changed after the fit" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -300,4 +301,9 @@ def test_save_and_report_replace_files_only_when_asked(shared, tmp_path):
     with pytest.raises(OutputError, match=r"report\.html already exists"):
         report(fit, out)
     report(fit, out, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == ["figures", "report.html", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        MANIFEST_NAME,
+        "figures",
+        "report.html",
+        "report.md",
+    ]

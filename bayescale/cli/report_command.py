@@ -48,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FIT_FILE",
         help="report on a fit saved by 'bayescale fit' (posterior.nc) or fit.save, without refitting",
     )
+    parser.add_argument(
+        "--check-source",
+        action="store_true",
+        help="with --from: also refuse the fit when the data file it names has changed "
+        "(reads and hashes that file; off by default, as the fit may come from someone else)",
+    )
     add_fit_options(parser)
     add_decision_options(parser)
     add_sampler_options(parser)
@@ -58,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     """Fit (or load), compare recipes, write the report; returns the exit status."""
     sampler_kwargs(args)
     curves = _check(args)
-    saved = load_fit(args.from_file) if args.from_file else None
+    if args.check_source and not args.from_file:
+        raise CommandError("--check-source goes with --from FIT_FILE")
+    saved = load_fit(args.from_file, check_source=args.check_source) if args.from_file else None
     if saved is not None:
         _check_saved(saved, args)
     with output_folder(args, OUTPUTS) as out:

@@ -152,8 +152,11 @@ def parse_priors(items: Iterable[str]) -> dict[str, str]:
     for item in items:
         name, sep, text = item.partition("=")
         name = name.strip()
-        if not sep or not name:
-            raise CommandError(f"--prior {item!r}: write it as NAME='Dist(arg=value, ...)'")
+        if not sep or not name.isidentifier():
+            raise CommandError(
+                f"--prior {item!r}: name the parameter first, as NAME='Dist(arg=value, ...)', "
+                "e.g. --prior 'A=Beta(alpha=2, beta=2)'"
+            )
         if name in priors:
             raise CommandError(f"--prior {name} is given twice; give each parameter once")
         try:

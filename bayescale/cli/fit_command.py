@@ -27,7 +27,7 @@ from bayescale.data.curves import CurveData
 from bayescale.inference.fitting import fit
 from bayescale.model.laws import Law
 from bayescale.results.allocation import allocation_table
-from bayescale.results.export import fit_to_dict
+from bayescale.results.export import data_prediction_inputs, fit_to_dict
 from bayescale.results.fit_result import LOCATORS
 from bayescale.results.persistence import netcdf_bytes
 
@@ -91,6 +91,9 @@ def check_fit_args(args: argparse.Namespace) -> CurveData:
     check_result_options(args, law)
     check_window(args)
     curves = curves_from_args(args, law)
+    if not args.predict and law.inputs == ("x",):
+        for recipe in curves.recipes:
+            data_prediction_inputs(curves, recipe)
     fit_from_args(args, curves, check_only=True)
     return curves
 

@@ -25,6 +25,7 @@ import csv
 import hashlib
 import io
 import logging
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -185,13 +186,14 @@ class CurveData:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """What :func:`read_source` learnt about a file besides its table.
+    """What :func:`read_source` learnt about a file besides its table (for a
+    DataFrame, :func:`_frame_info`: no path, hash or lines).
 
     Attributes
     ----------
-    path : str
+    path : str or None
         Absolute path.
-    sha256 : str
+    sha256 : str or None
         SHA-256 of the bytes that were parsed.
     lines : tuple of int or None
         For text files, the line (1-based, the header being line 1 when it is
@@ -200,8 +202,8 @@ class SourceFile:
         Column names the header repeats.
     """
 
-    path: str
-    sha256: str
+    path: str | None
+    sha256: str | None
     lines: tuple[int, ...] | None
     duplicates: tuple[str, ...]
 
@@ -257,17 +259,22 @@ def _record_lines(
     count disagrees with pandas."""
     text = content.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    # a cell may be as long as the file (the csv module stops at 131,072 characters)
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     header: list[str] | None = None
     starts: list[int] = []
     previous = 0
-    for record in reader:
-        start, previous = previous + 1, reader.line_num
-        if not record:
-            continue
-        if header is None:
-            header = record
-        else:
-            starts.append(start)
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if not record:
+                continue
+            if header is None:
+                header = record
+            else:
+                starts.append(start)
+    finally:
+        csv.field_size_limit(limit)
     lines = tuple(starts) if len(starts) == n_rows else None
     return header or [], lines
 
@@ -426,9 +433,10 @@ def load_curves(
         )
     if y is None:
         raise ValueError("name the metric column: y=...")
+    _check_data_type(data)
     is_file = not isinstance(data, pd.DataFrame)
     source = str(data) if is_file else "DataFrame"
-    frame, info = read_source(data) if is_file else (data, None)
+    frame, info = read_source(data) if is_file else (data, _frame_info(data))
     if frame.empty:
         raise DataError(f"{source}: no rows")
     if compute is not None and (n is None or d is not None):
@@ -608,6 +616,35 @@ def _window(
     return _inside(check.numeric(inputs["x"]), min_x, max_x)
 
 
+#: What to pass instead of data of another type, by type.
+_DATA_HINTS = {
+    "Series": "a pandas Series; pass a DataFrame with named columns (series.to_frame())",
+    "ndarray": "a NumPy array, which has no column names; pass pd.DataFrame(array, columns=[...])",
+    "dict": "a dict; pass pd.DataFrame(data)",
+    "list": "a list; pass a pandas DataFrame",
+    "tuple": "a tuple; pass a pandas DataFrame",
+}
+
+
+def _check_data_type(data: object) -> None:
+    """Refuse data that is neither a pandas DataFrame nor a path, naming what to pass."""
+    if isinstance(data, (pd.DataFrame, str, os.PathLike)):
+        return
+    kind = type(data)
+    if kind.__module__.split(".")[0] == "polars":
+        what = "a polars DataFrame; pass frame.to_pandas() (or write it to Parquet)"
+    else:
+        what = _DATA_HINTS.get(kind.__name__, f"a {kind.__name__}; pass a pandas DataFrame")
+    raise DataError(f"data is {what}, or the path of a CSV, TSV or Parquet file")
+
+
+def _frame_info(frame: pd.DataFrame) -> SourceFile:
+    """What :func:`read_source` records of a file, for a DataFrame: its repeated column names."""
+    names = [str(name) for name in frame.columns]
+    duplicates = tuple(name for name, k in Counter(names).items() if k > 1)
+    return SourceFile(path=None, sha256=None, lines=None, duplicates=duplicates)
+
+
 def check_columns_exist(frame: pd.DataFrame, roles: Mapping[str, str], source: str) -> None:
     """Refuse a role whose column is missing, naming the columns there are."""
     for role, col in roles.items():
@@ -625,9 +662,8 @@ def _check_duplicated_columns(
         return
     for role, col in roles.items():
         if col in info.duplicates:
-            raise DataError(
-                f"{source}: the header names column '{col}' (given as {role}) more than once"
-            )
+            where = "the header names" if info.path is not None else "it has"
+            raise DataError(f"{source}: {where} column '{col}' (given as {role}) more than once")
 
 
 def _check_label_collisions(

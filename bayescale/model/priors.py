@@ -184,8 +184,11 @@ def parse_prior(text: str) -> Prior:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"cannot read prior {text!r}: argument {item!r} needs a name")
+        key = key.strip()
+        if key in params:
+            raise ValueError(f"cannot read prior {text!r}: argument {key!r} is given twice")
         try:
-            params[key.strip()] = float(value)
+            params[key] = float(value)
         except ValueError:
             raise ValueError(
                 f"cannot read prior {text!r}: {value.strip()!r} is not a number"
@@ -204,6 +207,10 @@ def merge_priors(
         If an override names a parameter the model does not have.
     """
     merged = dict(defaults)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ValueError(
+            f"priors must be a dict of parameter -> prior, got {type(overrides).__name__}"
+        )
     for name, value in (overrides or {}).items():
         if name not in defaults:
             known = ", ".join(defaults)
@@ -212,8 +219,13 @@ def merge_priors(
             merged[name] = value
         elif isinstance(value, str):
             merged[name] = parse_prior(value)
-        else:
+        elif isinstance(value, Mapping) and isinstance(value.get("dist"), str):
             merged[name] = prior_from_dict(value)
+        else:
+            raise ValueError(
+                f"prior of {name!r} is {type(value).__name__} {value!r}; give a Prior, a text "
+                "like 'Beta(alpha=2, beta=2)' or a dict like {'dist': 'Beta', 'alpha': 2, 'beta': 2}"
+            )
     return merged
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayescale.data.curves import CurveData, DataError
 from bayescale.results.allocation import allocation_records
 from bayescale.results.fit_result import Fit
 
@@ -51,7 +52,26 @@ def largest_inputs(fit: Fit) -> dict[str, float]:
 
 def default_prediction_inputs(fit: Fit, recipe: str | None = None) -> list[float]:
     """2x and 10x the largest observed input of ``recipe`` (of all data when ``None``)."""
-    largest = largest_inputs(fit)[recipe] if recipe else float(fit.data.frame["x"].max())
+    return data_prediction_inputs(fit.data, recipe)
+
+
+def data_prediction_inputs(data: CurveData, recipe: str | None = None) -> list[float]:
+    """2x and 10x the largest input of ``recipe`` in ``data`` (all rows when ``None``).
+
+    Raises
+    ------
+    DataError
+        Naming the source and row when those points overflow (an x near 1e308).
+    """
+    rows = data.frame if recipe is None else data.frame[data.frame["recipe"] == recipe]
+    top = rows.loc[rows["x"].idxmax()]
+    largest = float(top["x"])
+    if not np.isfinite(10 * largest):
+        raise DataError(
+            f"{data.source}: x = {largest:g} (row {int(top['row'])}, column "
+            f"'{data.columns.get('x', 'x')}') is so large that the default prediction points "
+            "(2x and 10x the largest x) overflow; give the points to predict at (--predict)"
+        )
     return [2 * largest, 10 * largest]
 
 

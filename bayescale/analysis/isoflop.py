@@ -42,7 +42,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bayescale.data.curves import ColumnChecker, DataError, check_columns_exist, read_source
+from bayescale.data.curves import (
+    ColumnChecker,
+    DataError,
+    check_columns_exist,
+    check_data_type,
+    describe_rows,
+    read_source,
+)
 from bayescale.inference.interrupts import check_complete, interruptible
 from bayescale.inference.sampler_settings import check_seed
 from bayescale.results.allocation import FLOP_PER_PARAMETER_TOKEN, STATISTICS
@@ -204,6 +211,7 @@ def isoflop_data(
     >>> data.budgets.tolist(), [f"{d:.4g}" for d in data.frame["d"][:3]]
     ([1e+19, 1e+20], ['1.667e+10', '8.333e+09', '4.167e+09'])
     """
+    check_data_type(data)
     is_file = not isinstance(data, pd.DataFrame)
     source = str(data) if is_file else "DataFrame"
     frame, info = read_source(data) if is_file else (data, None)
@@ -225,6 +233,14 @@ def isoflop_data(
     flop = values["compute"]
     n_values = values["n"] if n else flop / (FLOP_PER_PARAMETER_TOKEN * values["d"])
     d_values = values["d"] if d else flop / (FLOP_PER_PARAMETER_TOKEN * n_values)
+    size_column = n or d
+    repeated = pd.DataFrame({"c": flop, "n": n_values}).duplicated(keep=False).to_numpy()
+    if repeated.any():
+        where = describe_rows(check.frame, repeated, None, check.lines)
+        raise DataError(
+            f"{source}: columns '{compute}' and '{size_column}' repeat a (budget, size) run; "
+            f"{where}; give each run once"
+        )
     index, budgets = group_budgets(flop, budget_tolerance)
     out = pd.DataFrame(
         {

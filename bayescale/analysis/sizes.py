@@ -77,6 +77,7 @@ def load_sizes(
         max_x=max_x,
         min_points=len(SIGMOID_SIZES.parameters) + 1,
         repeats=repeats,
+        role_names={"n": "size", "recipe": "size"},
     )
     n_sizes = curves.frame["n"].nunique()
     if n_sizes < 2:

@@ -15,6 +15,7 @@ from bayescale.cli.common import (
     add_sampler_options,
     check_fit,
     check_law,
+    check_metric_value,
     check_numbers,
     check_window,
     curves_from_args,
@@ -63,7 +64,14 @@ def run(args: argparse.Namespace) -> int:
     check_window(args)
     check_numbers("--cut", args.cut, positive=True)
     curves = curves_from_args(args, law)
-    check_numbers("--true-asymptote", args.true_asymptote, positive=False)
+    check_metric_value("--true-asymptote", args.true_asymptote, law)
+    largest = float(curves.all_rows()["x"].max())
+    beyond = [cut for cut in args.cut if not cut < largest]
+    if beyond:
+        raise CommandError(
+            f"--cut {beyond[0]:g}: no point of {curves.source} lies beyond it (largest "
+            f"'{curves.columns['x']}' is {largest:g}), so nothing would be held out"
+        )
     for cut in [None, *args.cut]:  # every fit the backtest makes, checked before any sampling
         if cut is not None and args.min_x is not None and cut <= args.min_x:
             raise CommandError(f"--cut {cut:g}: must lie above --min-x {args.min_x:g}")

@@ -168,13 +168,16 @@ def parse_priors(items: Iterable[str]) -> dict[str, str]:
 
 
 def parse_trials(value: str | None) -> str | int | None:
-    """A whole number, or else a column name."""
+    """A number (``1000``, ``1e3``), or else a column name."""
     if value is None:
         return None
     try:
-        return int(value)
+        number = float(value)
     except ValueError:
         return value
+    if not math.isfinite(number) or not number.is_integer():
+        raise CommandError(f"--trials {value}: must be a whole number of prompts or a column name")
+    return int(number)
 
 
 def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -241,6 +244,14 @@ def check_numbers(option: str, values: Iterable[float] | float | None, *, positi
             raise CommandError(f"{option} {value:g}: must be {need}")
 
 
+def check_metric_value(option: str, value: float | None, law: Law) -> None:
+    """Refuse a metric value (a start value, an asymptote) outside [0, 1] for a law
+    of pass rates (``law.bounded``), or not finite."""
+    check_numbers(option, value, positive=False)
+    if value is not None and law.bounded and not 0 <= value <= 1:
+        raise CommandError(f"{option} {value:g}: a pass rate lies in [0, 1] (law {law.name!r})")
+
+
 def check_law(option: str, name: str) -> Law:
     """The law called ``name``, or a one-line error naming ``option``."""
     try:
@@ -276,6 +287,8 @@ def output_folder(args: argparse.Namespace, names: Iterable[str]) -> OutputFolde
     staged outputs into place; leaving with one (or an interrupt) removes them
     and any folder the run created.
     """
+    if not args.out.strip():
+        raise CommandError("--out is empty; name a folder ('--out .' for the current one)")
     folder = OutputFolder(args.out, names, overwrite=args.overwrite)
     folder.check_existing()
     return folder

@@ -6,11 +6,13 @@ import argparse
 
 from bayescale.analysis.recipes import DECISION_RULE, Comparison, compare_recipes
 from bayescale.cli.common import (
+    CommandError,
     add_data_options,
     add_model_options,
     add_output_options,
     add_sampler_options,
     check_law,
+    check_metric_value,
     check_numbers,
     check_window,
     curves_from_args,
@@ -68,8 +70,13 @@ def run(args: argparse.Namespace) -> int:
     check_window(args)
     check_numbers("--target", args.target, positive=False)
     check_numbers("--rope", args.rope, positive=True)
-    check_numbers("--r0", args.r0, positive=False)
+    check_metric_value("--r0", args.r0, law)
     curves = curves_from_args(args, law)
+    if len(curves.recipes) < 2:
+        raise CommandError(
+            f"{curves.source}: column '{args.recipe}' holds one recipe "
+            f"({', '.join(curves.recipes)}); compare needs at least two"
+        )
     options = {**_options(args), "ci": args.ci, "r0": args.r0, "law": law.name}
     options |= {"min_x": args.min_x, **fit_kwargs(args)}
     compare_recipes(curves, check_only=True, **options)

@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     check_window(args)
     check_plan_args(args)
     curves = curves_from_args(args, law)
-    _check_plan_for(args, curves.recipes)
+    _check_plan_for(args, curves.recipes, f"{curves.source}: column '{args.recipe}'")
+    _check_against_data(args, curves)
     options = {"parameter": args.parameter, "rope": args.rope, "baseline": args.baseline}
     options |= {"ci": args.ci, "law": law.name, "min_x": args.min_x, **fit_kwargs(args)}
     compare_recipes(curves, check_only=True, **options)
@@ -142,13 +143,28 @@ def run(args: argparse.Namespace) -> int:
         written = file_names(out)["plan.json"]
         payload = plan_payload(comparison.pairs, plans, time.perf_counter() - start)
         stage_json(out, "plan.json", {**payload, "file": written})
-    print(render(plans, payload))
+    if plans:
+        print(render(plans, payload))
+    else:
+        print(f"{payload['note']}:\n{format_table(comparison.pairs)}")
     print(f"wrote {written}")
     return 0
 
 
-def _check_plan_for(args: argparse.Namespace, recipes: list[str]) -> None:
+def _check_plan_for(args: argparse.Namespace, recipes: list[str], where: str) -> None:
+    """The baseline and the recipes to plan for are recipes of the data (``where``
+    names the file and column)."""
+    if args.baseline not in recipes:
+        raise CommandError(
+            f"--baseline {args.baseline!r}: {where} has no such recipe; "
+            f"choose from {', '.join(recipes)}"
+        )
     others = [r for r in recipes if r != args.baseline]
+    if not others:
+        raise CommandError(
+            f"{where} holds only the baseline recipe {args.baseline!r}: "
+            "planning compares it with at least one other recipe"
+        )
     unknown = [r for r in args.plan_for or [] if r not in others]
     if unknown:
         raise CommandError(
@@ -157,19 +173,46 @@ def _check_plan_for(args: argparse.Namespace, recipes: list[str]) -> None:
         )
 
 
+def _check_against_data(args: argparse.Namespace, curves) -> None:
+    """--sims within the posterior draws the fit will have, --extend-to beyond the
+    last compute of every recipe it may plan for."""
+    draws = args.chains * args.draws
+    sims = args.sims if args.sims is not None else sims_for(args.mc_error)
+    if sims > draws:
+        given = f"--sims {args.sims}" if args.sims is not None else f"--mc-error {args.mc_error:g}"
+        raise CommandError(
+            f"{given} needs {sims} simulations, more than the fit's {draws} posterior draws "
+            "(--chains x --draws); raise --draws or lower the simulations"
+        )
+    last = curves.frame.groupby("recipe")["x"].max()
+    recipes = args.plan_for or [r for r in curves.recipes if r != args.baseline]
+    for x in args.extend_to:
+        short = [r for r in recipes if not x > last[r]]
+        if short:
+            raise CommandError(
+                f"--extend-to {x:g} is not beyond the last {curves.columns.get('x', 'x')} of "
+                f"recipe {short[0]!r} ({last[short[0]]:g}) in {curves.source}"
+            )
+
+
+#: What plan.json and the output say when no comparison is left to resolve.
+ALL_DECIDED = "every comparison is already decided (name recipes with --plan-for to plan anyway)"
+
+
 def _recipes(args: argparse.Namespace, comparison) -> list[str]:
-    decisions = comparison.pairs.set_index("a")["decision"]
-    _check_plan_for(args, list(comparison.fit.recipes))
+    """The recipes to plan for: --plan-for, or every undecided one (maybe none)."""
     if args.plan_for:
         return list(args.plan_for)
-    undecided = [r for r, word in decisions.items() if word == "undecided"]
-    if not undecided:
-        raise CommandError("every comparison is already decided; name recipes with --plan-for")
-    return undecided
+    decisions = comparison.pairs.set_index("a")["decision"]
+    return [r for r, word in decisions.items() if word == "undecided"]
 
 
 def plan_payload(pairs: pd.DataFrame, plans: list[Plan], seconds: float) -> dict:
-    """The ``plan.json`` content: current decisions, ranked options of every plan."""
+    """The ``plan.json`` content: current decisions, ranked options of every plan
+    (only the decisions, with a note, when every comparison is decided)."""
+    if not plans:
+        current = pairs.to_dict(orient="records")
+        return {"current": current, "plans": [], "options": [], "note": ALL_DECIDED}
     first = plans[0]
     options = ranked_options(plans)
     return {

@@ -16,6 +16,8 @@ from bayescale.cli.common import (
     add_data_options,
     add_output_options,
     add_sampler_options,
+    check_law,
+    check_numbers,
     file_names,
     fit_kwargs,
     output_folder,
@@ -28,6 +30,7 @@ from bayescale.cli.fit_command import (
     check_result_options,
     fit_from_args,
 )
+from bayescale.model.laws import Law
 from bayescale.reporting.report import OUTPUTS, build_report
 from bayescale.results.fit_result import Fit
 from bayescale.results.persistence import load_fit
@@ -111,14 +114,26 @@ def _check(args: argparse.Namespace):
     if args.data is None or args.y is None:
         raise CommandError("give DATA with --y (and the column options), or --from FIT_FILE")
     curves = check_fit_args(args)
+    _check_decision(args, check_law("--law", args.law))
     if len(curves.recipes) > 1:
         check_options(curves.recipes, args.law, **_decision(args), ci=args.ci)
     return curves
 
 
+def _check_decision(args: argparse.Namespace, law: Law) -> None:
+    """--rope and --parameter checked as ``compare`` checks them, even for a fit of
+    one recipe (which has nothing to compare)."""
+    check_numbers("--rope", args.rope, positive=True)
+    if args.parameter not in (*law.parameters, "compute"):
+        raise CommandError(
+            f"--parameter {args.parameter!r} is not one of {', '.join(law.parameters)} or 'compute'"
+        )
+
+
 def _check_saved(fit: Fit, args: argparse.Namespace) -> None:
     """The options a saved fit must answer, checked before the output folder is taken."""
     check_result_options(args, fit.law)
+    _check_decision(args, fit.law)
     if len(fit.recipes) > 1:
         check_options(fit.recipes, fit.law.name, **_decision(args), ci=args.ci)
 

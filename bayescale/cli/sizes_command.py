@@ -103,9 +103,9 @@ def run(args: argparse.Namespace) -> int:
             **settings,
         )
         table = result.at_sizes([*result.sizes, *args.predict_size], ci=args.ci)
-        curves = [
+        curves = [  # --predict-size alone gives the parameters at those sizes only
             row
-            for size in args.predict_size
+            for size in (args.predict_size if args.predict else [])
             for row in records(result.predict(size, args.predict, ci=args.ci))
         ]
         payload = {

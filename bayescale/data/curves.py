@@ -290,7 +290,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return read_source(path)[0]
 
 
-def _describe_rows(
+def describe_rows(
     frame: pd.DataFrame, mask: np.ndarray, values: pd.Series | None, lines: Sequence[int] | None
 ) -> str:
     positions = np.flatnonzero(mask)
@@ -320,7 +320,7 @@ class ColumnChecker:
         if not mask.any():
             return
         values = self.frame[column] if show_values else None
-        where = _describe_rows(self.frame, mask, values, self.lines)
+        where = describe_rows(self.frame, mask, values, self.lines)
         raise DataError(f"{self.source}: column '{column}' {problem}; {where}")
 
     def numeric(self, column: str) -> pd.Series:
@@ -360,6 +360,7 @@ def load_curves(
     min_points: int = 5,
     repeats: str = "error",
     drop_highest: int = 0,
+    role_names: Mapping[str, str] | None = None,
 ) -> CurveData:
     """Validate curve data and map the user's columns to canonical roles.
 
@@ -408,6 +409,9 @@ def load_curves(
     drop_highest : int
         Drop this many rows with the highest metric first (the Chinchilla
         replication drops the five highest losses).
+    role_names : dict, optional
+        Role -> the name the caller gave it, for messages (``fit_sizes`` calls
+        the ``n`` column ``size``).
 
     Returns
     -------
@@ -433,7 +437,7 @@ def load_curves(
         )
     if y is None:
         raise ValueError("name the metric column: y=...")
-    _check_data_type(data)
+    check_data_type(data)
     is_file = not isinstance(data, pd.DataFrame)
     source = str(data) if is_file else "DataFrame"
     frame, info = read_source(data) if is_file else (data, _frame_info(data))
@@ -453,8 +457,9 @@ def load_curves(
             roles[role] = col
     if isinstance(trials, str):
         roles["trials"] = trials
-    check_columns_exist(frame, roles, source)
-    _check_duplicated_columns(info, roles, source)
+    named = {(role_names or {}).get(role, role): col for role, col in roles.items()}
+    check_columns_exist(frame, named, source)
+    _check_duplicated_columns(info, named, source)
 
     frame = frame.reset_index(drop=False).rename(columns={"index": "__index__"})
     frame.index = data.index if not is_file else frame.index
@@ -626,7 +631,7 @@ _DATA_HINTS = {
 }
 
 
-def _check_data_type(data: object) -> None:
+def check_data_type(data: object) -> None:
     """Refuse data that is neither a pandas DataFrame nor a path, naming what to pass."""
     if isinstance(data, (pd.DataFrame, str, os.PathLike)):
         return
@@ -685,17 +690,32 @@ def _check_label_collisions(
     )
 
 
+#: Most evaluation prompts per row: counts stay exact in floating point and
+#: within the integer range of the binomial draws.
+MAX_TRIALS = 10**9
+
+
 def _trials(check: ColumnChecker, trials: str | int | None) -> pd.Series:
     index = check.frame.index
     if trials is None:
         return pd.Series(np.nan, index=index)
     if isinstance(trials, str):
         values = check.numeric(trials)
-        bad = (values < 1) | (values != np.round(values))
-        check.fail(trials, "must be a whole number of prompts >= 1", bad.to_numpy())
+        bad = (values < 1) | (values > MAX_TRIALS) | (values != np.round(values))
+        check.fail(
+            trials, f"must be a whole number of prompts from 1 to {MAX_TRIALS:.0e}", bad.to_numpy()
+        )
         return values
-    if int(trials) != trials or trials < 1:
-        raise DataError(f"{check.source}: trials must be a whole number >= 1, got {trials!r}")
+    if (
+        isinstance(trials, bool)
+        or not isinstance(trials, (int, float, np.integer, np.floating))
+        or not np.isfinite(trials)
+        or int(trials) != trials
+        or not 1 <= trials <= MAX_TRIALS
+    ):
+        raise DataError(
+            f"{check.source}: trials must be a whole number from 1 to {MAX_TRIALS:.0e}, got {trials!r}"
+        )
     return pd.Series(float(trials), index=index)
 
 
@@ -726,7 +746,7 @@ def _handle_repeats(
     if repeats == "error":
         column = ", ".join(inputs.values())
         what = f"repeats a (run, {column}) pair" if run else f"repeats a value of {column}"
-        where = _describe_rows(check.frame, repeated, check.frame[first_column], check.lines)
+        where = describe_rows(check.frame, repeated, check.frame[first_column], check.lines)
         hint = (
             "choose repeats='independent', 'mean' or 'best'"
             if run

@@ -115,6 +115,8 @@ class OutputFolder:
         overwrite: bool = False,
         exclusive: bool = True,
     ) -> None:
+        if not str(folder).strip():
+            raise OutputError("the output folder is empty text; name a folder ('.' for this one)")
         self.folder = Path(folder)
         self.names = list(names)
         self.overwrite = overwrite

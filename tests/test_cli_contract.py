@@ -29,7 +29,7 @@ BASE = {
     "windows": ["windows", SCALERL, *COLUMNS[:6], "--window", "1500:50000"],
     "compare-laws": ["compare-laws", SCALERL, *COLUMNS],
     "report": ["report", SCALERL, *COLUMNS, "--max-x", "50000"],
-    "plan": ["plan", RECIPES, *COLUMNS, "--by", "recipe", "--baseline", "baseline"],
+    "plan": ["plan", RECIPES, *COLUMNS, "--by", "recipe", "--baseline", "baseline", "--sims", "5"],
 }
 #: Faults every command must refuse: extra arguments -> part of the message.
 COMMON_FAULTS = {

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     check_numbers("--cut", args.cut, positive=True)
     curves = curves_from_args(args, law)
     check_metric_value("--true-asymptote", args.true_asymptote, law)
-    largest = float(curves.all_rows()["x"].max())
+    largest = float(curves.all_rows["x"].max())
     beyond = [cut for cut in args.cut if not cut < largest]
     if beyond:
         raise CommandError(

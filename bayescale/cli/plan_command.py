@@ -118,10 +118,10 @@ def run(args: argparse.Namespace) -> int:
     check_plan_args(args)
     curves = curves_from_args(args, law)
     _check_plan_for(args, curves.recipes, f"{curves.source}: column '{args.recipe}'")
-    _check_against_data(args, curves)
     options = {"parameter": args.parameter, "rope": args.rope, "baseline": args.baseline}
     options |= {"ci": args.ci, "law": law.name, "min_x": args.min_x, **fit_kwargs(args)}
     compare_recipes(curves, check_only=True, **options)
+    _check_against_data(args, curves)
     start = time.perf_counter()
     with output_folder(args, OUTPUTS) as out:
         comparison = compare_recipes(curves, **options)
@@ -156,7 +156,7 @@ def _check_plan_for(args: argparse.Namespace, recipes: list[str], where: str) ->
     names the file and column)."""
     if args.baseline not in recipes:
         raise CommandError(
-            f"--baseline {args.baseline!r}: {where} has no such recipe; "
+            f"--baseline: baseline {args.baseline!r} is not a recipe of {where}; "
             f"choose from {', '.join(recipes)}"
         )
     others = [r for r in recipes if r != args.baseline]

@@ -25,6 +25,7 @@ import csv
 import hashlib
 import io
 import logging
+import math
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -709,7 +710,7 @@ def _trials(check: ColumnChecker, trials: str | int | None) -> pd.Series:
     if (
         isinstance(trials, bool)
         or not isinstance(trials, (int, float, np.integer, np.floating))
-        or not np.isfinite(trials)
+        or not math.isfinite(trials)
         or int(trials) != trials
         or not 1 <= trials <= MAX_TRIALS
     ):

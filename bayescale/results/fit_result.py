@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayescale.data.curves import CurveData
+from bayescale.data.curves import CurveData, DataError
 from bayescale.model.build import ModelSpec
 from bayescale.model.laws import NUMPY_OPS, Law
 from bayescale.model.likelihoods.registry import Likelihood
@@ -448,7 +448,14 @@ class Fit:
         missing = [role for role in roles if given.get(role) is None]
         if missing:
             raise ValueError(f"law {self.law.name!r} needs {', '.join(roles)} to predict")
-        arrays = {role: np.atleast_1d(np.asarray(given[role], dtype=float)) for role in roles}
+        arrays = {}
+        for role in roles:
+            try:
+                arrays[role] = np.atleast_1d(np.asarray(given[role], dtype=float))
+            except (TypeError, ValueError):
+                raise DataError(f"predict: {role} must be numbers, got {given[role]!r}") from None
+            if arrays[role].size == 0:
+                raise DataError(f"predict: give at least one {role} value to predict at")
         for role, values in arrays.items():
             if not np.all(np.isfinite(values) & (values > 0)):
                 raise ValueError(f"{role} must be finite and > 0")

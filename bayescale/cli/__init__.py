@@ -32,6 +32,7 @@ from bayescale.cli import (
     windows_command,
 )
 from bayescale.cli.common import CommandError
+from bayescale.cli.terminal import escaped_output
 from bayescale.data.curves import DataError
 from bayescale.results.output import COMMITTED
 from bayescale.user_warnings import BayescaleWarning
@@ -72,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Warnings of libraries that say nothing to the user of a successful run: numpy
+#: overflow in far extrapolations (the result is inf and reported as such),
+#: matplotlib's missing glyphs for characters of run names its font lacks, and
+#: h5netcdf's notes on the netCDF it writes.
+QUIET_WARNINGS = (
+    r"overflow encountered",
+    r"Glyph \d+ .*missing from font",
+    r"(?s).*h5netcdf",
+)
+
 #: Exit status of a command interrupted by Ctrl-C (128 + SIGINT, as shells report it);
 #: SIGTERM and SIGHUP give 128 + their number.
 INTERRUPTED = 130
@@ -83,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = _signals.install()
     COMMITTED.clear()
     try:
-        return _run(argv)
+        with escaped_output():
+            return _run(argv)
     finally:
         _signals.restore(previous)
 
@@ -100,6 +112,8 @@ def _run(argv: Sequence[str] | None) -> int:
             warnings.simplefilter("ignore", FutureWarning)
             # every command prints the fits' diagnostics itself
             warnings.simplefilter("ignore", BayescaleWarning)
+            for message in QUIET_WARNINGS:
+                warnings.filterwarnings("ignore", message=message)
             return args.handler(args)
     except (CommandError, DataError, ValueError, OSError) as err:
         if _signals.received():  # an error while handling the interrupt is the interrupt

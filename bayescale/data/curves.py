@@ -340,7 +340,10 @@ class ColumnChecker:
     def labels(self, column: str) -> pd.Series:
         raw = self.frame[column]
         self.fail(column, "has missing labels", raw.isna().to_numpy(), show_values=False)
-        return raw.astype(str)
+        labels = raw.astype(str)
+        nul = labels.str.contains("\x00", regex=False).to_numpy()
+        self.fail(column, "has labels with a NUL character (not storable)", nul, show_values=False)
+        return labels
 
 
 def load_curves(

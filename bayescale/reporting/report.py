@@ -206,17 +206,13 @@ def _html_block(block: Block) -> str:
 
 def _md(text: Any) -> str:
     """Markdown-safe text on one line (a newline would end a table row); ``$``
-    escaped, since many renderers read ``$...$`` as math."""
+    escaped, since many renderers read ``$...$`` as math, and ``[`` and ``]``, so a
+    name like ``[text](url)`` is never a live link or image."""
     one_line = " ".join(str(text).splitlines())
-    return (
-        html.escape(one_line, quote=False)
-        .replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("*", "\\*")
-        .replace("_", "\\_")
-        .replace("`", "\\`")
-        .replace("$", "\\$")
-    )
+    escaped = html.escape(one_line, quote=False).replace("\\", "\\\\")
+    for mark in "|*_`$[]":
+        escaped = escaped.replace(mark, "\\" + mark)
+    return escaped
 
 
 def _markdown_block(block: Block, figure_dir: str) -> str:

@@ -71,7 +71,7 @@ def _plan(*extra):
 CASES = {
     "binomial trials overflow": (
         [*BASE["fit"], "--likelihood", "binomial", "--trials", "1e25"],
-        "trials must be a whole number from 1 to 1e+09",
+        "trials must be a whole number >= 1 (at most 1e+09), got 1e+25",
     ),
     "plan sims above the draws": (
         _plan("--sims", "100000"),

@@ -167,7 +167,7 @@ def parse_priors(items: Iterable[str]) -> dict[str, str]:
     return priors
 
 
-def parse_trials(value: str | None) -> str | int | None:
+def parse_trials(value: str | None) -> str | int | float | None:
     """A number (``1000``, ``1e3``), or else a column name."""
     if value is None:
         return None
@@ -177,7 +177,7 @@ def parse_trials(value: str | None) -> str | int | None:
         return value
     if not math.isfinite(number) or not number.is_integer():
         raise CommandError(f"--trials {value}: must be a whole number of prompts or a column name")
-    return int(number)
+    return int(number) if abs(number) < 2**53 else number  # exact, or shown as given
 
 
 def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:

@@ -707,7 +707,9 @@ def _trials(check: ColumnChecker, trials: str | int | None) -> pd.Series:
         values = check.numeric(trials)
         bad = (values < 1) | (values > MAX_TRIALS) | (values != np.round(values))
         check.fail(
-            trials, f"must be a whole number of prompts from 1 to {MAX_TRIALS:.0e}", bad.to_numpy()
+            trials,
+            f"must be a whole number of prompts >= 1 (at most {MAX_TRIALS:.0e})",
+            bad.to_numpy(),
         )
         return values
     if (
@@ -718,7 +720,8 @@ def _trials(check: ColumnChecker, trials: str | int | None) -> pd.Series:
         or not 1 <= trials <= MAX_TRIALS
     ):
         raise DataError(
-            f"{check.source}: trials must be a whole number from 1 to {MAX_TRIALS:.0e}, got {trials!r}"
+            f"{check.source}: trials must be a whole number >= 1 (at most {MAX_TRIALS:.0e}), "
+            f"got {trials!r}"
         )
     return pd.Series(float(trials), index=index)
 

@@ -192,6 +192,11 @@ def load_fit(
             else f"format {found!r}, expected {FORMAT!r}"
         )
         raise FitFileError(f"{path}: {what}")
+    if CHECKSUMS not in attrs:
+        raise FitFileError(
+            f"{path}: damaged bayescale attributes (missing 'checksums': edited, or saved by "
+            "bayescale 0.2.0 or earlier, which did not record them; fit and save it again)"
+        )
     try:
         spec, sampler, diagnostics, data_info = _read_attributes(attrs)
         recorded = _json(attrs, CHECKSUMS)

@@ -134,3 +134,17 @@ def test_single_files_can_be_saved_into_one_folder_at_once(tmp_path):
         busy.stage_text("report.html", "r")
     assert (tmp_path / "a.nc").read_text() == "a"
     assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST_NAME, "a.nc", "report.html"]
+
+
+def test_overwrite_replaces_a_declared_folder_whole(tmp_path):
+    """Issue 28 item 1: report --overwrite used to leave the previous report's
+    figures (differences.png, recipes.png) beside the new one."""
+    with OutputFolder(tmp_path, ["report.md", "figures"]) as first:
+        first.stage_text("report.md", "two recipes")
+        for name in ("fit", "differences", "recipes"):
+            first.stage_bytes(f"figures/{name}.png", b"old")
+    with OutputFolder(tmp_path, ["report.md", "figures"], overwrite=True) as second:
+        second.stage_text("report.md", "one recipe")
+        second.stage_bytes("figures/fit.png", b"new")
+    assert _listing(tmp_path) == [MANIFEST_NAME, "figures", "figures/fit.png", "report.md"]
+    assert (tmp_path / "figures" / "fit.png").read_bytes() == b"new"

@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale._moved import renamed
 from bayescale.inference.diagnostics import ESS_MIN, R_HAT_MAX
 from bayescale.model.laws import get_law
 from bayescale.results.fit_result import Fit
@@ -226,7 +225,3 @@ def compare_laws(
     }
     curves = curves_for_law(data, get_law(names[0]), min_points=1, **load)
     return compare_loo({law: fit(curves, law, **fit_options) for law in names})
-
-
-compare_fits = renamed(compare_loo, "compare_fits", "compare_loo")
-"""The 0.1 name of :func:`compare_loo` (deprecated; goes in 0.3)."""

@@ -15,7 +15,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from bayescale import __version__
+from bayescale._version import __version__
 from bayescale.cli import (
     backtest_command,
     compare_command,

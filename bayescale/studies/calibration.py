@@ -53,7 +53,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 import xarray as xr
 
 from bayescale.data.curves import load_curves
@@ -153,6 +152,8 @@ def binomial_band(n: int, p: float, mass: float = 0.95) -> tuple[float, float]:
     >>> binomial_band(100, 0.9)
     (0.84, 0.95)
     """
+    import scipy.stats
+
     low, high = scipy.stats.binom.interval(mass, n, p)
     return float(low / n), float(high / n)
 
@@ -165,6 +166,8 @@ def rank_uniformity(ranks: pd.Series, n_rank_draws: int, bins: int = 10) -> floa
     >>> rank_uniformity(pd.Series(np.arange(100)), 99) > 0.99
     True
     """
+    import scipy.stats
+
     counts = np.histogram(ranks, bins=bins, range=(0, n_rank_draws + 1))[0]
     return float(scipy.stats.chisquare(counts).pvalue)
 

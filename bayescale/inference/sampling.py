@@ -7,8 +7,9 @@ process and reuses it with ``compiled.with_data(...)`` for every new data set
 (also when the number of points changes). Models are compiled by
 :func:`bayescale.inference.compile_cache.compile_pymc_model`: without numba fast-math (the
 same seed gives the same numbers whatever the state of the compile caches) and
-with nutpie's C callbacks cached on disk, so a new process that fits a structure
-this machine has fitted before skips most of the compile.
+with nutpie's C callbacks and the compiled model's layout cached on disk, so a
+new process that fits a structure this machine has fitted before rewrites no
+graph and compiles nothing (:func:`~bayescale.inference.compile_cache.model_entry_key`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bayescale.inference.compile_cache import compile_pymc_model
+from bayescale.inference.compile_cache import compile_pymc_model, model_entry_key
 from bayescale.model.build import ModelSpec, build_model, structure_key
 from bayescale.results.provenance import SamplerSettings, SamplingTimes
 
@@ -45,7 +46,8 @@ def compiled_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: in
             return _CACHE[key], 0.0
         start = time.perf_counter()
         model = build_model(spec, arrays, n_runs, n_recipes)
-        compiled = compile_pymc_model(model)
+        entry = model_entry_key(key, (spec.law_obj, spec.likelihood_obj))
+        compiled = compile_pymc_model(model, entry=entry)
         _CACHE[key] = compiled
         return compiled, time.perf_counter() - start
 

@@ -12,6 +12,11 @@ The package is layered; each folder is one step of the flow:
 - :mod:`bayescale.baselines`, :mod:`bayescale.studies`, :mod:`bayescale.reporting`
   and :mod:`bayescale.cli` on top.
 
+``import bayescale`` loads none of them: each public name is imported from its
+module the first time it is used (PEP 562 module ``__getattr__``), so a
+command's ``--help`` or a script that only reads data does not pay for PyMC,
+PyTensor, nutpie, ArviZ, SciPy or matplotlib.
+
 Examples
 --------
 >>> import bayescale as bs
@@ -20,74 +25,84 @@ Examples
 >>> fit.summary()  # doctest: +SKIP
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 # first: in the bayescale command, a Ctrl-C or SIGTERM while it starts is one line
 from bayescale import _signals  # noqa: F401  (imported for its effect)
+from bayescale._version import __version__ as __version__
 
-__version__ = "0.2.0"
+#: Public name -> (module, attribute) it is imported from on first use.
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "backtest": ("bayescale.analysis.backtest", "backtest"),
+    "fit_data_constrained": ("bayescale.analysis.data_constrained", "fit_data_constrained"),
+    "IsoflopFit": ("bayescale.analysis.isoflop", "IsoflopFit"),
+    "fit_isoflop": ("bayescale.analysis.isoflop", "fit_isoflop"),
+    "compare_laws": ("bayescale.analysis.law_comparison", "compare_laws"),
+    "compare_loo": ("bayescale.analysis.law_comparison", "compare_loo"),
+    "Design": ("bayescale.analysis.next_run", "Design"),
+    "suggest_runs": ("bayescale.analysis.next_run", "suggest_runs"),
+    "Plan": ("bayescale.analysis.planning", "Plan"),
+    "plan": ("bayescale.analysis.planning", "plan"),
+    "stop_probability": ("bayescale.analysis.planning", "stop_probability"),
+    "Comparison": ("bayescale.analysis.recipes", "Comparison"),
+    "compare_recipes": ("bayescale.analysis.recipes", "compare_recipes"),
+    "SizesFit": ("bayescale.analysis.sizes", "SizesFit"),
+    "fit_sizes": ("bayescale.analysis.sizes", "fit_sizes"),
+    "fit_windows": ("bayescale.analysis.windows", "fit_windows"),
+    "CurveData": ("bayescale.data.curves", "CurveData"),
+    "DataError": ("bayescale.data.curves", "DataError"),
+    "load_curves": ("bayescale.data.curves", "load_curves"),
+    "read_table": ("bayescale.data.curves", "read_table"),
+    "example_path": ("bayescale.data.examples", "example_path"),
+    "load_example": ("bayescale.data.examples", "load_example"),
+    "fit": ("bayescale.inference.fitting", "fit"),
+    "ManyFits": ("bayescale.inference.many", "ManyFits"),
+    "fit_many": ("bayescale.inference.many", "fit_many"),
+    "Law": ("bayescale.model.laws", "Law"),
+    "get_law": ("bayescale.model.laws", "get_law"),
+    "law_from_function": ("bayescale.model.laws", "law_from_function"),
+    "register_law": ("bayescale.model.laws", "register_law"),
+    "Likelihood": ("bayescale.model.likelihoods.registry", "Likelihood"),
+    "get_likelihood": ("bayescale.model.likelihoods.registry", "get_likelihood"),
+    "register_likelihood": ("bayescale.model.likelihoods.registry", "register_likelihood"),
+    "Prior": ("bayescale.model.priors", "Prior"),
+    "report": ("bayescale.reporting.report", "report"),
+    "Fit": ("bayescale.results.fit_result", "Fit"),
+    "load": ("bayescale.results.persistence", "load_fit"),
+    "calibrate": ("bayescale.studies.calibration", "calibrate"),
+}
 
-from bayescale._moved import install_moved_module_finder, renamed
-from bayescale.analysis.backtest import backtest
-from bayescale.analysis.data_constrained import fit_data_constrained
-from bayescale.analysis.isoflop import IsoflopFit, fit_isoflop
-from bayescale.analysis.law_comparison import compare_laws, compare_loo
-from bayescale.analysis.next_run import Design, suggest_runs
-from bayescale.analysis.planning import Plan, plan, stop_probability
-from bayescale.analysis.recipes import Comparison, compare_recipes
-from bayescale.analysis.sizes import SizesFit, fit_sizes
-from bayescale.analysis.windows import fit_windows
-from bayescale.data.curves import CurveData, DataError, load_curves, read_table
-from bayescale.data.examples import example_path, load_example
-from bayescale.inference.fitting import fit
-from bayescale.inference.many import ManyFits, fit_many
-from bayescale.model.laws import Law, get_law, law_from_function, register_law
-from bayescale.model.likelihoods.registry import Likelihood, get_likelihood, register_likelihood
-from bayescale.model.priors import Prior
-from bayescale.reporting.report import report
-from bayescale.results.fit_result import Fit
-from bayescale.results.persistence import load_fit as load
-from bayescale.studies.calibration import calibrate
+#: Sub-packages reachable as attributes (``bs.model.laws``) without an import.
+_SUBPACKAGES = (
+    "analysis",
+    "baselines",
+    "cli",
+    "data",
+    "inference",
+    "model",
+    "reporting",
+    "results",
+    "studies",
+)
 
-install_moved_module_finder()
+__all__ = sorted(["__version__", *_EXPORTS])
 
-compare = renamed(compare_recipes, "compare", "compare_recipes", {"by": "recipe"})
 
-__all__ = [
-    "Comparison",
-    "CurveData",
-    "DataError",
-    "Design",
-    "Fit",
-    "IsoflopFit",
-    "Law",
-    "Likelihood",
-    "ManyFits",
-    "Plan",
-    "Prior",
-    "SizesFit",
-    "__version__",
-    "backtest",
-    "calibrate",
-    "compare_laws",
-    "compare_loo",
-    "compare_recipes",
-    "example_path",
-    "fit",
-    "fit_data_constrained",
-    "fit_isoflop",
-    "fit_many",
-    "fit_sizes",
-    "fit_windows",
-    "get_law",
-    "get_likelihood",
-    "law_from_function",
-    "load",
-    "load_curves",
-    "load_example",
-    "plan",
-    "read_table",
-    "register_law",
-    "register_likelihood",
-    "report",
-    "stop_probability",
-    "suggest_runs",
-]
+def __getattr__(name: str) -> Any:
+    """Import a public name (or a sub-package) the first time it is asked for."""
+    if name in _EXPORTS:
+        module, attribute = _EXPORTS[name]
+        value = getattr(importlib.import_module(module), attribute)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBPACKAGES})

@@ -7,7 +7,6 @@ new data set of an existing model structure only pay for sampling.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import warnings
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 import bayescale as bs
 from bayescale.data.examples import example_path
+from bayescale.inference.sampling import log_density_and_gradient
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = example_path("scalerl_3seeds").parent
@@ -108,14 +108,4 @@ def recipes_fit():
 def compiled_log_density(compiled, point: np.ndarray) -> float:
     """Log density (unconstrained space) of a nutpie compiled model with its data,
     through its compiled C callback."""
-    pointer = ctypes.POINTER(ctypes.c_double)
-    grad, logp = np.zeros(point.size), np.zeros(())
-    status = compiled.compiled_logp_func.ctypes(
-        point.size,
-        point.ctypes.data_as(pointer),
-        grad.ctypes.data_as(pointer),
-        logp.ctypes.data_as(pointer),
-        compiled.user_data.ctypes.data,
-    )
-    assert status == 0
-    return float(logp)
+    return log_density_and_gradient(compiled, point)[0]

@@ -1,6 +1,8 @@
 """The callback disk cache (bayescale.inference.compile_cache): reused across compiles,
 keyed by graph and versions, correct for custom Ops, and compiled without
-fast-math so the numbers do not depend on the cache state.
+fast-math so the numbers do not depend on the cache state; the model entries
+that let a new process skip graph rewriting give the same numbers as a compile,
+and are keyed so that a changed law, prior family or package version misses.
 
 The models here are tiny (one free variable), so each compile takes seconds;
 the fresh-process check on the real model is the ``slow`` test at the end
@@ -9,10 +11,12 @@ the fresh-process check on the real model is the ``slow`` test at the end
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +31,12 @@ from pytensor.link.numba.dispatch.basic import (
 )
 from pytensor.tensor import as_tensor_variable, dscalar
 
+import bayescale as bs
 from bayescale.data.examples import example_path
-from bayescale.inference import compile_cache
+from bayescale.inference import compile_cache, fitting, sampling
+from bayescale.model.build import ModelSpec, structure_key
 from bayescale.model.op_versions import source_version
+from bayescale.model.priors import Prior
 
 ROOT = Path(__file__).resolve().parents[1]
 Y = np.array([0.3, -1.2, 0.8, 2.0, 0.1])
@@ -221,6 +228,132 @@ def test_clear_cache_removes_the_entries(cache_root):
     assert _cache_files(cache_root)
     compile_cache.clear_cache()
     assert _cache_files(cache_root) == []
+
+
+def _posterior(compiled, seed: int = 11) -> np.ndarray:
+    import nutpie
+
+    tree = nutpie.sample(compiled, draws=60, tune=60, chains=1, seed=seed, progress_bar=False)
+    return tree["posterior"]["mu"].to_numpy()
+
+
+def _no_rewriting(*args, **kwargs):
+    raise AssertionError("the graph was rewritten although the model entry was on disk")
+
+
+def test_a_model_entry_loads_without_rewriting_and_gives_the_same_numbers(cache_root, monkeypatch):
+    from nutpie import compile_pymc as nutpie_pymc
+
+    compiled = compile_cache.compile_pymc_model(_model(_CachedSquaredDistance), entry="e1")
+    assert compiled.logp_func is not None  # compiled: nothing to load yet
+    (entry,) = (cache_root / "models").glob("*.json")
+    assert json.loads(entry.read_text())["format"] == compile_cache.CACHE_FORMAT
+    monkeypatch.setattr(nutpie_pymc, "_make_functions", _no_rewriting)
+    loaded = compile_cache.compile_pymc_model(_model(_CachedSquaredDistance), entry="e1")
+    assert loaded.logp_func is None and loaded.compiled_logp_func.cache_hits == 1
+    for mu in (-1.5, 0.7):
+        point = np.array([mu])
+        assert compiled_log_density(loaded, point) == compiled_log_density(compiled, point)
+    np.testing.assert_array_equal(_posterior(loaded), _posterior(compiled))
+    longer = np.linspace(-1.0, 1.0, 9)  # the loaded model swaps data in as a compiled one
+    assert compiled_log_density(loaded.with_data(y=longer), np.array([0.4])) == pytest.approx(
+        _exact_logp(0.4, longer), rel=1e-12
+    )
+
+
+def test_a_damaged_entry_compiles_afresh_and_is_rewritten(cache_root):
+    compile_cache.compile_pymc_model(_model(_CachedSquaredDistance), entry="e2")
+    (entry,) = (cache_root / "models").glob("*.json")
+    entry.write_text('{"format": ' + str(compile_cache.CACHE_FORMAT) + ', "n_dim": 1}')
+    compiled = compile_cache.compile_pymc_model(_model(_CachedSquaredDistance), entry="e2")
+    assert compiled.logp_func is not None
+    assert "logp_key" in json.loads(entry.read_text())
+    assert not list((cache_root / "models").glob("*.tmp"))  # written by rename
+
+
+def test_no_model_entry_when_the_cache_is_off(cache_root, monkeypatch):
+    monkeypatch.setenv(compile_cache.ENV_SWITCH, "off")
+    compile_cache.compile_pymc_model(_model(_CachedSquaredDistance), entry="e3")
+    assert not (cache_root / "models").exists()
+
+
+@pytest.fixture(scope="module")
+def default_spec() -> tuple[ModelSpec, int, int]:
+    """The default model of the bundled three-seed data, with its run and recipe counts."""
+    law = bs.get_law("sigmoid")
+    curves = fitting.curves_for_law(
+        example_path("scalerl_3seeds"), law, x="gpu_hours", y="pass_rate", run="seed"
+    )
+    return fitting.build_spec(law, curves), len(curves.runs), len(curves.recipes)
+
+
+def _entry_key(spec: ModelSpec, n_runs: int, n_recipes: int) -> str | None:
+    return compile_cache.model_entry_key(
+        structure_key(spec, n_runs, n_recipes), (spec.law_obj, spec.likelihood_obj)
+    )
+
+
+def test_the_model_entry_key_misses_on_any_change_of_structure(default_spec, monkeypatch):
+    spec, n_runs, n_recipes = default_spec
+    key = _entry_key(spec, n_runs, n_recipes)
+    assert key is not None and key == _entry_key(spec, n_runs, n_recipes)
+    # prior values are data swapped in, not structure: the same entry
+    wider = {**spec.priors, "B": Prior("LogNormal", mu=1.0, sigma=2.0)}
+    assert spec.priors["B"].dist == "LogNormal"
+    assert _entry_key(dataclasses.replace(spec, priors=wider), n_runs, n_recipes) == key
+    other_family = {**spec.priors, "B": Prior("Gamma", alpha=2.0, beta=1.0)}
+    changed = [
+        _entry_key(dataclasses.replace(spec, priors=other_family), n_runs, n_recipes),
+        _entry_key(dataclasses.replace(spec, law="saturating"), n_runs, n_recipes),
+        _entry_key(dataclasses.replace(spec, likelihood="normal"), n_runs, n_recipes),
+        _entry_key(dataclasses.replace(spec, varying=()), n_runs, n_recipes),
+        _entry_key(spec, n_runs + 1, n_recipes),
+    ]
+    real = compile_cache.versions()
+    monkeypatch.setattr(compile_cache, "versions", lambda: {**real, "pytensor": "0.0.0"})
+    changed.append(_entry_key(spec, n_runs, n_recipes))
+    monkeypatch.setattr(compile_cache, "versions", lambda: real)
+    monkeypatch.setenv("PYTENSOR_FLAGS", "optimizer_excluding=fusion")
+    changed.append(_entry_key(spec, n_runs, n_recipes))
+    assert None not in changed and len({key, *changed}) == len(changed) + 1
+
+
+def test_a_users_law_gets_no_model_entry(default_spec):
+    spec = default_spec[0]
+
+    def hill(x, top, k):
+        return top * x / (k + x)
+
+    law = bs.law_from_function(
+        hill, {"top": "Normal(mu=1, sigma=1)", "k": "LogNormal(mu=0, sigma=1)"}, name="fc_hill"
+    )
+    assert compile_cache.model_entry_key(("fc_hill",), (law, spec.likelihood_obj)) is None
+
+
+def test_hit_and_miss_of_the_default_models_entry_give_the_same_posterior(default_spec):
+    """The default model (drift likelihood, its Kalman Op) sampled after a compile
+    that rewrote its graph and after one loaded from its entry: the same draws."""
+    spec, n_runs, n_recipes = default_spec
+    entry = compile_cache._entry_path(_entry_key(spec, n_runs, n_recipes))
+    entry.unlink(missing_ok=True)
+    options = {"draws": 50, "tune": 50, "chains": 2, "seed": 3}
+    sampling.clear_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        missed = fitting.fit(
+            example_path("scalerl_3seeds"), x="gpu_hours", y="pass_rate", run="seed", **options
+        )
+    assert missed.times.compile > 0 and entry.is_file()
+    sampling.clear_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hit = fitting.fit(
+            example_path("scalerl_3seeds"), x="gpu_hours", y="pass_rate", run="seed", **options
+        )
+    for name in ("A", "B", "C_mid"):
+        np.testing.assert_array_equal(
+            hit.tree["posterior"][name].to_numpy(), missed.tree["posterior"][name].to_numpy()
+        )
 
 
 def _fresh_fit(caches: Path, out: Path) -> dict:

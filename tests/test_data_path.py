@@ -1,9 +1,8 @@
 """One data path: curves are read once, keep their excluded rows, and every entry
-point takes them; the 0.1 names still work for one release, with a warning."""
+point takes them."""
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
@@ -55,16 +54,3 @@ def test_fit_takes_loaded_curves_and_gives_the_same_posterior(curves, scalerl_cs
     assert len(plots.held_out_points(from_curves)) == 150
     with pytest.raises(ValueError, match="columns were named when the data were loaded; drop y="):
         bs.fit(curves, y="pass_rate", check_only=True)
-
-
-def test_the_0_1_names_still_work_and_warn(recipes_fit):
-    with pytest.warns(
-        DeprecationWarning, match="bayescale.compare is now bayescale.compare_recipes"
-    ):
-        old = bs.compare(recipes_fit, baseline="baseline")
-    new = bs.compare_recipes(recipes_fit, baseline="baseline")
-    pd.testing.assert_frame_equal(old.pairs, new.pairs)
-    sys.modules.pop("bayescale.windows", None)  # imported afresh, so it warns
-    with pytest.warns(DeprecationWarning, match="bayescale.windows moved to bayescale.analysis"):
-        from bayescale.windows import fit_windows
-    assert fit_windows is bs.fit_windows

@@ -39,7 +39,8 @@ def test_an_installed_wheel_runs_the_readme_quick_start(tmp_path):
     (wheel,) = wheels.glob("bayescale-*.whl")
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True)
     script = (
-        "import bayescale\n"
+        "import bayescale, importlib.metadata\n"
+        "assert importlib.metadata.version('bayescale') == bayescale.__version__\n"
         f"assert bayescale.__file__.startswith({str(site)!r}), bayescale.__file__\n"
         + readme_quick_start()
         + "assert same.summary().loc['A', 'mean'] == fit.summary().loc['A', 'mean']\n"

@@ -167,6 +167,7 @@ def backtest(
     true_asymptote: float | Mapping[str, float] | None = None,
     truth_column: str | None = None,
     keep_fits: bool = False,
+    progress: bool = True,
     **fit_options: Any,
 ) -> Backtest:
     """Fit on ``x <= cut`` for each cut-off and score the predictions beyond it.
@@ -191,6 +192,8 @@ def backtest(
         curve coverages are measured against it.
     keep_fits : bool
         Keep every cut's :class:`~bayescale.Fit` in ``result.fits``.
+    progress : bool
+        Show a progress bar with the time left on a terminal (stderr).
     **fit_options
         Passed to :func:`bayescale.fit`: ``likelihood``, ``varying``, ``priors``,
         ``draws``, ``tune``, ``chains``, ``seed``, ...
@@ -241,7 +244,13 @@ def backtest(
         raise first_error
     if true_asymptote is None:
         windows["all"] = full.window(min_points=min_points)
-    batch = fit_many(windows, executor="serial", progress=False, law=law, **fit_options)
+    batch = fit_many(
+        windows,
+        executor="serial",
+        progress="backtest" if progress else False,
+        law=law,
+        **fit_options,
+    )
     failed = {name: error for name, error in zip(batch.names, batch.errors, strict=True) if error}
     if failed:
         name, error = next(iter(failed.items()))

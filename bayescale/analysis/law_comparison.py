@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale._moved import renamed
 from bayescale.inference.diagnostics import ESS_MIN, R_HAT_MAX
+from bayescale.inference.progress import Progress
 from bayescale.model.laws import get_law
 from bayescale.results.fit_result import Fit
 from bayescale.results.pointwise import VAR_NAME, with_log_likelihood
@@ -188,6 +188,8 @@ def _check_same_observations(fits: Mapping[str, Fit]) -> None:
 def compare_laws(
     data: Any,
     laws: Sequence[str] = ("sigmoid", "saturating"),
+    *,
+    progress: bool = True,
     **fit_options: Any,
 ) -> LawComparison:
     """Fit each law to the same data and compare them by PSIS-LOO.
@@ -199,6 +201,8 @@ def compare_laws(
     laws : sequence of str
         Registered law names (e.g. ``"sigmoid"``, ``"saturating"`` and ``"power"``
         on the same metric).
+    progress : bool
+        Show a progress bar with the time left on a terminal (stderr).
     **fit_options
         Passed to :func:`bayescale.fit` for every law (columns, ``likelihood``,
         ``min_x``, sampler settings, ...). Each fit goes through the compile-once
@@ -225,8 +229,9 @@ def compare_laws(
         key: fit_options.pop(key) for key in (*LOAD_OPTIONS, "min_x", "max_x") if key in fit_options
     }
     curves = curves_for_law(data, get_law(names[0]), min_points=1, **load)
-    return compare_loo({law: fit(curves, law, **fit_options) for law in names})
-
-
-compare_fits = renamed(compare_loo, "compare_fits", "compare_loo")
-"""The 0.1 name of :func:`compare_loo` (deprecated; goes in 0.3)."""
+    fits = {}
+    with Progress(len(names), label="compare_laws", enabled=progress) as bar:
+        for law in names:
+            fits[law] = fit(curves, law, **fit_options)
+            bar.advance()
+    return compare_loo(fits)

@@ -54,7 +54,7 @@ import html
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +71,7 @@ from bayescale.analysis.recipes import (
     recipe_draws,
 )
 from bayescale.data.curves import CurveData
+from bayescale.inference.progress import Progress
 from bayescale.inference.sampling import sample_draws, unconstrained_point
 from bayescale.model.build import ModelSpec, model_arrays
 from bayescale.results.fit_result import Fit
@@ -300,7 +301,7 @@ def plan(
     refit: SamplerSettings = REFIT_SAMPLER,
     cost_per_x: float = 1.0,
     seed: int | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: bool = True,
     workers: int | None = None,
     warm_start: bool = True,
 ) -> Plan:
@@ -335,8 +336,9 @@ def plan(
         GPU-hours per unit of the ``x`` column (1 when ``x`` is GPU-hours).
     seed : int, optional
         Seed of the posterior draws, future data and refits.
-    progress : callable, optional
-        Called with a one-line message after each option.
+    progress : bool
+        Show a progress bar over the options, with the time left, on a
+        terminal (stderr).
     workers : int, optional
         Refits run at once, in threads (default: the number of cores). The plan
         does not depend on it.
@@ -381,6 +383,7 @@ def plan(
     pair = (recipe, baseline)
     current = difference_summary(_delta(recipe_draws(fit, parameter), pair), rope, ci)
     rows, outcomes = [], []
+    bar = Progress(len(options), label="plan", enabled=progress)
     for k, option in enumerate(options):
         sims_out = simulate_option(
             fit,
@@ -397,12 +400,8 @@ def plan(
         )
         outcomes.append(sims_out.assign(option=k))
         rows.append(option_summary(option, sims_out, extra_compute(fit.data, option, cost_per_x)))
-        if progress is not None:
-            row = rows[-1]
-            progress(
-                f"{option.recipe} +{option.add_seeds} seeds, extend to {option.extend_to}: "
-                f"P(resolved) {row['p_resolved']:.2f} +/- {row['mc_error']:.2f}"
-            )
+        bar.advance()
+    bar.close()
     start_note = "from the present posterior mean" if warm_start else "from nutpie's default start"
     notes = [
         f"refits use {refit.chains} chain(s) x {refit.draws} draws ({refit.tune} tuning steps, "

@@ -50,6 +50,7 @@ def fit_windows(
     law: str = "sigmoid",
     *,
     ci: float = DEFAULT_CI,
+    progress: bool = True,
     **fit_options: Any,
 ) -> pd.DataFrame:
     """Fit each compute window and tabulate the recipe-level law parameters.
@@ -64,6 +65,8 @@ def fit_windows(
         A registered law with an ``x`` input.
     ci : float
         Credible mass of the intervals.
+    progress : bool
+        Show a progress bar with the time left on a terminal (stderr).
     **fit_options
         Passed to :func:`bayescale.fit` (columns, likelihood, sampler settings).
 
@@ -91,7 +94,7 @@ def fit_windows(
             for w in windows
         },
         executor="serial",
-        progress=False,
+        progress="fit_windows" if progress else False,
         law=law,
         **fit_options,
     )

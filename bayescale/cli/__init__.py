@@ -17,7 +17,8 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from bayescale import __version__, _signals
+from bayescale import _signals
+from bayescale._version import __version__
 from bayescale.cli import (
     backtest_command,
     compare_command,

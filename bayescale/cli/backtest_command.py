@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_model_options(parser)
     add_sampler_options(parser)
-    add_output_options(parser)
+    add_output_options(parser, progress=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
                 min_x=args.min_x,
                 true_asymptote=args.true_asymptote,
                 truth_column=args.truth_column,
+                progress=not args.quiet,
                 **fit_kwargs(args),
             )
         payload = result.to_dict()

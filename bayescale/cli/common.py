@@ -127,8 +127,9 @@ def add_sampler_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """--out and --overwrite."""
+def add_output_options(parser: argparse.ArgumentParser, *, progress: bool = False) -> None:
+    """--out and --overwrite; with ``progress``, --quiet for a command that shows a
+    progress bar on a terminal."""
     parser.add_argument(
         "--out",
         required=True,
@@ -138,6 +139,12 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that already exist in --out"
     )
+    if progress:
+        parser.add_argument(
+            "--quiet",
+            action="store_true",
+            help="no progress bar (it is only ever shown on a terminal, on stderr)",
+        )
 
 
 def parse_priors(items: Iterable[str]) -> dict[str, str]:

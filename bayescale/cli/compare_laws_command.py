@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_model_options(parser)
     add_sampler_options(parser)
-    add_output_options(parser)
+    add_output_options(parser, progress=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = compare_laws(curves, args.laws, min_x=args.min_x, **fit_kwargs(args))
+            result = compare_laws(
+                curves, args.laws, min_x=args.min_x, progress=not args.quiet, **fit_kwargs(args)
+            )
         payload = {"data": args.data, **result.to_dict()}
         payload["files"] = file_names(out)
         written = stage_json(out, "compare_laws.json", payload)

@@ -87,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_model_options(parser)
     add_sampler_options(parser)
-    add_output_options(parser)
+    add_output_options(parser, progress=True)
 
 
 def check_plan_args(args: argparse.Namespace) -> None:
@@ -137,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
                 mc_error=args.mc_error,
                 cost_per_x=args.cost_per_x,
                 seed=args.seed,
+                progress=not args.quiet,
             )
             for recipe in recipes
         ]

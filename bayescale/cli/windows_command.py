@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_model_options(parser)
     add_sampler_options(parser)
-    add_output_options(parser)
+    add_output_options(parser, progress=True)
 
 
 def parse_window(text: str) -> Window:
@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     for text, (low, high) in zip(args.window, windows, strict=True):
         check_fit(f"--window {text}", args, curves, args.law, min_x=low, max_x=high)
     with output_folder(args, OUTPUTS) as out:
-        table = fit_windows(curves, windows, args.law, ci=args.ci, **fit_kwargs(args))
+        table = fit_windows(
+            curves, windows, args.law, ci=args.ci, progress=not args.quiet, **fit_kwargs(args)
+        )
         payload = {
             "data": args.data,
             "law": args.law,

@@ -32,6 +32,22 @@ key (an Op whose numba implementation was registered without a cache key, see
 :func:`pytensor.link.numba.dispatch.basic.register_funcify_default_op_cache_key`)
 are compiled as before, without the disk cache.
 
+**Cached model layouts.** The callbacks' keys come from the rewritten graph, so
+finding them still costs PyTensor's graph rewriting (~6 s of a ~10 s compile).
+A caller that knows what a model's graph depends on passes ``entry=`` (see
+:func:`model_entry_key`): the first compile of that model then writes, beside
+the callbacks, a small JSON file with everything else the compiled model needs
+(the callbacks' cache keys, the names, slices and shapes of the variables, which
+of them are transformed, the layout of the data containers), and a later compile
+of the same entry, in any process, builds the PyMC model (for its initial point
+and data containers), loads the two callbacks and rewrites no graph. An entry is
+only used when both callbacks load from the disk cache; anything else (a missing,
+damaged or foreign file) compiles afresh. The entry files are plain JSON, never
+pickles; numba's own cache files (``*.nbi``, ``*.nbc``), which numba writes and
+reads with :mod:`pickle`, are only ever read from this cache directory, which
+belongs to the user: do not point ``BAYESCALE_CACHE_DIR`` at a directory others
+can write to.
+
 Where the cache lives, and how to switch it off:
 
 ``BAYESCALE_CACHE_DIR``
@@ -41,25 +57,28 @@ Where the cache lives, and how to switch it off:
     Windows). The callbacks go into its ``numba-<tag>`` subdirectory, one per
     combination of package versions. Deleting the directory clears the cache.
 ``BAYESCALE_COMPILE_CACHE``
-    ``0``, ``false``, ``no`` or ``off`` disables the disk cache (callbacks are then
-    compiled in every process, as nutpie does).
+    ``0``, ``false``, ``no`` or ``off`` disables the disk cache (callbacks and
+    models are then compiled in every process, as nutpie does).
 
 Concurrent processes are safe: numba writes every cache file to a temporary name
-and renames it into place, so a reader sees a whole old file or a whole new one;
-two processes compiling the same model at once both write a valid entry and the
-last rename wins. An unreadable entry (a truncated file, say) is deleted and
+and renames it into place, and so do the model entries here, so a reader sees a
+whole old file or a whole new one; two processes compiling the same model at once
+both write a valid entry and the last rename wins. An unreadable entry (a truncated file, say) is deleted and
 compiled again, with a warning.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -71,8 +90,8 @@ from bayescale.user_warnings import warn
 if TYPE_CHECKING:
     import pymc as pm
 
-#: Bump when the generated callback source or the key changes meaning.
-CACHE_FORMAT = 1
+#: Bump when the generated callback source, an entry's layout or a key changes meaning.
+CACHE_FORMAT = 2
 
 ENV_DIR = "BAYESCALE_CACHE_DIR"
 ENV_SWITCH = "BAYESCALE_COMPILE_CACHE"
@@ -89,7 +108,7 @@ def versions() -> dict[str, str]:
         "python": ".".join(map(str, sys.version_info[:3])),
         "format": str(CACHE_FORMAT),
     }
-    for package in ("numba", "llvmlite", "pytensor", "nutpie"):
+    for package in ("numba", "llvmlite", "pytensor", "nutpie", "pymc", "numpy"):
         found[package] = version(package)
     return found
 
@@ -319,19 +338,13 @@ def _inner_key(function: Any) -> str | None:
     return None if py_func is None else CACHED_SRC_FUNCTIONS.get(py_func)
 
 
-def _compile_callback(
-    source: str,
-    name: str,
-    signature: Any,
-    inner: Any,
-    inner_key: str | None,
-    user_data: np.ndarray,
-    shared_data: dict[str, np.ndarray],
-) -> Any:
-    """``numba.cfunc`` of generated ``source``, through the disk cache when possible."""
+def _callback_namespace(
+    inner: Any, user_data: np.ndarray, shared_data: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """Globals of the generated callback source."""
     import numba
 
-    namespace: dict[str, Any] = {
+    return {
         # numba rebuilds a cached function's environment from this module's name
         "__name__": __name__,
         "numba": numba,
@@ -341,27 +354,61 @@ def _compile_callback(
         "RECORD": user_data.dtype,
         **{f"DTYPE_{key}": value.dtype for key, value in shared_data.items()},
     }
+
+
+def _callback_function(
+    source: str,
+    name: str,
+    inner: Any,
+    user_data: np.ndarray,
+    shared_data: dict[str, np.ndarray],
+) -> Callable:
+    """The Python function of generated ``source`` (not compiled yet)."""
+    namespace = _callback_namespace(inner, user_data, shared_data)
     exec(compile(source, "bayescale_callbacks", "exec"), namespace)
-    function = namespace[name]
-    directory = callback_cache_dir() if cache_enabled() else None
-    if inner_key is None or directory is None or not _writable_dir(directory):
-        return numba.cfunc(signature)(function)
-    stamp = tuple(sorted(versions().items()))
-    key = hashlib.sha256(
+    return namespace[name]
+
+
+def _callback_key(inner_key: str, source: str, user_data: np.ndarray) -> str:
+    """The disk-cache key of a callback: its inner graph's key, its source, the
+    shared-data layout and the package versions."""
+    return hashlib.sha256(
         json.dumps(
             {
                 "inner": inner_key,
                 "source": source,
                 "record": str(user_data.dtype.descr),
-                "versions": stamp,
+                "versions": tuple(sorted(versions().items())),
             },
             sort_keys=True,
         ).encode()
     ).hexdigest()
+
+
+def _compile_callback(
+    source: str,
+    name: str,
+    signature: Any,
+    inner: Any,
+    inner_key: str | None,
+    user_data: np.ndarray,
+    shared_data: dict[str, np.ndarray],
+) -> tuple[Any, str | None]:
+    """``numba.cfunc`` of generated ``source``, through the disk cache when possible.
+
+    Returns the callback and its disk-cache key (``None`` when it is not cached).
+    """
+    import numba
+
+    function = _callback_function(source, name, inner, user_data, shared_data)
+    directory = callback_cache_dir() if cache_enabled() else None
+    if inner_key is None or directory is None or not _writable_dir(directory):
+        return numba.cfunc(signature)(function), None
+    key = _callback_key(inner_key, source, user_data)
     _install_locator()
-    _REGISTERED[function] = (directory, key, stamp)
+    _REGISTERED[function] = (directory, key, tuple(sorted(versions().items())))
     try:
-        return numba.cfunc(signature, cache=True)(function)
+        return numba.cfunc(signature, cache=True)(function), key
     except Exception as error:  # an unreadable entry must not break the fit
         warn(
             f"bayescale compile cache: compiling again, without the cached entry ({error!r})",
@@ -370,13 +417,196 @@ def _compile_callback(
     for path in directory.glob(f"*-{key}.*"):
         path.unlink(missing_ok=True)
     try:
-        return numba.cfunc(signature, cache=True)(function)
+        return numba.cfunc(signature, cache=True)(function), key
     except Exception:
         del _REGISTERED[function]
-        return numba.cfunc(signature)(function)
+        return numba.cfunc(signature)(function), None
 
 
-def compile_pymc_model(model: pm.Model, *, fastmath: bool = False) -> Any:
+class _Missing(Exception):
+    """A callback is not in the disk cache (raised instead of compiling it)."""
+
+
+def _inner_placeholder(*args: Any) -> Any:
+    """Stands in for the compiled graph while a callback loads from the cache: a
+    cached callback holds its inner function's machine code, so it is never called."""
+    raise _Missing
+
+
+def _cached_callback(
+    source: str,
+    name: str,
+    signature: Any,
+    key: str,
+    user_data: np.ndarray,
+    shared_data: dict[str, np.ndarray],
+) -> Any | None:
+    """The callback cached under ``key``, or ``None`` when it is not on disk (then
+    nothing is compiled: the placeholder graph could not be)."""
+    from numba.core import sigutils
+    from numba.core.ccallback import CFunc
+
+    function = _callback_function(source, name, _inner_placeholder, user_data, shared_data)
+    _install_locator()
+    _REGISTERED[function] = (callback_cache_dir(), key, tuple(sorted(versions().items())))
+    callback = CFunc(function, sigutils.normalize_signature(signature), locals={}, options={})
+    callback.enable_caching()
+
+    def missing() -> Any:
+        raise _Missing
+
+    callback._compile_uncached = missing  # type: ignore[method-assign]
+    try:
+        callback.compile()
+    except _Missing:
+        return None
+    return callback
+
+
+def _logp_signature() -> Any:
+    import numba
+
+    return numba.types.int64(
+        numba.types.uint64,
+        numba.types.CPointer(numba.types.double),
+        numba.types.CPointer(numba.types.double),
+        numba.types.CPointer(numba.types.double),
+        numba.types.voidptr,
+    )
+
+
+def _expand_signature() -> Any:
+    import numba
+
+    return numba.types.int64(
+        numba.types.uint64,
+        numba.types.uint64,
+        numba.types.CPointer(numba.types.double),
+        numba.types.CPointer(numba.types.double),
+        numba.types.voidptr,
+    )
+
+
+# --- cached model layouts -----------------------------------------------------
+
+#: PyTensor settings that change how a graph is rewritten or compiled.
+_PYTENSOR_FLAGS = (
+    "floatX",
+    "mode",
+    "linker",
+    "optimizer",
+    "optimizer_excluding",
+    "optimizer_including",
+    "optimizer_requiring",
+    "cast_policy",
+    "numba__fastmath",
+    "compute_test_value",
+)
+
+
+@functools.cache
+def package_source_digest() -> str:
+    """SHA-256 of every module of bayescale: an edit of any of them is a new entry."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _pytensor_settings() -> dict[str, str]:
+    """The PyTensor flags in force and where they came from (environment, rc files)."""
+    import pytensor
+
+    settings = {flag: str(getattr(pytensor.config, flag, None)) for flag in _PYTENSOR_FLAGS}
+    settings["PYTENSOR_FLAGS"] = os.environ.get("PYTENSOR_FLAGS", "")
+    rc_files = os.environ.get("PYTENSORRC", "~/.pytensorrc:~/.pytensorrc.txt")
+    for name in rc_files.split(os.pathsep):
+        path = Path(name).expanduser()
+        if path.is_file():
+            settings[f"rc:{path}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return settings
+
+
+def _definition(item: Any) -> dict[str, str] | None:
+    """A stable description of a law or observation model (a frozen dataclass), or
+    ``None`` when one of its functions is not a module-level function of bayescale
+    (a user's law or closure: its code is not covered by :func:`package_source_digest`)."""
+    import dataclasses
+
+    described = {}
+    for field in dataclasses.fields(item):
+        value = getattr(item, field.name)
+        if callable(value):
+            module = getattr(value, "__module__", None) or ""
+            qualname = getattr(value, "__qualname__", "<locals>")
+            if not module.startswith("bayescale.") or "<locals>" in qualname:
+                return None
+            described[field.name] = f"{module}:{qualname}"
+        else:
+            text = repr(sorted(value) if isinstance(value, (set, frozenset)) else value)
+            if " at 0x" in text:
+                return None
+            described[field.name] = text
+    return described
+
+
+def model_entry_key(structure: Any, definitions: Sequence[Any]) -> str | None:
+    """The key of a model's cached layout, or ``None`` when it must not be cached.
+
+    Parameters
+    ----------
+    structure : JSON-serialisable
+        What the graph depends on besides the definitions: for bayescale's models
+        :func:`bayescale.model.build.structure_key` (law, likelihood, hierarchy,
+        prior families, numbers of runs and recipes).
+    definitions : sequence of dataclass
+        The law and the observation model; all of their functions must be
+        bayescale's own (see :func:`_definition`).
+
+    The key also holds the package versions (:func:`versions`), the source of
+    every bayescale module and the PyTensor flags in force, so that no change of
+    any of them can reuse an entry.
+    """
+    described = [_definition(item) for item in definitions]
+    if any(item is None for item in described):
+        return None
+    payload = {
+        "structure": structure,
+        "definitions": described,
+        "versions": versions(),
+        "source": package_source_digest(),
+        "pytensor": _pytensor_settings(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _entry_path(entry: str) -> Path:
+    return cache_root() / "models" / f"{entry}.json"
+
+
+def _write_entry(entry: str, layout: dict[str, Any]) -> None:
+    """Write ``layout`` under ``entry`` atomically (a temporary file renamed into place)."""
+    path = _entry_path(entry)
+    if not _writable_dir(path.parent):
+        return
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{entry[:12]}-", suffix=".tmp", delete=False
+    ) as handle:
+        json.dump(layout, handle)
+    os.replace(handle.name, path)
+
+
+def _read_entry(entry: str) -> dict[str, Any] | None:
+    try:
+        layout = json.loads(_entry_path(entry).read_text())
+    except (OSError, ValueError):
+        return None
+    return layout if isinstance(layout, dict) and layout.get("format") == CACHE_FORMAT else None
+
+
+def compile_pymc_model(model: pm.Model, *, fastmath: bool = False, entry: str | None = None) -> Any:
     """Compile ``model`` for ``nutpie.sample`` (numba backend).
 
     Equivalent to ``nutpie.compile_pymc_model(model)`` with its defaults, but with
@@ -388,44 +618,64 @@ def compile_pymc_model(model: pm.Model, *, fastmath: bool = False) -> Any:
     fastmath : bool
         Compile with PyTensor's fast-math flags, as nutpie does. Only for
         measuring what reproducibility costs: the numbers then depend on the
-        state of the compile cache.
+        state of the compile cache (and no model entry is read or written).
+    entry : str, optional
+        Key of the model's cached layout (:func:`model_entry_key`): when given,
+        a model compiled before under this key is loaded without rewriting its
+        graph, and a model compiled now is written under it.
 
     Returns
     -------
     nutpie.compile_pymc.CompiledPyMCModel
-        Supports ``with_data`` and ``nutpie.sample`` like nutpie's own.
+        Supports ``with_data`` and ``nutpie.sample`` like nutpie's own (loaded
+        from an entry, its ``logp_func`` and ``expand_func``, the PyTensor
+        functions behind the callbacks, are ``None``).
     """
+    use_entry = entry is not None and not fastmath and cache_enabled()
     with _LOCK, reproducible_flags(fastmath):
         try:
             from nutpie import compile_pymc as nutpie_pymc
 
-            parts = (
+            parts = _NutpieParts(
                 nutpie_pymc._make_functions,
                 nutpie_pymc.make_user_data,
                 nutpie_pymc._prepare_dims_and_coords,
                 nutpie_pymc._wrap_with_lock,
+                nutpie_pymc._rv_dict_to_flat_array_wrapper,
                 nutpie_pymc.CompiledPyMCModel,
             )
         except (ImportError, AttributeError):  # another nutpie: its own compile
             import nutpie
 
             return nutpie.compile_pymc_model(model)
-        return _compile(model, *parts)
+        if use_entry:
+            layout = _read_entry(entry)
+            loaded = None if layout is None else _from_layout(model, layout, parts)
+            if loaded is not None:
+                return loaded
+        compiled, layout = _compile(model, parts)
+        if use_entry and layout is not None:
+            _write_entry(entry, layout)
+        return compiled
 
 
-def _compile(
-    model: pm.Model,
-    make_functions: Callable,
-    make_user_data: Callable,
-    prepare_dims_and_coords: Callable,
-    wrap_with_lock: Callable,
-    compiled_class: type,
-) -> Any:
-    """nutpie's numba path (``_compile_pymc_model_numba``) with cacheable callbacks."""
-    import numba
+@dataclass(frozen=True)
+class _NutpieParts:
+    """The pieces of nutpie's numba compile path that this module reuses."""
+
+    make_functions: Callable
+    make_user_data: Callable
+    prepare_dims_and_coords: Callable
+    wrap_with_lock: Callable
+    flat_initial_point: Callable
+    compiled_class: type
+
+
+def _initial_point_function(model: pm.Model, parts: _NutpieParts) -> Callable:
+    """PyMC's seeded initial point (support points, jittered), as nutpie makes it."""
     from pymc.initial_point import make_initial_point_fn
 
-    initial_point_fn = wrap_with_lock(
+    return parts.wrap_with_lock(
         make_initial_point_fn(
             model=model,
             default_strategy="support_point",
@@ -433,6 +683,14 @@ def _compile(
             return_transformed=True,
         )
     )
+
+
+def _compile(model: pm.Model, parts: _NutpieParts) -> tuple[Any, dict[str, Any] | None]:
+    """nutpie's numba path (``_compile_pymc_model_numba``) with cacheable callbacks.
+
+    Returns the compiled model and its layout for a model entry (``None`` when a
+    callback is not on the disk cache or a data container has no unique name).
+    """
     (
         n_dim,
         n_expanded,
@@ -441,12 +699,12 @@ def _compile(
         initial_point_fn,
         shape_info,
         reparameterized_names,
-    ) = make_functions(
+    ) = parts.make_functions(
         model,
         mode="NUMBA",
         compute_grad=True,
         join_expanded=True,
-        pymc_initial_point_fn=initial_point_fn,
+        pymc_initial_point_fn=_initial_point_function(model, parts),
         var_names=None,
     )
     shared_data: dict[str, np.ndarray] = {}
@@ -459,44 +717,30 @@ def _compile(
         value.flags.writeable = False
         shared_data[key] = value
         shared_var_keys[var] = key
-    user_data = make_user_data(shared_var_keys, shared_data)
+    user_data = parts.make_user_data(shared_var_keys, shared_data)
 
     logp_keys = [shared_var_keys[var] for var in logp_fn_pt.get_shared()]
-    logp_signature = numba.types.int64(
-        numba.types.uint64,
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.voidptr,
-    )
-    logp_numba = _compile_callback(
+    logp_numba, logp_key = _compile_callback(
         _logp_source(n_dim, logp_keys, shared_data),
         "bayescale_logp",
-        logp_signature,
+        _logp_signature(),
         logp_fn_pt.vm.jit_fn,
         _inner_key(logp_fn_pt),
         user_data,
         shared_data,
     )
     expand_keys = [shared_var_keys[var] for var in expand_fn_pt.get_shared()]
-    expand_signature = numba.types.int64(
-        numba.types.uint64,
-        numba.types.uint64,
-        numba.types.CPointer(numba.types.double),
-        numba.types.CPointer(numba.types.double),
-        numba.types.voidptr,
-    )
-    expand_numba = _compile_callback(
+    expand_numba, expand_key = _compile_callback(
         _expand_source(n_dim, n_expanded, expand_keys, shared_data),
         "bayescale_expand",
-        expand_signature,
+        _expand_signature(),
         expand_fn_pt.vm.jit_fn,
         _inner_key(expand_fn_pt),
         user_data,
         shared_data,
     )
-    dims, coords = prepare_dims_and_coords(model, shape_info, reparameterized_names)
-    return compiled_class(
+    dims, coords = parts.prepare_dims_and_coords(model, shape_info, reparameterized_names)
+    compiled = parts.compiled_class(
         _n_dim=n_dim,
         dims=dims,
         _coords=coords,
@@ -511,5 +755,95 @@ def _compile(
         shape_info=shape_info,
         logp_func=logp_fn_pt,
         expand_func=expand_fn_pt,
+        reparameterized_names=reparameterized_names,
+    )
+    named = all(model.named_vars.get(var.name) is var for var in shared_var_keys)
+    if logp_key is None or expand_key is None or not named:
+        return compiled, None
+    variable_names, slices, shapes = shape_info
+    layout = {
+        "format": CACHE_FORMAT,
+        "n_dim": int(n_dim),
+        "n_expanded": int(n_expanded),
+        "names": list(variable_names),
+        "slices": [[int(part.start), int(part.stop)] for part in slices],
+        "shapes": [[int(size) for size in shape] for shape in shapes],
+        "reparameterized_names": list(reparameterized_names),
+        "shared": [[key, var.name] for var, key in shared_var_keys.items()],
+        "logp_shared": logp_keys,
+        "expand_shared": expand_keys,
+        "record": str(user_data.dtype.descr),
+        "logp_key": logp_key,
+        "expand_key": expand_key,
+    }
+    return compiled, layout
+
+
+def _from_layout(model: pm.Model, layout: dict[str, Any], parts: _NutpieParts) -> Any | None:
+    """The compiled model from a cached layout, with no graph rewritten; ``None``
+    when the layout does not fit ``model`` or a callback is not on disk."""
+    from pytensor.compile.sharedvalue import SharedVariable
+
+    try:
+        names, shapes = list(layout["names"]), [tuple(shape) for shape in layout["shapes"]]
+        slices = [slice(start, stop) for start, stop in layout["slices"]]
+        free = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+        if names[: len(free)] != free:
+            return None
+        shared_data: dict[str, np.ndarray] = {}
+        shared_var_keys: dict[Any, str] = {}
+        for key, name in layout["shared"]:
+            var = model.named_vars.get(name)
+            if not isinstance(var, SharedVariable):
+                return None
+            value = np.array(var.get_value(), order="C", copy=True)
+            value.flags.writeable = False
+            shared_data[key] = value
+            shared_var_keys[var] = key
+        user_data = parts.make_user_data(shared_var_keys, shared_data)
+        if str(user_data.dtype.descr) != layout["record"]:
+            return None
+        n_dim, n_expanded = int(layout["n_dim"]), int(layout["n_expanded"])
+        logp = _cached_callback(
+            _logp_source(n_dim, layout["logp_shared"], shared_data),
+            "bayescale_logp",
+            _logp_signature(),
+            layout["logp_key"],
+            user_data,
+            shared_data,
+        )
+        expand = _cached_callback(
+            _expand_source(n_dim, n_expanded, layout["expand_shared"], shared_data),
+            "bayescale_expand",
+            _expand_signature(),
+            layout["expand_key"],
+            user_data,
+            shared_data,
+        )
+    except (KeyError, TypeError, ValueError):  # a damaged entry: compile afresh
+        return None
+    if logp is None or expand is None:
+        return None
+    shape_info = (names, slices, shapes)
+    reparameterized_names = list(layout["reparameterized_names"])
+    initial_point_fn = parts.flat_initial_point(
+        _initial_point_function(model, parts), names=free, shapes=shapes[: len(free)]
+    )
+    dims, coords = parts.prepare_dims_and_coords(model, shape_info, reparameterized_names)
+    return parts.compiled_class(
+        _n_dim=n_dim,
+        dims=dims,
+        _coords=coords,
+        _shapes=dict(zip(names, shapes, strict=True)),
+        compiled_logp_func=logp,
+        compiled_expand_func=expand,
+        initial_point_func=initial_point_fn,
+        shared_data=shared_data,
+        shared_var_keys=shared_var_keys,
+        user_data=user_data,
+        n_expanded=n_expanded,
+        shape_info=shape_info,
+        logp_func=None,
+        expand_func=None,
         reparameterized_names=reparameterized_names,
     )

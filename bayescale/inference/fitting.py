@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayescale import __version__
+from bayescale._version import __version__
 from bayescale.data.curves import CurveData, load_curves
 from bayescale.inference.diagnostics import (
     ConvergenceWarning,

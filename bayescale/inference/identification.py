@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import scipy.stats
 import xarray as xr
 
 from bayescale.data.curves import CurveData
@@ -71,6 +70,8 @@ def prior_draws(prior: Prior, size: int, rng: np.random.Generator) -> np.ndarray
 
 
 def _truncated_normal(p: dict[str, float], size: int, rng: np.random.Generator) -> np.ndarray:
+    import scipy.stats
+
     a = (p["lower"] - p["mu"]) / p["sigma"]
     b = (p["upper"] - p["mu"]) / p["sigma"]
     return scipy.stats.truncnorm.rvs(

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import scipy.stats
 
 from bayescale.data.curves import CurveData, DataError
 from bayescale.inference.identification import prior_draws
@@ -51,6 +50,8 @@ def check_direction(law: Law, data: CurveData) -> None:
     DataError
         Naming the column, the recipe, the correlation and the laws to use instead.
     """
+    import scipy.stats
+
     if law.direction is None or law.inputs != ("x",):
         return
     sign = 1.0 if law.direction == "increasing" else -1.0

@@ -176,7 +176,7 @@ def fit_many(
     executor: Executor | Literal["serial"] | None = None,
     workers: int | None = None,
     chunk_size: int = 1,
-    progress: bool = True,
+    progress: bool | str = True,
     seed: int | None = None,
     cores: int | None = None,
     **fit_options: Any,
@@ -205,8 +205,9 @@ def fit_many(
         Data sets per task. Workers keep their compiled models between tasks, so
         1 (finest progress and load balance) already compiles once per worker;
         larger chunks only save scheduling overhead on big clusters.
-    progress : bool
-        Show a progress bar on stderr.
+    progress : bool or str
+        Show a progress bar with the time left on stderr when it is a terminal
+        (a string: the bar's label, default ``"fit_many"``).
     seed : int, optional
         Data set ``i`` is fitted with seed ``seed + i`` (so the first data set
         gives the same draws as ``bs.fit(..., seed=seed)``); ``None``: random.
@@ -274,7 +275,8 @@ def fit_many(
         for i, (name, data) in enumerate(named.items())
     ]
     chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
-    bar = Progress(len(items), label="fit_many", enabled=progress)
+    label = progress if isinstance(progress, str) else "fit_many"
+    bar = Progress(len(items), label=label, enabled=bool(progress))
     start = time.perf_counter()
     outcomes: dict[int, _Outcome] = {}
     try:

@@ -1,24 +1,42 @@
-"""A plain stderr progress bar for long batches of fits (no extra dependency).
+"""A plain stderr progress bar for long work (no extra dependency).
 
-On a terminal the bar is redrawn in place; in a log file or a notebook's
-captured stderr it prints a line at every tenth of the work, so logs stay short.
+On a terminal the bar is redrawn in place, with the time spent and an estimate
+of the time left (the mean time per finished item times the items left); when
+the stream is not a terminal (a log file, a pipe, a notebook's captured stderr)
+or the caller asked for quiet, it prints nothing at all, so logs and JSON on
+stdout stay as they were. It needs no dependency: rich or tqdm would give the
+same line for a package to install.
+
+Used by :func:`bayescale.fit_many`, :func:`bayescale.fit_windows`,
+:func:`bayescale.backtest`, :func:`bayescale.plan`, :func:`bayescale.calibrate`
+and :func:`bayescale.compare_laws` (their ``progress=`` option; the CLI's
+``--quiet``).
 
 Examples
 --------
 >>> import io
->>> stream = io.StringIO()
+>>> class Terminal(io.StringIO):
+...     def isatty(self):
+...         return True
+>>> stream = Terminal()
 >>> bar = Progress(4, label="fits", stream=stream)
 >>> for _ in range(4):
 ...     bar.advance()
 >>> bar.close()
->>> stream.getvalue().splitlines()[-1].startswith("fits: 4/4")
+>>> stream.getvalue().splitlines()[-1].startswith("fits: 4/4")  # each redraw after a CR
 True
+>>> log = io.StringIO()  # not a terminal: nothing is written
+>>> with Progress(4, label="fits", stream=log) as bar:
+...     bar.advance(4)
+>>> log.getvalue()
+''
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from types import TracebackType
 from typing import TextIO
 
 _WIDTH = 24
@@ -36,7 +54,8 @@ class Progress:
     stream : file-like, optional
         Where to write; ``sys.stderr`` by default.
     enabled : bool
-        ``False`` makes every method a no-op.
+        ``False`` (quiet) makes every method a no-op; so does a ``stream`` that
+        is not a terminal.
     """
 
     def __init__(
@@ -45,40 +64,62 @@ class Progress:
         self.total = total
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = enabled and total > 0
+        terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled and terminal and total > 0
         self.done = 0
         self.failed = 0
         self._start = time.perf_counter()
-        self._inline = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._last_tenth = -1
+        if self.enabled:
+            self.stream.write(self._line())
+            self.stream.flush()
 
     def advance(self, count: int = 1, *, failed: int = 0) -> None:
         """Record ``count`` more finished items, ``failed`` of them failed."""
         self.done += count
         self.failed += failed
-        if not self.enabled:
-            return
-        tenth = (10 * self.done) // self.total
-        if self._inline:
+        if self.enabled:
             self.stream.write("\r" + self._line())
-        elif tenth != self._last_tenth:
-            self.stream.write(self._line() + "\n")
-        self._last_tenth = tenth
-        self.stream.flush()
+            self.stream.flush()
 
     def close(self) -> None:
         """End the bar's line."""
-        if self.enabled and self._inline:
+        if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+            self.enabled = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def _line(self) -> str:
         elapsed = time.perf_counter() - self._start
         filled = (_WIDTH * self.done) // self.total
         bar = "#" * filled + "." * (_WIDTH - filled)
-        left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
         failed = f", {self.failed} failed" if self.failed else ""
+        left = (
+            f"~{_duration(elapsed / self.done * (self.total - self.done))} left"
+            if self.done
+            else "time left after the first"
+        )
         return (
             f"{self.label}: {self.done}/{self.total} [{bar}]{failed} "
-            f"{elapsed:.0f}s elapsed, ~{left:.0f}s left"
+            f"{_duration(elapsed)} elapsed, {left}"
         )
+
+
+def _duration(seconds: float) -> str:
+    """``42s``, ``3m05s`` or ``1h02m``."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

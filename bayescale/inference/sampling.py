@@ -7,13 +7,18 @@ process and reuses it with ``compiled.with_data(...)`` for every new data set
 (also when the number of points changes). Models are compiled by
 :func:`bayescale.inference.compile_cache.compile_pymc_model`: without numba fast-math (the
 same seed gives the same numbers whatever the state of the compile caches) and
-with nutpie's C callbacks cached on disk, so a new process that fits a structure
-this machine has fitted before skips most of the compile.
+with nutpie's C callbacks and the compiled model's layout cached on disk, so a
+new process that fits a structure this machine has fitted before rewrites no
+graph and compiles nothing (:func:`~bayescale.inference.compile_cache.model_entry_key`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import math
+import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -22,13 +27,19 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bayescale.inference.compile_cache import compile_pymc_model
+from bayescale.inference.compile_cache import compile_pymc_model, model_entry_key
 from bayescale.inference.interrupts import SamplingInterrupted, interruptible
 from bayescale.model.build import ModelSpec, build_model, structure_key
 from bayescale.results.provenance import SamplerSettings, SamplingTimes
 
 _CACHE: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
+
+#: Fewest observations for which a fit on a terminal announces its duration.
+ANNOUNCE_FROM = 10_000
+#: Leapfrog steps per NUTS iteration assumed by the estimate: tree depths 3 to 5,
+#: what the built-in models take on curves (measured: mostly depth 3-4).
+STEPS_PER_ITERATION = (7, 31)
 
 
 def compiled_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, n_recipes: int):
@@ -46,7 +57,8 @@ def compiled_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: in
             return _CACHE[key], 0.0
         start = time.perf_counter()
         model = build_model(spec, arrays, n_runs, n_recipes)
-        compiled = compile_pymc_model(model)
+        entry = model_entry_key(key, (spec.law_obj, spec.likelihood_obj))
+        compiled = compile_pymc_model(model, entry=entry)
         _CACHE[key] = compiled
         return compiled, time.perf_counter() - start
 
@@ -86,6 +98,8 @@ def sample_posterior(
     times : SamplingTimes
     """
     compiled, compile_seconds = compiled_model(spec, arrays, n_runs, n_recipes)
+    if len(arrays["y"]) >= ANNOUNCE_FROM and sys.stderr.isatty():
+        print(f"bayescale: {duration_note(compiled, arrays, settings)}", file=sys.stderr)
     start = time.perf_counter()
     tree = _run_nutpie(compiled, spec, arrays, settings, init)
     seconds = time.perf_counter() - start
@@ -93,6 +107,82 @@ def sample_posterior(
     return xr.DataTree.from_dict({f"/{name}": node.to_dataset() for name, node in keep.items()}), (
         SamplingTimes(compile=compile_seconds, sample=seconds)
     )
+
+
+def log_density_and_gradient(compiled: Any, point: np.ndarray) -> tuple[float, np.ndarray]:
+    """The log density (unconstrained space) and its gradient at ``point``, through
+    the compiled model's C callback (with the data it holds)."""
+    pointer = ctypes.POINTER(ctypes.c_double)
+    point = np.ascontiguousarray(point, dtype="float64")
+    grad, logp = np.zeros(point.size), np.zeros(())
+    status = compiled.compiled_logp_func.ctypes(
+        point.size,
+        point.ctypes.data_as(pointer),
+        grad.ctypes.data_as(pointer),
+        logp.ctypes.data_as(pointer),
+        compiled.user_data.ctypes.data,
+    )
+    if status != 0:
+        raise ValueError(f"the log density could not be evaluated (status {status})")
+    return float(logp), grad
+
+
+def gradient_seconds(compiled: Any, arrays: Mapping[str, np.ndarray], repeats: int = 5) -> float:
+    """Median CPU seconds of one log density and gradient evaluation on ``arrays``,
+    at the model's initial point (after one evaluation not counted).
+
+    CPU time of this thread (the callback runs in it), not wall time: on a busy
+    machine a long evaluation shares the cores and its wall time says more
+    about the load than about the model.
+    """
+    compiled = compiled.with_data(**arrays)
+    point = compiled.initial_point_func(0)
+    log_density_and_gradient(compiled, point)
+    times = []
+    for _ in range(repeats):
+        start = time.thread_time()
+        log_density_and_gradient(compiled, point)
+        times.append(time.thread_time() - start)
+    return float(np.median(times))
+
+
+def duration_note(
+    compiled: Any, arrays: Mapping[str, np.ndarray], settings: SamplerSettings
+) -> str:
+    """One line estimating the sampling time from a timed gradient.
+
+    Each NUTS iteration takes :data:`STEPS_PER_ITERATION` gradient evaluations;
+    chains run on ``settings.cores`` cores (default all).
+
+    Examples
+    --------
+    The line for a model whose gradient takes a millisecond (an invented figure):
+
+    >>> import bayescale.inference.sampling as sampling
+    >>> real, sampling.gradient_seconds = sampling.gradient_seconds, lambda c, a: 1e-3
+    >>> print(duration_note(None, {"y": np.zeros(10**6)}, SamplerSettings(cores=2)))
+    one gradient on 1,000,000 points takes 1.0 ms: sampling 4 chains x 2000 iterations on 2 cores takes about 28 s to 2 min
+    >>> sampling.gradient_seconds = real
+    """
+    seconds = gradient_seconds(compiled, arrays)
+    cores = settings.cores or os.cpu_count() or 1
+    rounds = math.ceil(settings.chains / min(cores, settings.chains))
+    iterations = settings.draws + settings.tune
+    low, high = (seconds * iterations * steps * rounds for steps in STEPS_PER_ITERATION)
+    return (
+        f"one gradient on {len(arrays['y']):,} points takes {seconds * 1e3:.1f} ms: sampling "
+        f"{settings.chains} chains x {iterations} iterations on {min(cores, settings.chains)} "
+        f"cores takes about {_duration(low)} to {_duration(high)}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    """``28 s``, ``4 min`` or ``1.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _run_nutpie(

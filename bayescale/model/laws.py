@@ -25,7 +25,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-import scipy.special
 
 from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN, CurveData
 from bayescale.model import law_priors
@@ -39,9 +38,15 @@ recipe spread over about +/-0.015 in A, so differences below 0.02 are noise."""
 EFFICIENCY_ROPE = 0.1
 """Default ROPE of the efficiency exponent B (our choice, ~5% of a typical B of 2)."""
 
-NUMPY_OPS = SimpleNamespace(
-    exp=np.exp, log=np.log, expit=scipy.special.expit, logaddexp=np.logaddexp
-)
+
+def _expit(x: Any) -> Any:
+    """The logistic function of NumPy arrays or DataArrays (SciPy imported on first use)."""
+    import scipy.special
+
+    return scipy.special.expit(x)
+
+
+NUMPY_OPS = SimpleNamespace(exp=np.exp, log=np.log, expit=_expit, logaddexp=np.logaddexp)
 """Math operations for NumPy arrays and xarray DataArrays."""
 
 

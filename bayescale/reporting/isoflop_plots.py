@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from bayescale.analysis.isoflop import IsoflopFit
 from bayescale.results.allocation import FLOP_PER_PARAMETER_TOKEN
 from bayescale.results.intervals import DEFAULT_CI
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from bayescale.analysis.next_run import Design
     from bayescale.results.fit_result import Fit
 

@@ -16,11 +16,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from matplotlib.axes import Axes
+from typing import TYPE_CHECKING
 
 from bayescale.analysis.planning import SHOWN_COLUMNS, Plan, ranked_options
 from bayescale.reporting.plots import axes_for, plain
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 KIND_MARKERS = {"add seeds": "o", "extend": "s", "both": "^"}
 

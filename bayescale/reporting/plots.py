@@ -18,17 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN, read_table
 from bayescale.model.laws import ASYMPTOTE_ROPE
 from bayescale.model.priors import hierarchy_prior_name
 from bayescale.results.fit_result import Fit
 from bayescale.results.intervals import DEFAULT_CI, SAMPLE_DIMS, eti
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 #: Half-width of the region of practical equivalence for asymptotes: ScaleRL's
 #: three seeds of one recipe spread over about +/-0.015 in A.
@@ -370,6 +373,8 @@ def plot_forest(
             layout="constrained",
             squeeze=False,
         )[1][0]
+    from matplotlib.axes import Axes
+
     axes = [ax] if isinstance(ax, Axes) else list(ax)
     if len(axes) != len(parameters):
         raise ValueError(f"need one Axes per parameter ({len(parameters)}), got {len(axes)}")

@@ -30,17 +30,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
+from bayescale._version import __version__
 from bayescale.reporting import plots
 from bayescale.results.export import fit_to_dict
 from bayescale.results.fit_result import LOCATORS, Fit
 from bayescale.results.intervals import DEFAULT_CI
 from bayescale.results.output import OutputFolder
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FIGURE_DIR = "figures"
 OUTPUTS = ("report.html", "report.md", FIGURE_DIR)
@@ -475,8 +478,6 @@ def predictive_blocks(diagnostics) -> list[Block]:
 
 def settings_section(fit: Fit, ci: float) -> Section:
     """Sampler settings, the model spec and versions: what reproduces the fit."""
-    from bayescale import __version__
-
     items = [
         f"bayescale {fit.version or 'unknown'} made the fit; bayescale {__version__} wrote "
         f"this report on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",

@@ -13,13 +13,16 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.axes import Axes
 
 from bayescale.analysis.sizes import SizesFit
 from bayescale.reporting.plots import CURVE_COLOR, HELD_OUT_COLOR, axes_for
 from bayescale.results.intervals import DEFAULT_CI, SAMPLE_DIMS
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 SEED_COLOR = "grey"
 

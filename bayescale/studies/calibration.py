@@ -53,12 +53,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 import xarray as xr
 
 from bayescale.data.curves import load_curves
 from bayescale.inference.fitting import build_spec, fit_curves
 from bayescale.inference.many import without_fit_warnings
+from bayescale.inference.progress import Progress
 from bayescale.model.build import ModelSpec
 from bayescale.model.laws import get_law
 from bayescale.model.likelihoods.registry import get_likelihood
@@ -153,6 +153,8 @@ def binomial_band(n: int, p: float, mass: float = 0.95) -> tuple[float, float]:
     >>> binomial_band(100, 0.9)
     (0.84, 0.95)
     """
+    import scipy.stats
+
     low, high = scipy.stats.binom.interval(mass, n, p)
     return float(low / n), float(high / n)
 
@@ -165,6 +167,8 @@ def rank_uniformity(ranks: pd.Series, n_rank_draws: int, bins: int = 10) -> floa
     >>> rank_uniformity(pd.Series(np.arange(100)), 99) > 0.99
     True
     """
+    import scipy.stats
+
     counts = np.histogram(ranks, bins=bins, range=(0, n_rank_draws + 1))[0]
     return float(scipy.stats.chisquare(counts).pvalue)
 
@@ -234,6 +238,7 @@ def calibrate(
     chains: int = 4,
     n_rank_draws: int = 99,
     seed: int = 0,
+    progress: bool = True,
 ) -> Calibration:
     """Simulate data sets, fit each, and check ranks and interval coverage.
 
@@ -264,6 +269,8 @@ def calibrate(
         Posterior draws (thinned evenly) the ranks are computed against.
     seed : int
         Seeds the truths, the simulations and the samplers.
+    progress : bool
+        Show a progress bar with the time left on a terminal (stderr).
 
     Returns
     -------
@@ -295,6 +302,7 @@ def calibrate(
     }
     rows: dict[str, list[dict[str, float]]] = {"truth": [], "rank": [], "50": [], "90": []}
     fit_rows = []
+    bar = Progress(n_datasets, label="calibrate", enabled=progress)
     for index in range(n_datasets):
         values = {name: float(column[index]) for name, column in drawn.items()}
         frame = _simulate_from(spec, values, n_runs, simulate_options, rng)
@@ -327,6 +335,8 @@ def calibrate(
             for ci in (50, 90):
                 low, high = eti(draws_flat, ci / 100)
                 rows[str(ci)].append({"name": name, "value": float(low <= true_value <= high)})
+        bar.advance()
+    bar.close()
     tables = {key: _wide(value, n_datasets) for key, value in rows.items()}
     return Calibration(
         truths=tables["truth"],

@@ -35,8 +35,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.signal
-import scipy.stats
 
 from bayescale.model.laws import Law, get_law
 
@@ -369,6 +367,8 @@ def _ar1_drift(
     shape: tuple[int, int], sd: float, corr: float, rng: np.random.Generator
 ) -> np.ndarray:
     """Stationary AR(1) series along the last axis, marginal sd ``sd``."""
+    import scipy.signal
+
     innovations = rng.standard_normal(shape) * sd
     innovations[:, 1:] *= np.sqrt(1.0 - corr**2)
     return scipy.signal.lfilter([1.0], [1.0, -corr], innovations, axis=-1)
@@ -386,6 +386,8 @@ def _measure_pass_rate(
     Draws how many prompts are solved ``j = 0..k`` times (multinomial over
     beta-binomial probabilities), which equals drawing every prompt and is exact.
     """
+    import scipy.stats
+
     solved = np.arange(samples_per_prompt + 1)
     m = np.clip(mean, _EPS, 1.0 - _EPS)[..., None]
     if np.isinf(concentration):

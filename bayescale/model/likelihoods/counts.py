@@ -47,7 +47,6 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
 import xarray as xr
 
 from bayescale.model.likelihoods.registry import Likelihood, no_arrays, register_likelihood
@@ -95,6 +94,8 @@ def _draw_binomial(mu, params, rng, trials):
 
 
 def _log_binomial(y, mu, params, arrays):
+    import scipy.stats
+
     return scipy.stats.binom.logpmf(counts(y, arrays["trials"]), arrays["trials"], _clip(mu))
 
 
@@ -135,6 +136,8 @@ def _draw_beta_binomial(mu, params, rng, trials):
 
 
 def _log_beta_binomial(y, mu, params, arrays):
+    import scipy.stats
+
     p, kappa = _clip(mu), params["kappa"]
     n = arrays["trials"]
     return scipy.stats.betabinom.logpmf(counts(y, n), n, p * kappa, (1.0 - p) * kappa)

@@ -70,7 +70,6 @@ import numpy as np
 from bayescale.data.curves import CurveData
 from bayescale.model.laws import Law
 from bayescale.model.likelihoods.gaussian import predecessor_arrays, standard_normal_like
-from bayescale.model.likelihoods.kalman import drift_log_densities, kalman_filter, offset_posterior
 from bayescale.model.likelihoods.registry import Likelihood, noise_scale, register_likelihood
 from bayescale.model.priors import Prior
 
@@ -103,6 +102,8 @@ def _add_drift(mu, observed, data_vars, params) -> None:
     import pymc as pm
     import pytensor.tensor as pt
 
+    from bayescale.model.likelihoods.kalman import drift_log_densities
+
     sigma, drift_sd = natural_parameters(params)
     step_in_run = data_vars["step_in_run"]
     loading = params.get("offset_loading", pt.zeros_like(mu))
@@ -129,6 +130,8 @@ def _add_drift(mu, observed, data_vars, params) -> None:
 def _log_drift(y, mu, params, arrays):
     """The one-step predictive terms ``log p(y_t | earlier y of the run)``, per draw
     (given the run's own curve: ``mu`` includes the run's offset)."""
+    from bayescale.model.likelihoods.kalman import kalman_filter
+
     residual = y - mu
     sigma, drift_sd = (np.ravel(value) for value in natural_parameters(params))
     corr = np.ravel(params["drift_corr"])
@@ -143,6 +146,8 @@ def _log_drift(y, mu, params, arrays):
 def _drift_run_offsets(y, mu, loading, params, arrays):
     """Posterior mean and variance of each run's offset, for one draw, indexed
     like the runs (the filter meets them in data order)."""
+    from bayescale.model.likelihoods.kalman import kalman_filter, offset_posterior
+
     sigma, drift_sd = natural_parameters(params)
     step = np.asarray(arrays["step_in_run"], dtype="int64")
     scalars = (sigma, drift_sd, params["drift_corr"], params["offset_sd"])
@@ -188,6 +193,8 @@ def filtered_drift(
     >>> np.round([mean[0], variance[0]], 12)  # equal noise and drift: half of each
     array([1.e-02, 5.e-05])
     """
+    from bayescale.model.likelihoods.kalman import kalman_filter
+
     n_samples, n_obs = residual.shape
     steps = np.arange(n_obs)
     zero = np.zeros(n_obs)

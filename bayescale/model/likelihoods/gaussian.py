@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import scipy.stats
 import xarray as xr
 
 from bayescale.data.curves import CurveData
@@ -42,6 +41,8 @@ def _draw_normal(mu, params, rng, trials):
 
 
 def _log_normal(y, mu, params, arrays):
+    import scipy.stats
+
     return scipy.stats.norm.logpdf(y, loc=mu, scale=params["sigma"])
 
 
@@ -81,6 +82,8 @@ def _draw_student_t(mu, params, rng, trials):
 
 
 def _log_student_t(y, mu, params, arrays):
+    import scipy.stats
+
     return scipy.stats.t.logpdf(y, params["nu"], loc=mu, scale=params["sigma"])
 
 
@@ -131,6 +134,8 @@ def _draw_ar1(mu, params, rng, trials):
 
 def _log_ar1(y, mu, params, arrays):
     """The conditional terms ``log p(y_t | y_(t-1))`` (the first point of a run: stationary)."""
+    import scipy.stats
+
     phi, sigma = params["phi"], params["sigma"]
     has_prev = arrays["has_prev"]
     residual = y - mu

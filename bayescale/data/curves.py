@@ -25,10 +25,12 @@ import csv
 import hashlib
 import io
 import logging
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -336,11 +338,14 @@ class ColumnChecker:
 
 
 def load_curves(
-    data: pd.DataFrame | str | Path | CurveData,
+    data: pd.DataFrame | str | Path | CurveData | Any,
     *,
     x: str | None = None,
-    y: str | None = None,
+    y: str | Sequence[str] | None = None,
     run: str | None = None,
+    runs: str | Sequence[str] | None = None,
+    format: str = "auto",
+    compute_per_step: float | str | None = None,
     recipe: str | None = None,
     n: str | None = None,
     d: str | None = None,
@@ -358,20 +363,35 @@ def load_curves(
 
     Parameters
     ----------
-    data : DataFrame, path or CurveData
-        The table; a :class:`CurveData` (loaded before) is checked against
-        ``bounded``, ``positive_y`` and ``min_points`` and re-windowed by
-        ``min_x``/``max_x`` (an end not given keeps the loaded one), without
-        column options.
-        The observations, or a CSV/TSV/Parquet file.
+    data : DataFrame, path, CurveData, polars DataFrame or mapping
+        The observations: a long table (CSV/TSV/Parquet file or DataFrame, one
+        row per evaluation), a wide table (one column per run), a W&B line-plot
+        export, W&B run histories (a mapping run name -> ``run.history()``
+        DataFrame, or a folder of one export per run), a TensorBoard log folder
+        or a local MLflow store (see :mod:`bayescale.data.trackers`; polars
+        DataFrames are read through ``to_pandas``). A :class:`CurveData`
+        (loaded before) is checked against ``bounded``, ``positive_y`` and
+        ``min_points`` and re-windowed by ``min_x``/``max_x`` (an end not given
+        keeps the loaded one), without column options.
     x : str, optional
-        Column of the input (compute, GPU-hours, parameters, ...). Give either
-        ``x`` or ``n`` and ``d``.
-    y : str
-        Column of the metric (pass rate or loss).
+        Column of the input (compute, GPU-hours, parameters, ...; ``"step"`` for
+        TensorBoard and MLflow). Give either ``x`` or ``n`` and ``d``.
+    y : str or sequence of str
+        Column of the metric (pass rate or loss), the metric's name in a tracker,
+        or the run columns of a wide table (names or patterns such as ``"seed*"``).
     run : str, optional
         Column naming the run (seed). Without it each recipe's rows form one run
-        (all rows one run when there is no recipe either).
+        (all rows one run when there is no recipe either). Tracker sources name
+        their runs themselves.
+    runs : str or sequence of str, optional
+        The run columns of a wide table (names or patterns); ``y`` then names the metric.
+    format : str
+        ``"auto"`` (detected from the file, folder or frame) or one of
+        :data:`bayescale.data.trackers.FORMATS`.
+    compute_per_step : float or str, optional
+        Converts steps to compute: ``x`` (steps) times this factor, or times this
+        column (compute per step, row by row). The fit's ``x`` is then
+        ``compute (step × factor)``; ``min_x``/``max_x`` apply to that compute.
     recipe : str, optional
         Column naming the recipe; runs are nested in recipes.
     n, d : str, optional
@@ -414,7 +434,9 @@ def load_curves(
     if isinstance(data, CurveData):
         given = {"x": x, "run": run, "recipe": recipe, "n": n, "d": d, "compute": compute}
         given |= {"trials": trials, "repeats": None if repeats == "error" else repeats}
-        given |= {"drop_highest": drop_highest or None}
+        given |= {"drop_highest": drop_highest or None, "runs": runs}
+        given |= {"format": None if format == "auto" else format}
+        given |= {"compute_per_step": compute_per_step}
         named = [f"{key}=" for key, value in given.items() if value is not None]
         if named or y is not None:
             options = ", ".join(named + (["y="] if y is not None else []))
@@ -424,11 +446,13 @@ def load_curves(
         return _checked_for_law(
             data.window(min_x, max_x, min_points=min_points), bounded, positive_y
         )
-    if y is None:
+    if y is None and runs is None:
         raise ValueError("name the metric column: y=...")
-    is_file = not isinstance(data, pd.DataFrame)
-    source = str(data) if is_file else "DataFrame"
-    frame, info = read_source(data) if is_file else (data, None)
+    from bayescale.data.trackers import read_tracked
+
+    table = read_tracked(data, x=x, y=y, run=run, runs=runs, format=format)
+    frame, info, source = table.frame, table.info, table.source
+    x, y, run = table.x, table.y, table.run
     if frame.empty:
         raise DataError(f"{source}: no rows")
     if compute is not None and (n is None or d is not None):
@@ -448,10 +472,18 @@ def load_curves(
     check_columns_exist(frame, roles, source)
     _check_duplicated_columns(info, roles, source)
 
+    given_frame = table.format == "table" and isinstance(data, pd.DataFrame)
+    labels = data.index if given_frame else table.labels
     frame = frame.reset_index(drop=False).rename(columns={"index": "__index__"})
-    frame.index = data.index if not is_file else frame.index
+    frame.index = frame.index if labels is None else labels
     frame["row"] = np.arange(len(frame))
     check = ColumnChecker(frame, source, info.lines if info is not None else None)
+    notes: list[str] = list(table.notes)
+    if compute_per_step is not None:
+        steps = inputs.get("x")
+        inputs["x"] = roles["x"] = _steps_to_compute(check, steps, compute_per_step)
+        roles |= {"step": str(steps), "compute_per_step": str(compute_per_step)}
+        notes.append(f"x is {roles['x']}: steps converted to compute")
 
     canonical = pd.DataFrame(index=frame.index)
     window = _window(check, inputs, min_x, max_x)
@@ -480,7 +512,6 @@ def load_curves(
 
     first_input = next(iter(inputs))
     _check_label_collisions(frame, recipe, run, source)
-    notes: list[str] = []
     if drop_highest:
         canonical = _drop_highest(canonical, drop_highest, y, source, notes)
     canonical = _handle_repeats(check, canonical, inputs, run, repeats, bounded, notes)
@@ -497,6 +528,29 @@ def load_curves(
         path=info.path if info is not None else None,
         sha256=info.sha256 if info is not None else None,
     )
+
+
+def _steps_to_compute(check: ColumnChecker, steps: str | None, per_step: float | str) -> str:
+    """Add the column ``compute (<steps> × <per_step>)`` to ``check.frame``; returns its name.
+
+    ``per_step`` is one factor, or a column of compute per step (row by row).
+    """
+    source = check.source
+    if steps is None:
+        raise DataError(
+            f"{source}: compute_per_step converts the x column (steps); name it (x=...)"
+        )
+    if isinstance(per_step, str):
+        check_columns_exist(check.frame, {"compute_per_step": per_step}, source)
+        factor = check.numeric(per_step)
+        check.fail(per_step, "must be > 0 (compute per step)", (factor <= 0).to_numpy())
+    elif not (math.isfinite(per_step) and per_step > 0):
+        raise DataError(f"{source}: compute_per_step must be a finite number > 0, got {per_step!r}")
+    else:
+        factor = per_step
+    name = f"compute ({steps} × {per_step if isinstance(per_step, str) else f'{per_step:g}'})"
+    check.frame[name] = check.numeric(steps) * factor
+    return name
 
 
 def _checked_for_law(data: CurveData, bounded: bool, positive_y: bool) -> CurveData:
@@ -561,6 +615,7 @@ def _windowed(
         keep &= ~side
         if not keep.any():
             raise DataError(f"{source}: no rows left after excluding {name} {sign} {bound:g}")
+    _check_emptied_runs(canonical, keep, source, columns, bounds)
     inside = canonical[keep].copy()
     if bounds[0] is not None:
         # each run's first evaluation (e.g. at step 0, excluded) informs the start value R0
@@ -579,6 +634,29 @@ def _windowed(
         bounds=bounds,
         min_points=min_points,
         base_notes=list(base_notes),
+    )
+
+
+def _check_emptied_runs(
+    canonical: pd.DataFrame,
+    keep: pd.Series,
+    source: str,
+    columns: Mapping[str, str],
+    bounds: tuple[float | None, float | None],
+) -> None:
+    """Refuse a window that leaves a run with no points, naming the run (never dropped silently)."""
+    kept = set(canonical.loc[keep, "run"])
+    emptied = [run for run in dict.fromkeys(canonical["run"]) if run not in kept]
+    if not emptied:
+        return
+    name = columns.get("x", "x")
+    ends = [f"{name} >= {bounds[0]:g}"] if bounds[0] is not None else []
+    ends += [f"{name} <= {bounds[1]:g}"] if bounds[1] is not None else []
+    listed = ", ".join(f"'{run}'" for run in emptied[:MAX_ROWS_NAMED])
+    more = f" (and {len(emptied) - MAX_ROWS_NAMED} more)" if len(emptied) > MAX_ROWS_NAMED else ""
+    raise DataError(
+        f"{source}: run {listed}{more} has no {columns.get('y', 'y')} inside the window "
+        f"({' and '.join(ends)}); widen the window (min_x/max_x) or leave the run out of the data"
     )
 
 

@@ -195,11 +195,19 @@ def _detect_frame(
         return "wide"
     if y in frame.columns:
         return "table"
-    if any(str(column).endswith(WANDB_SEPARATOR + y) for column in frame.columns):
+    if _looks_like_wandb_export(frame, y):
         return "wandb"
     if PATTERN_CHARACTERS & set(y):
         return "wide"
     return "table"  # the loader names the missing column
+
+
+def _looks_like_wandb_export(frame: pd.DataFrame, y: str) -> bool:
+    """A ``<run> - <y>`` column, or every column after the first named ``<run> - <metric>``."""
+    names = [str(column) for column in frame.columns]
+    if any(name.endswith(WANDB_SEPARATOR + y) for name in names):
+        return True
+    return len(names) > 1 and all(WANDB_SEPARATOR in name for name in names[1:])
 
 
 def _refuse_run(run: str | None, source: str, kind: str) -> None:
@@ -287,7 +295,7 @@ def _stack(
     what: str,
 ) -> TrackedTable:
     """One column per run -> long rows (blank cells left out, and counted in notes)."""
-    pieces, rows, notes = [], [], []
+    pieces, notes = [], []
     for name, column in columns.items():
         present = frame[column].notna().to_numpy()
         positions = np.flatnonzero(present)
@@ -300,7 +308,6 @@ def _stack(
                 }
             )
         )
-        rows.append(positions)
         blank = int((~present & frame[x].notna().to_numpy()).sum())
         if blank:
             notes.append(
@@ -308,18 +315,11 @@ def _stack(
                 "(blank cells)"
             )
     long = pd.concat(pieces, ignore_index=True)
-    if info is not None and info.lines is not None:
-        source_rows = np.concatenate(rows)
-        info = dataclasses.replace(info, lines=tuple(info.lines[r] for r in source_rows))
+    # messages name a cell by run and x: one line of the file holds every run's value
+    info = dataclasses.replace(info, lines=None) if info is not None else None
+    kind = "wide" if what == "wide table" else "wandb"
     return TrackedTable(
-        long,
-        x,
-        metric,
-        RUN,
-        source,
-        info,
-        "wide" if what == "wide table" else "wandb",
-        tuple(notes),
+        long, x, metric, RUN, source, info, kind, tuple(notes), _row_labels(long, x)
     )
 
 

@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 MIN_POINTS_PER_BUDGET = 3
 """A parabola needs three distinct sizes per budget."""
 
+MAX_BUDGETS_NAMED = 5
+"""Budgets a message names before it says how many more there are."""
+
 FRONTIER_PRIORS = {"a": (0.5, 0.25), "tau": 0.2, "log_curvature_sd": 2.0}
 """Prior of the exponent ``a`` (Normal mean, sd: Kaplan 0.73 and Chinchilla 0.50 are
 both within 1 sd), of the budget-level scatter ``tau`` of ``ln N*`` around the
@@ -158,6 +161,46 @@ def group_budgets(compute: np.ndarray, tolerance: float) -> tuple[np.ndarray, np
     return index, budgets
 
 
+def suggest_tolerance(
+    compute: np.ndarray, sizes: np.ndarray, min_sizes: int = MIN_POINTS_PER_BUDGET
+) -> float | None:
+    """The smallest tolerance (decades) that groups ``compute`` into budgets of enough sizes.
+
+    Single-linkage clustering in ``log10`` compute: each gap between sorted
+    distinct values is tried, smallest first, until every budget holds at least
+    ``min_sizes`` distinct sizes (and there are at least two budgets).
+
+    Returns
+    -------
+    float or None
+        The tolerance, rounded up to two significant digits where that groups
+        the runs the same way; ``None`` when no tolerance works (the runs are
+        not isoFLOP sweeps).
+
+    Examples
+    --------
+    >>> compute = np.array([1e19, 1.01e19, 0.99e19, 1e20, 1.02e20, 1e20])
+    >>> suggest_tolerance(compute, np.array([1, 2, 3, 1, 2, 3]))
+    0.0087
+    """
+    gaps = np.unique(np.diff(np.unique(np.log10(compute))))
+
+    def groups(tolerance: float) -> np.ndarray | None:
+        index, budgets = group_budgets(compute, tolerance)
+        counts = pd.Series(sizes).groupby(index).nunique()
+        return index if len(budgets) >= 2 and (counts >= min_sizes).all() else None
+
+    for gap in gaps:
+        index = groups(float(gap))
+        if index is not None:
+            scale = 10.0 ** (np.floor(np.log10(gap)) - 1)
+            rounded = float(np.ceil(gap / scale) * scale)
+            regrouped = groups(rounded)
+            same = regrouped is not None and np.array_equal(regrouped, index)
+            return round(rounded, 12) if same else float(gap)
+    return None
+
+
 def isoflop_data(
     data: pd.DataFrame | str | Path,
     *,
@@ -165,7 +208,7 @@ def isoflop_data(
     y: str,
     n: str | None = None,
     d: str | None = None,
-    budget_tolerance: float = 0.0,
+    budget_tolerance: float | str = 0.0,
 ) -> IsoflopData:
     """Validate isoFLOP sweeps: loss at several sizes per compute budget.
 
@@ -181,9 +224,10 @@ def isoflop_data(
         Column of parameters, of tokens, or both. With one, the other follows
         from ``C = 6 N D`` (:data:`bayescale.results.allocation.FLOP_PER_PARAMETER_TOKEN`);
         with both, parameters are used and tokens kept as given.
-    budget_tolerance : float
+    budget_tolerance : float or "auto"
         Runs whose compute lie within this many decades of each other form one
-        budget (0: equal values only). Use e.g. 0.05 for digitised data.
+        budget (0: equal values only). Use e.g. 0.05 for digitised data;
+        ``"auto"`` takes :func:`suggest_tolerance`.
 
     Returns
     -------
@@ -210,8 +254,12 @@ def isoflop_data(
         raise DataError(f"{source}: no rows")
     if n is None and d is None:
         raise DataError(f"{source}: name the size column (n=...) or the token column (d=...)")
-    if not np.isfinite(budget_tolerance) or budget_tolerance < 0:
-        raise ValueError(f"budget_tolerance must be >= 0, got {budget_tolerance}")
+    if budget_tolerance != "auto" and not (
+        isinstance(budget_tolerance, (int, float))
+        and np.isfinite(budget_tolerance)
+        and budget_tolerance >= 0
+    ):
+        raise ValueError(f"budget_tolerance must be >= 0 or 'auto', got {budget_tolerance!r}")
     roles = {"compute": compute, "y": y, **({"n": n} if n else {}), **({"d": d} if d else {})}
     check_columns_exist(frame, roles, source)
     frame = frame.reset_index(drop=True)
@@ -224,6 +272,10 @@ def isoflop_data(
     flop = values["compute"]
     n_values = values["n"] if n else flop / (FLOP_PER_PARAMETER_TOKEN * values["d"])
     d_values = values["d"] if d else flop / (FLOP_PER_PARAMETER_TOKEN * n_values)
+    if budget_tolerance == "auto":
+        budget_tolerance = suggest_tolerance(flop, n_values)
+        if budget_tolerance is None:
+            raise DataError(f"{source}: column '{compute}': {_not_sweeps(flop)}")
     index, budgets = group_budgets(flop, budget_tolerance)
     out = pd.DataFrame(
         {
@@ -237,14 +289,37 @@ def isoflop_data(
     sizes = out.groupby("budget")["n"].nunique()
     few = sizes[sizes < MIN_POINTS_PER_BUDGET]
     if len(few):
-        named = ", ".join(f"{budgets[k]:.3g} ({m})" for k, m in few.items())
+        shown = few.head(MAX_BUDGETS_NAMED)
+        named = ", ".join(f"{budgets[k]:.3g} ({m})" for k, m in shown.items())
+        more = f" and {len(few) - len(shown)} more" if len(few) > len(shown) else ""
+        suggested = suggest_tolerance(flop, n_values)
+        if suggested is None:
+            hint = _not_sweeps(flop)
+        else:
+            _, found = group_budgets(flop, suggested)
+            listed = ", ".join(f"{b:.3g}" for b in found[:MAX_BUDGETS_NAMED])
+            etc = ", ..." if len(found) > MAX_BUDGETS_NAMED else ""
+            hint = (
+                f"pass --budget-tolerance {suggested:g} (budget_tolerance={suggested:g}, or "
+                f"'auto') to group them into {len(found)} budgets: {listed}{etc}"
+            )
         raise DataError(
             f"{source}: column '{compute}': each budget needs at least "
-            f"{MIN_POINTS_PER_BUDGET} distinct sizes for a parabola; budgets {named}"
+            f"{MIN_POINTS_PER_BUDGET} distinct sizes for a parabola; "
+            f"{len(few)} of {len(budgets)} budgets have fewer: {named}{more}; {hint}"
         )
     if len(budgets) < 2:
         raise DataError(f"{source}: column '{compute}': a frontier needs at least 2 budgets")
     return IsoflopData(frame=out, budgets=budgets, source=source)
+
+
+def _not_sweeps(flop: np.ndarray) -> str:
+    distinct = len(np.unique(flop))
+    return (
+        f"no tolerance groups its {distinct} distinct values into budgets of at least "
+        f"{MIN_POINTS_PER_BUDGET} sizes: are these isoFLOP sweeps? (bayescale fit --law "
+        "chinchilla fits runs of any compute)"
+    )
 
 
 # --------------------------------------------------------------------- model

@@ -536,6 +536,8 @@ def _tensorboard_records(path: Path) -> _Records:
     frame = pd.DataFrame(rows, columns=["run", "tag", "step", "time", "value"])
     if frame.empty:
         raise DataError(f"{path}: the TensorBoard event files hold no scalars")
+    # a resumed run logs its steps again later: wall time orders the values of a step
+    frame = frame.sort_values(["run", "tag", "time"], kind="stable").reset_index(drop=True)
     return _Records(frame, "wall_time", _folder_info(path, files))
 
 

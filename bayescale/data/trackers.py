@@ -31,7 +31,7 @@ Examples
 >>> table.format, table.frame["run"].tolist()
 ('wandb', ['a', 'a', 'a', 'b', 'b'])
 >>> table.notes
-("W&B export: run 'b' has no eval/pass_rate at 1 of 3 Step values (blank cells)",)
+("W&B export: run 'b' is blank at 1 of 3 Step values (nothing logged there)",)
 """
 
 from __future__ import annotations
@@ -311,8 +311,8 @@ def _stack(
         blank = int((~present & frame[x].notna().to_numpy()).sum())
         if blank:
             notes.append(
-                f"{what}: run '{name}' has no {metric} at {blank} of {len(frame)} {x} values "
-                "(blank cells)"
+                f"{what}: run '{name}' is blank at {blank} of {len(frame)} {x} values "
+                "(nothing logged there)"
             )
     long = pd.concat(pieces, ignore_index=True)
     # messages name a cell by run and x: one line of the file holds every run's value
@@ -484,7 +484,7 @@ def _from_records(path: Path, records: _Records, x: str | None, y: str, kind: st
         missing = joined["value_x"].isna()
         for name, count in joined[missing].groupby("run", sort=False).size().items():
             notes.append(
-                f"{what}: run '{name}' logged no {x_name} at {count} steps of {y}; "
+                f"{what}: run '{name}' logged no {x_name} at {_count(count, 'step')} of {y}; "
                 "those steps are left out"
             )
         joined = joined[~missing]
@@ -502,10 +502,14 @@ def _last_per_step(rows: pd.DataFrame, tag: str, what: str, notes: list[str]) ->
         steps = rows[repeated & (rows["run"] == name)]["step"].head(MAX_ROWS_NAMED)
         shown = ", ".join(str(int(s)) for s in steps) + (" ..." if count > MAX_ROWS_NAMED else "")
         notes.append(
-            f"{what}: run '{name}' logged {tag} at {count} steps more than once (steps "
+            f"{what}: run '{name}' logged {tag} at {_count(count, 'step')} more than once (step "
             f"{shown}: a resumed run?); kept the later value of each"
         )
     return rows[~repeated].sort_values(["run", "step"], kind="stable")
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _tensorboard_records(path: Path) -> _Records:

@@ -7,13 +7,15 @@ The files are written by the trackers' own writers (:mod:`tracker_files`).
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import tracker_files as tf
-from conftest import QUICK_CLI
+from conftest import QUICK_CLI, ROOT
 from test_cli_contract import SAMPLER, Sampled, _refused, no_sampling  # noqa: F401
 
 import bayescale as bs
@@ -123,23 +125,9 @@ def test_polars_frames_are_read_without_polars_being_a_dependency(tmp_path):
     assert len(bs.load_curves(wide, x="step", y="seed*")) == tf.N_POINTS
 
 
-def _histories() -> dict[str, pd.DataFrame]:
-    """``run.history()`` frames: ``_step``, the metric, and rows of another metric
-    logged at other steps (NaN in this one)."""
-    out = {}
-    for name, curve in tf.curves().items():
-        history = curve.rename(columns={"step": "_step"})
-        other = pd.DataFrame({"_step": history["_step"] + 50, "train/loss": 1.0})
-        out[name] = pd.concat([history, other]).sort_values("_step", kind="stable")
-    return out
-
-
 def test_wandb_histories_as_a_mapping_or_a_folder(tmp_path):
-    histories = _histories()
-    from_mapping = bs.load_curves(histories, x="_step", y=tf.METRIC)
-    for name, history in histories.items():
-        history.to_csv(tmp_path / f"{name}.csv", index=False)
-    from_folder = bs.load_curves(tmp_path, x="_step", y=tf.METRIC)
+    from_mapping = bs.load_curves(tf.histories(), x="_step", y=tf.METRIC)
+    from_folder = bs.load_curves(tf.write_histories(tmp_path), x="_step", y=tf.METRIC)
     for curves in (from_mapping, from_folder):
         _same_points(curves, _truth())
         assert "W&B history: run 'seed0' logged no eval/pass_rate in 40 of 80 rows" in " ".join(
@@ -274,3 +262,56 @@ def test_tensorboard_without_the_extra_names_it(
     line = _refused(argv, capsys)
     assert "reading TensorBoard logs needs the optional reader: pip install " in line
     assert "'bayescale[tensorboard]'" in line
+
+
+def test_nested_tensorboard_folders_name_runs_by_their_path(tmp_path):
+    tf.write_tensorboard(tmp_path / "recipe_a")
+    curves = bs.load_curves(tmp_path, x="step", y=tf.METRIC)
+    assert curves.runs == ["recipe_a/seed0", "recipe_a/seed1", "recipe_a/seed2"]
+
+
+DOC = ROOT / "docs" / "reading_curves.md"
+
+
+def _doc_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+
+
+@pytest.fixture(scope="module")
+def doc_folder(tmp_path_factory):
+    return tf.write_all(tmp_path_factory.mktemp("doc"))
+
+
+def test_doc_python_examples_run(doc_folder, monkeypatch):
+    monkeypatch.chdir(doc_folder)
+    namespace: dict = {}
+    blocks = _doc_blocks("python")
+    assert len(blocks) >= 6
+    for block in blocks:
+        exec(compile(block, str(DOC), "exec"), namespace)
+
+
+def test_doc_commands_pass_their_checks_or_print_the_error_shown(
+    doc_folder,
+    monkeypatch,
+    capsys,
+    no_sampling,  # noqa: F811
+):
+    """Each ``$ bayescale ...`` line reaches sampling, or prints exactly the error below it."""
+    monkeypatch.chdir(doc_folder)
+    commands = []
+    for block in _doc_blocks("console"):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                commands.append([line[2:], None])
+            else:
+                commands[-1][1] = line
+    assert len(commands) >= 10
+    for command, expected in commands:
+        argv = [*shlex.split(command)[1:], *SAMPLER]
+        if expected is None:
+            with pytest.raises(Sampled):
+                main(argv)
+        else:
+            assert main(argv) == 2, command
+            assert capsys.readouterr().err.strip() == expected

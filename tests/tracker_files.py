@@ -110,3 +110,32 @@ def write_mlflow(root: Path) -> Path:
             client.log_metric(run_id, METRIC, float(value), step=int(step))
         client.set_terminated(run_id)
     return root
+
+
+def histories() -> dict[str, pd.DataFrame]:
+    """``run.history()`` frames: ``_step``, the metric, and rows of another metric
+    logged at other steps (NaN in this one)."""
+    out = {}
+    for name, curve in curves().items():
+        history = curve.rename(columns={"step": "_step"})
+        other = pd.DataFrame({"_step": history["_step"] + 50, "train/loss": 1.0})
+        out[name] = pd.concat([history, other]).sort_values("_step", kind="stable")
+    return out
+
+
+def write_histories(folder: Path) -> Path:
+    """A folder of history exports, one CSV per run named after it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, history in histories().items():
+        history.to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+def write_all(folder: Path) -> Path:
+    """The files docs/reading_curves.md reads: export.csv, wide.csv, runs/, mlruns/, histories/."""
+    write_wandb_export(folder / "export.csv")
+    write_wide_csv(folder / "wide.csv")
+    write_tensorboard(folder / "runs")
+    write_mlflow(folder / "mlruns")
+    write_histories(folder / "histories")
+    return folder

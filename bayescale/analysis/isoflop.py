@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -53,6 +54,10 @@ if TYPE_CHECKING:
 
 MIN_POINTS_PER_BUDGET = 3
 """A parabola needs three distinct sizes per budget."""
+
+MIN_BUDGET_SEPARATION = 3.0
+"""Budgets are told apart when the gaps between them (in log compute) are at least this
+many times the largest gap inside one (:func:`suggest_tolerance`)."""
 
 MAX_BUDGETS_NAMED = 5
 """Budgets a message names before it says how many more there are."""
@@ -164,41 +169,40 @@ def group_budgets(compute: np.ndarray, tolerance: float) -> tuple[np.ndarray, np
 def suggest_tolerance(
     compute: np.ndarray, sizes: np.ndarray, min_sizes: int = MIN_POINTS_PER_BUDGET
 ) -> float | None:
-    """The smallest tolerance (decades) that groups ``compute`` into budgets of enough sizes.
+    """A tolerance (decades) that groups ``compute`` into budgets at a clear break.
 
-    Single-linkage clustering in ``log10`` compute: each gap between sorted
-    distinct values is tried, smallest first, until every budget holds at least
-    ``min_sizes`` distinct sizes (and there are at least two budgets).
+    Single-linkage clustering in ``log10`` compute: the gaps between sorted
+    distinct values are split into those inside budgets and those between them
+    where the next larger gap is largest relative to the last one inside (at
+    least :data:`MIN_BUDGET_SEPARATION` times), among the splits that give every
+    budget at least ``min_sizes`` distinct sizes and give at least two budgets.
 
     Returns
     -------
     float or None
-        The tolerance, rounded up to two significant digits where that groups
-        the runs the same way; ``None`` when no tolerance works (the runs are
-        not isoFLOP sweeps).
+        A tolerance inside that break (the geometric mean of its two gaps, to two
+        significant digits); ``None`` when there is no clear break (the runs
+        are not isoFLOP sweeps).
 
     Examples
     --------
     >>> compute = np.array([1e19, 1.01e19, 0.99e19, 1e20, 1.02e20, 1e20])
     >>> suggest_tolerance(compute, np.array([1, 2, 3, 1, 2, 3]))
-    0.0087
+    0.093
     """
     gaps = np.unique(np.diff(np.unique(np.log10(compute))))
-
-    def groups(tolerance: float) -> np.ndarray | None:
-        index, budgets = group_budgets(compute, tolerance)
+    best, separation = None, MIN_BUDGET_SEPARATION
+    for inside, between in itertools.pairwise(gaps):
+        if between / inside < separation:
+            continue
+        index, budgets = group_budgets(compute, float(inside))
         counts = pd.Series(sizes).groupby(index).nunique()
-        return index if len(budgets) >= 2 and (counts >= min_sizes).all() else None
-
-    for gap in gaps:
-        index = groups(float(gap))
-        if index is not None:
-            scale = 10.0 ** (np.floor(np.log10(gap)) - 1)
-            rounded = float(np.ceil(gap / scale) * scale)
-            regrouped = groups(rounded)
-            same = regrouped is not None and np.array_equal(regrouped, index)
-            return round(rounded, 12) if same else float(gap)
-    return None
+        if len(budgets) >= 2 and (counts >= min_sizes).all():
+            best, separation = (inside, between), between / inside
+    if best is None:
+        return None
+    middle = float(np.sqrt(best[0] * best[1]))
+    return float(f"{middle:.2g}")
 
 
 def isoflop_data(
@@ -227,7 +231,8 @@ def isoflop_data(
     budget_tolerance : float or "auto"
         Runs whose compute lie within this many decades of each other form one
         budget (0: equal values only). Use e.g. 0.05 for digitised data;
-        ``"auto"`` takes :func:`suggest_tolerance`.
+        ``"auto"`` takes :func:`suggest_tolerance` (a refusal at another
+        tolerance names it too).
 
     Returns
     -------
@@ -316,9 +321,9 @@ def isoflop_data(
 def _not_sweeps(flop: np.ndarray) -> str:
     distinct = len(np.unique(flop))
     return (
-        f"no tolerance groups its {distinct} distinct values into budgets of at least "
-        f"{MIN_POINTS_PER_BUDGET} sizes: are these isoFLOP sweeps? (bayescale fit --law "
-        "chinchilla fits runs of any compute)"
+        f"its {distinct} distinct values fall into no clearly separated budgets of at least "
+        f"{MIN_POINTS_PER_BUDGET} sizes at any tolerance: are these isoFLOP sweeps? "
+        "(bayescale fit --law chinchilla fits runs of any compute)"
     )
 
 

@@ -315,3 +315,12 @@ def test_doc_commands_pass_their_checks_or_print_the_error_shown(
         else:
             assert main(argv) == 2, command
             assert capsys.readouterr().err.strip() == expected
+
+
+def test_one_column_of_a_wide_table_says_the_others_look_like_runs(sources):
+    """The issue's first surprise: ``--y seed0`` fitted one seed without a word."""
+    path, _, _ = sources["wide"]
+    curves = bs.load_curves(path, x="step", y="seed0")
+    assert curves.runs == ["all"]
+    assert curves.notes[0].startswith("all rows form one run; columns seed1, seed2 look like")
+    assert "--y seed0 seed1 seed2 or 'seed*'" in curves.notes[0]

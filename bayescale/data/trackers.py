@@ -179,7 +179,8 @@ def _from_frame(
     if kind == "table":
         if not isinstance(y, str):
             raise DataError(f"{source}: a long table has one metric column; got y={y!r}")
-        return TrackedTable(frame, x, y, run, source, info, "table")
+        notes = _sibling_columns_note(frame, y) if run is None else ()
+        return TrackedTable(frame, x, y, run, source, info, "table", notes)
     _refuse_run(run, source, kind)
     if kind == "wide":
         return _from_wide(frame, source, info, x, y, runs)
@@ -200,6 +201,21 @@ def _detect_frame(
     if PATTERN_CHARACTERS & set(y):
         return "wide"
     return "table"  # the loader names the missing column
+
+
+def _sibling_columns_note(frame: pd.DataFrame, y: str) -> tuple[str, ...]:
+    """A note when a one-run table has columns named like ``y`` (``seed0`` and ``seed1``, ...)."""
+    stem = re.sub(r"\d+$", "", y)
+    if stem == y or not stem:
+        return ()
+    siblings = [str(c) for c in frame.columns if re.fullmatch(re.escape(stem) + r"\d+", str(c))]
+    if len(siblings) < 2:
+        return ()
+    others = ", ".join(name for name in siblings if name != y)
+    return (
+        f"all rows form one run; columns {others} look like other runs: name them all to read "
+        f"one run per column (y={siblings!r}, --y {' '.join(siblings)} or '{stem}*')",
+    )
 
 
 def _looks_like_wandb_export(frame: pd.DataFrame, y: str) -> bool:

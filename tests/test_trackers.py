@@ -264,10 +264,30 @@ def test_tensorboard_without_the_extra_names_it(
     assert "'bayescale[tensorboard]'" in line
 
 
-def test_nested_tensorboard_folders_name_runs_by_their_path(tmp_path):
-    tf.write_tensorboard(tmp_path / "recipe_a")
+def test_nested_tensorboard_folders_name_runs_by_their_path_and_can_be_recipes(tmp_path):
+    for recipe in ("recipe_a", "recipe_b"):
+        tf.write_tensorboard(tmp_path / recipe)
     curves = bs.load_curves(tmp_path, x="step", y=tf.METRIC)
-    assert curves.runs == ["recipe_a/seed0", "recipe_a/seed1", "recipe_a/seed2"]
+    assert curves.runs[:3] == ["recipe_a/seed0", "recipe_a/seed1", "recipe_a/seed2"]
+    assert curves.recipes == ["all"]
+    by_folder = bs.load_curves(tmp_path, x="step", y=tf.METRIC, recipe="folder")
+    assert by_folder.runs == curves.runs and by_folder.recipes == ["recipe_a", "recipe_b"]
+
+
+@pytest.mark.parametrize("command", [["compare", "--by"], ["plan", "--baseline", "a", "--by"]])
+def test_recipes_of_tracker_logs_reach_compare_and_plan(
+    command,
+    tmp_path,
+    no_sampling,  # noqa: F811
+):
+    """``compare`` and ``plan`` read the same logs: TensorBoard folders or MLflow experiments."""
+    for recipe in ("a", "b"):
+        tf.write_tensorboard(tmp_path / "tb" / recipe)
+        tf.write_mlflow(tmp_path / "mlruns", experiment=recipe)
+    for source, group in (("tb", "folder"), ("mlruns", "experiment")):
+        argv = [command[0], str(tmp_path / source), "--x", "step", "--y", tf.METRIC]
+        with pytest.raises(Sampled):
+            main([*argv, *command[1:], group, *SAMPLER, "--out", str(tmp_path / "out")])
 
 
 DOC = ROOT / "docs" / "reading_curves.md"

@@ -94,16 +94,16 @@ def _write_simple_values(folder: Path, frame: pd.DataFrame, *, wall_time: float)
     writer.close()
 
 
-def write_mlflow(root: Path) -> Path:
-    """A local MLflow file store (``mlruns/``) written by ``MlflowClient``; ``seed1``
-    logs step 1000 twice (the later value is the right one)."""
+def write_mlflow(root: Path, experiment: str = "rl-recipe") -> Path:
+    """A local MLflow file store (``mlruns/``) written by ``MlflowClient``, the runs in
+    ``experiment``; ``seed1`` logs step 1000 twice (the later value is the right one)."""
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # file stores are in maintenance
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=root.resolve().as_uri())
-    experiment = client.create_experiment("rl-recipe")
+    experiment_id = client.create_experiment(experiment)
     for name, frame in curves().items():
-        run_id = client.create_run(experiment, run_name=name).info.run_id
+        run_id = client.create_run(experiment_id, run_name=name).info.run_id
         for step, value in zip(frame["step"], frame[METRIC], strict=True):
             if name == "seed1" and step == 1000:
                 client.log_metric(run_id, METRIC, float(value) + 0.1, step=int(step), timestamp=1)
@@ -132,10 +132,13 @@ def write_histories(folder: Path) -> Path:
 
 
 def write_all(folder: Path) -> Path:
-    """The files docs/reading_curves.md reads: export.csv, wide.csv, runs/, mlruns/, histories/."""
+    """The files docs/reading_curves.md reads: export.csv, wide.csv, runs/, recipes/,
+    mlruns/, histories/."""
     write_wandb_export(folder / "export.csv")
     write_wide_csv(folder / "wide.csv")
     write_tensorboard(folder / "runs")
+    for recipe in ("recipe_a", "recipe_b"):
+        write_tensorboard(folder / "recipes" / recipe)
     write_mlflow(folder / "mlruns")
     write_histories(folder / "histories")
     return folder

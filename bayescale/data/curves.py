@@ -383,6 +383,9 @@ def load_curves(
         Column naming the run (seed). Without it each recipe's rows form one run
         (all rows one run when there is no recipe either). Tracker sources name
         their runs themselves.
+    recipe : str, optional
+        Column naming the recipe; runs are nested in recipes. For TensorBoard logs
+        ``"folder"`` (``logs/<recipe>/<run>``), for MLflow ``"experiment"``.
     runs : str or sequence of str, optional
         The run columns of a wide table (names or patterns); ``y`` then names the metric.
     format : str
@@ -392,8 +395,6 @@ def load_curves(
         Converts steps to compute: ``x`` (steps) times this factor, or times this
         column (compute per step, row by row). The fit's ``x`` is then
         ``compute (step × factor)``; ``min_x``/``max_x`` apply to that compute.
-    recipe : str, optional
-        Column naming the recipe; runs are nested in recipes.
     n, d : str, optional
         Columns of parameters and tokens, for two-variable laws.
     compute : str, optional
@@ -450,7 +451,7 @@ def load_curves(
         raise ValueError("name the metric column: y=...")
     from bayescale.data.trackers import read_tracked
 
-    table = read_tracked(data, x=x, y=y, run=run, runs=runs, format=format)
+    table = read_tracked(data, x=x, y=y, run=run, runs=runs, recipe=recipe, format=format)
     frame, info, source = table.frame, table.info, table.source
     x, y, run = table.x, table.y, table.run
     if frame.empty:

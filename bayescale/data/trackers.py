@@ -107,6 +107,7 @@ def read_tracked(
     y: str | Sequence[str] | None,
     run: str | None = None,
     runs: str | Sequence[str] | None = None,
+    recipe: str | None = None,
     format: str = "auto",
 ) -> TrackedTable:
     """Read ``data`` in any of :data:`FORMATS` into one long table.
@@ -125,6 +126,10 @@ def read_tracked(
         The run column of a long table (tracker sources name their runs).
     runs : str or sequence of str, optional
         The run columns of a wide table (then ``y`` only names the metric).
+    recipe : str, optional
+        The recipe column. TensorBoard tables have a column ``folder`` (the
+        parent folder of each run's folder) and MLflow tables ``experiment``; with
+        ``recipe`` naming it, runs are labelled inside their recipe.
     format : str
         One of :data:`FORMATS`.
 
@@ -149,7 +154,7 @@ def read_tracked(
         return _from_frame(data, "DataFrame", None, x=x, y=y, run=run, runs=runs, format=format)
     path = Path(data)
     if path.is_dir():
-        return _from_folder(path, x=x, y=y, run=run, format=format)
+        return _from_folder(path, x=x, y=y, run=run, recipe=recipe, format=format)
     frame, info = read_source(path)
     return _from_frame(frame, str(data), info, x=x, y=y, run=run, runs=runs, format=format)
 
@@ -354,7 +359,7 @@ def _closest(name: str, candidates: Sequence[str], noun: str) -> str:
 
 
 def _from_folder(
-    path: Path, *, x: str | None, y: Any, run: str | None, format: str
+    path: Path, *, x: str | None, y: Any, run: str | None, recipe: str | None, format: str
 ) -> TrackedTable:
     kind = format if format != "auto" else _detect_folder(path)
     if kind in ("table", "wide", "wandb"):
@@ -363,9 +368,9 @@ def _from_folder(
     if not isinstance(y, str):
         raise DataError(f"{path}: name one metric (y=...), got {y!r}")
     if kind == "tensorboard":
-        return _from_records(path, _tensorboard_records(path), x, y, "tensorboard")
+        return _from_records(path, _tensorboard_records(path), x, y, recipe, "tensorboard")
     if kind == "mlflow":
-        return _from_records(path, _mlflow_records(path), x, y, "mlflow")
+        return _from_records(path, _mlflow_records(path), x, y, recipe, "mlflow")
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
     histories = {}
     infos = []
@@ -458,15 +463,24 @@ def _row_labels(frame: pd.DataFrame, x: str) -> pd.Index:
 
 @dataclass(frozen=True)
 class _Records:
-    """Scalars of a log folder: columns run, tag, step, time, value, in logging order."""
+    """Scalars of a log folder: columns run, tag, step, time, value, in logging order.
+
+    ``groups`` maps each run label to its group (the parent folder of a TensorBoard
+    run, the experiment of an MLflow run) and its label inside the group; the
+    group is column ``group_name`` of the table, which can be the recipe.
+    """
 
     frame: pd.DataFrame
     time_name: str
     info: SourceFile
+    group_name: str
+    groups: dict[str, tuple[str, str]]
     notes: tuple[str, ...] = ()
 
 
-def _from_records(path: Path, records: _Records, x: str | None, y: str, kind: str) -> TrackedTable:
+def _from_records(
+    path: Path, records: _Records, x: str | None, y: str, recipe: str | None, kind: str
+) -> TrackedTable:
     source = str(path)
     what = "TensorBoard log" if kind == "tensorboard" else "MLflow store"
     table = records.frame
@@ -506,9 +520,11 @@ def _from_records(path: Path, records: _Records, x: str | None, y: str, kind: st
         joined = joined[~missing]
         frame = pd.DataFrame({x_name: joined["value_x"], y: joined["value"], RUN: joined["run"]})
     frame = frame.reset_index(drop=True)
-    return TrackedTable(
-        frame, x_name, y, RUN, source, records.info, kind, tuple(notes), _row_labels(frame, x_name)
-    )
+    labels = _row_labels(frame, x_name)
+    frame[records.group_name] = [records.groups[run][0] for run in frame[RUN]]
+    if recipe == records.group_name:  # runs labelled inside their recipe
+        frame[RUN] = [records.groups[run][1] for run in frame[RUN]]
+    return TrackedTable(frame, x_name, y, RUN, source, records.info, kind, tuple(notes), labels)
 
 
 def _last_per_step(rows: pd.DataFrame, tag: str, what: str, notes: list[str]) -> pd.DataFrame:
@@ -538,9 +554,12 @@ def _tensorboard_records(path: Path) -> _Records:
         ) from None
     files = sorted(path.rglob("*tfevents*"), key=_event_file_order)
     rows: list[tuple[str, str, int, float, float]] = []
+    groups: dict[str, tuple[str, str]] = {}
     for file in files:
         folder = file.parent.relative_to(path)
         name = path.name if folder == Path() else folder.as_posix()
+        parent = path.name if folder.parent == Path() else folder.parent.as_posix()
+        groups[name] = (parent, folder.name or path.name)
         for event in EventFileLoader(str(file)).Load():
             for value in event.summary.value:
                 if value.HasField("tensor"):
@@ -558,7 +577,7 @@ def _tensorboard_records(path: Path) -> _Records:
         raise DataError(f"{path}: the TensorBoard event files hold no scalars")
     # a resumed run logs its steps again later: wall time orders the values of a step
     frame = frame.sort_values(["run", "tag", "time"], kind="stable").reset_index(drop=True)
-    return _Records(frame, "wall_time", _folder_info(path, files))
+    return _Records(frame, "wall_time", _folder_info(path, files), "folder", groups)
 
 
 def _event_file_order(file: Path) -> tuple[str, int, str]:
@@ -604,7 +623,9 @@ def _mlflow_records(path: Path) -> _Records:
             continue
         runs.append((folder, name or folder.name, experiment))
     rows: list[tuple[str, str, int, float, float]] = []
-    for (folder, _, _), label in zip(runs, _mlflow_labels(runs), strict=True):
+    groups = {}
+    for (folder, _, experiment), label in zip(runs, _mlflow_labels(runs), strict=True):
+        groups[label] = (experiment, label.removeprefix(f"{experiment}/"))
         for metric_file in sorted((folder / "metrics").rglob("*")):
             if not metric_file.is_file():
                 continue
@@ -619,7 +640,8 @@ def _mlflow_records(path: Path) -> _Records:
         raise DataError(f"{path}: the MLflow runs hold no metric values")
     # the store appends in logging order; a value logged again at a step comes later
     frame = frame.sort_values(["run", "tag", "time"], kind="stable").reset_index(drop=True)
-    return _Records(frame, "timestamp", _folder_info(path, files), tuple(notes))
+    info = _folder_info(path, files)
+    return _Records(frame, "timestamp", info, "experiment", groups, tuple(notes))
 
 
 def _mlflow_labels(runs: Sequence[tuple[Path, str, str]]) -> list[str]:

@@ -279,7 +279,7 @@ def _from_wide(
         if pattern in frame.columns:
             matched = [pattern]
         elif PATTERN_CHARACTERS & set(pattern):
-            matched = fnmatch.filter(names, pattern)
+            matched = [name for name in names if fnmatch.fnmatchcase(name, pattern)]
             if not matched:
                 raise DataError(
                     f"{source}: no column matches '{pattern}'; the columns are: {', '.join(names)}"
@@ -449,13 +449,16 @@ def _from_histories(
 
 
 def _row_labels(frame: pd.DataFrame, x: str) -> pd.Index:
-    """Row names for messages: ``seed1 at step 300``."""
+    """Row names for messages: ``seed1 at step 300`` (``... #2`` for a repeated point)."""
     values = pd.to_numeric(frame[x], errors="coerce")
-    text = [
-        f"{r} at {x} {v:g}" if np.isfinite(v) else f"{r} at {x} {raw!r}"
-        for r, v, raw in zip(frame[RUN], values, frame[x], strict=True)
-    ]
-    return pd.Index(text)
+    text = pd.Series(
+        [
+            f"{r} at {x} {v:g}" if np.isfinite(v) else f"{r} at {x} {raw!r}"
+            for r, v, raw in zip(frame[RUN], values, frame[x], strict=True)
+        ]
+    )
+    repeat = text.groupby(text, sort=False).cumcount()
+    return pd.Index([t if k == 0 else f"{t} #{k + 1}" for t, k in zip(text, repeat, strict=True)])
 
 
 # ------------------------------------------------- step-indexed logs (TB, MLflow)

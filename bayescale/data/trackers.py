@@ -368,9 +368,10 @@ def _from_folder(
     if not isinstance(y, str):
         raise DataError(f"{path}: name one metric (y=...), got {y!r}")
     if kind == "tensorboard":
-        return _from_records(path, _tensorboard_records(path), x, y, recipe, "tensorboard")
+        records = _tensorboard_records(path, {y, str(x)})
+        return _from_records(path, records, x, y, recipe, "tensorboard")
     if kind == "mlflow":
-        return _from_records(path, _mlflow_records(path), x, y, recipe, "mlflow")
+        return _from_records(path, _mlflow_records(path, {y, str(x)}), x, y, recipe, "mlflow")
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
     histories = {}
     infos = []
@@ -468,6 +469,7 @@ def _row_labels(frame: pd.DataFrame, x: str) -> pd.Index:
 class _Records:
     """Scalars of a log folder: columns run, tag, step, time, value, in logging order.
 
+    ``frame`` holds the tags asked for; ``tags`` names all there are.
     ``groups`` maps each run label to its group (the parent folder of a TensorBoard
     run, the experiment of an MLflow run) and its label inside the group; the
     group is column ``group_name`` of the table, which can be the recipe.
@@ -478,6 +480,7 @@ class _Records:
     info: SourceFile
     group_name: str
     groups: dict[str, tuple[str, str]]
+    tags: tuple[str, ...]
     notes: tuple[str, ...] = ()
 
 
@@ -487,7 +490,7 @@ def _from_records(
     source = str(path)
     what = "TensorBoard log" if kind == "tensorboard" else "MLflow store"
     table = records.frame
-    tags = sorted(table["tag"].unique())
+    tags = list(records.tags)
     if y not in tags:
         raise DataError(f"{source}: no metric '{y}' in the {what}; {_closest(y, tags, 'metrics')}")
     axes = ("step", records.time_name)
@@ -547,9 +550,12 @@ def _count(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
-def _tensorboard_records(path: Path) -> _Records:
+def _tensorboard_records(path: Path, wanted: set[str]) -> _Records:
+    """The scalars of the ``wanted`` tags (decoding only those: the reader is pure Python)."""
     try:
-        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+        from tensorboard.backend.event_processing.event_file_loader import (
+            LegacyEventFileLoader,
+        )
         from tensorboard.util import tensor_util
     except ImportError:
         raise DataError(
@@ -558,29 +564,46 @@ def _tensorboard_records(path: Path) -> _Records:
     files = sorted(path.rglob("*tfevents*"), key=_event_file_order)
     rows: list[tuple[str, str, int, float, float]] = []
     groups: dict[str, tuple[str, str]] = {}
+    tags: set[str] = set()
     for file in files:
         folder = file.parent.relative_to(path)
         name = path.name if folder == Path() else folder.as_posix()
         parent = path.name if folder.parent == Path() else folder.parent.as_posix()
         groups[name] = (parent, folder.name or path.name)
-        for event in EventFileLoader(str(file)).Load():
+        for event in LegacyEventFileLoader(str(file)).Load():
             for value in event.summary.value:
-                if value.HasField("tensor"):
-                    array = tensor_util.make_ndarray(value.tensor)
-                    if array.ndim != 0 or array.dtype.kind not in "fiu":
-                        continue
-                    number = float(array)
-                elif value.HasField("simple_value"):
-                    number = float(value.simple_value)
-                else:
+                is_scalar = value.HasField("simple_value") or (
+                    value.HasField("tensor") and not value.tensor.tensor_shape.dim
+                )
+                if not is_scalar:
                     continue
-                rows.append((name, value.tag, int(event.step), float(event.wall_time), number))
-    frame = pd.DataFrame(rows, columns=["run", "tag", "step", "time", "value"])
-    if frame.empty:
+                tags.add(value.tag)
+                if value.tag in wanted:
+                    number = _scalar_value(value, tensor_util)
+                    if number is not None:
+                        rows.append((name, value.tag, event.step, event.wall_time, number))
+    if not tags:
         raise DataError(f"{path}: the TensorBoard event files hold no scalars")
+    frame = pd.DataFrame(rows, columns=["run", "tag", "step", "time", "value"])
     # a resumed run logs its steps again later: wall time orders the values of a step
     frame = frame.sort_values(["run", "tag", "time"], kind="stable").reset_index(drop=True)
-    return _Records(frame, "wall_time", _folder_info(path, files), "folder", groups)
+    info = _folder_info(path, files)
+    return _Records(frame, "wall_time", info, "folder", groups, tuple(sorted(tags)))
+
+
+def _scalar_value(value: Any, tensor_util: Any) -> float | None:
+    """A summary value as a number: PyTorch's ``simple_value`` or a TF2 scalar tensor."""
+    if value.HasField("simple_value"):
+        return float(value.simple_value)
+    tensor = value.tensor
+    for numbers in (tensor.float_val, tensor.double_val, tensor.int64_val, tensor.int_val):
+        if len(numbers) == 1:
+            return float(numbers[0])
+    if tensor.tensor_content:
+        array = tensor_util.make_ndarray(tensor)
+        if array.size == 1 and array.dtype.kind in "fiu":
+            return float(array.reshape(()))
+    return None
 
 
 def _event_file_order(file: Path) -> tuple[str, int, str]:
@@ -611,7 +634,8 @@ def _yaml_fields(file: Path) -> dict[str, str]:
     return fields
 
 
-def _mlflow_records(path: Path) -> _Records:
+def _mlflow_records(path: Path, wanted: set[str]) -> _Records:
+    """The values of the ``wanted`` metrics of every run that is not deleted."""
     folders = _mlflow_run_folders(path)
     if not folders:
         raise DataError(f"{path}: no MLflow runs (<experiment>/<run>/meta.yaml and metrics/)")
@@ -627,24 +651,30 @@ def _mlflow_records(path: Path) -> _Records:
         runs.append((folder, name or folder.name, experiment))
     rows: list[tuple[str, str, int, float, float]] = []
     groups = {}
+    tags: set[str] = set()
     for (folder, _, experiment), label in zip(runs, _mlflow_labels(runs), strict=True):
         groups[label] = (experiment, label.removeprefix(f"{experiment}/"))
         for metric_file in sorted((folder / "metrics").rglob("*")):
+            tag = metric_file.relative_to(folder / "metrics").as_posix()
             if not metric_file.is_file():
                 continue
+            tags.add(tag)
+            if tag not in wanted:
+                continue
             files.append(metric_file)
-            tag = metric_file.relative_to(folder / "metrics").as_posix()
             for line in metric_file.read_text().splitlines():
                 fields = line.split()
                 if len(fields) >= 3:
                     rows.append((label, tag, int(fields[2]), float(fields[0]), float(fields[1])))
+    if not tags:
+        raise DataError(f"{path}: the MLflow runs hold no metrics")
     frame = pd.DataFrame(rows, columns=["run", "tag", "step", "time", "value"])
-    if frame.empty:
-        raise DataError(f"{path}: the MLflow runs hold no metric values")
     # the store appends in logging order; a value logged again at a step comes later
     frame = frame.sort_values(["run", "tag", "time"], kind="stable").reset_index(drop=True)
     info = _folder_info(path, files)
-    return _Records(frame, "timestamp", info, "experiment", groups, tuple(notes))
+    return _Records(
+        frame, "timestamp", info, "experiment", groups, tuple(sorted(tags)), tuple(notes)
+    )
 
 
 def _mlflow_labels(runs: Sequence[tuple[Path, str, str]]) -> list[str]:

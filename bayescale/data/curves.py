@@ -1,6 +1,7 @@
 """Reading and validating curve data.
 
-Turns a DataFrame, CSV or Parquet file into :class:`CurveData`: numeric, finite,
+Turns a DataFrame, CSV or Parquet file (or a tracker's export or log folder, read
+by :mod:`bayescale.data.trackers`) into :class:`CurveData`: numeric, finite,
 positive inputs, one metric column, run and recipe labels, sorted by run and
 compute. Every problem raises :class:`DataError` with a one-line message naming
 the source, the column and the first offending rows; nothing is dropped silently.

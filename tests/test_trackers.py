@@ -224,6 +224,10 @@ BAD = {
         lambda s: [str(s["empty"]), "--x", "step", "--y", "m"],
         "empty: is a folder with no TensorBoard event files (events.out.tfevents.*)",
     ),
+    "MLflow database store": (
+        lambda s: [str(s["empty"] / "mlflow.db"), "--x", "step", "--y", tf.METRIC],
+        "mlflow.db: an MLflow database store (mlflow.db) is not read",
+    ),
     "format that does not fit": (
         lambda s: [_wandb(s), "--x", "Step", "--y", tf.METRIC, "--format", "tensorboard"],
         "format 'tensorboard' is read from a folder, not from one table",

@@ -153,6 +153,12 @@ def read_tracked(
     if isinstance(data, pd.DataFrame):
         return _from_frame(data, "DataFrame", None, x=x, y=y, run=run, runs=runs, format=format)
     path = Path(data)
+    if path.suffix == ".db" or (path.is_dir() and (path / "mlflow.db").is_file()):
+        raise DataError(
+            f"{path}: an MLflow database store (mlflow.db) is not read; read its runs with "
+            "MlflowClient(tracking_uri='sqlite:///mlflow.db').get_metric_history into a "
+            "table, or point at a file store (mlruns/)"
+        )
     if path.is_dir():
         return _from_folder(path, x=x, y=y, run=run, recipe=recipe, format=format)
     frame, info = read_source(path)

@@ -162,3 +162,33 @@ def test_intervals_cover_the_truth_over_50_simulated_data_sets():
     for name in ("a", "log_d_target"):
         assert table.loc[name, "isoflop_0.9"] >= 0.8
         assert 0.32 <= table.loc[name, "isoflop_0.5"] <= 0.68
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_jittered_budgets_get_a_suggested_tolerance_that_regroups_them(llama_data, seed):
+    """Digitised compute (each run within 2% of its budget) is refused at tolerance 0
+    with the tolerance that regroups the 10 budgets; ``"auto"`` takes it."""
+    rng = np.random.default_rng(seed)
+    jittered = llama_data.assign(compute=llama_data["compute"] * rng.uniform(0.98, 1.02, 120))
+    with pytest.raises(DataError) as refusal:
+        isoflop_data(jittered, compute="compute", n="n", y="loss")
+    message = str(refusal.value)
+    assert "120 budgets have fewer" in message and " and 115 more; " in message
+    suggested = float(message.split("--budget-tolerance ")[1].split()[0])
+    assert 0 < suggested < 0.1  # the budgets lie 0.25-0.4 decades apart
+    assert "to group them into 10 budgets: " in message
+    grouped = isoflop_data(jittered, compute="compute", n="n", y="loss", budget_tolerance="auto")
+    assert len(grouped.budgets) == 10
+    exact = isoflop_data(llama_data, compute="compute", n="n", y="loss")
+    assert np.allclose(np.log10(grouped.budgets), np.log10(exact.budgets), atol=0.01)
+
+
+def test_runs_that_are_no_sweeps_are_told_so():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"C": 10 ** rng.uniform(18, 22, 40), "N": 10 ** rng.uniform(8, 10, 40), "L": 2.5}
+    )
+    with pytest.raises(
+        DataError, match="its 40 distinct values fall into no clearly separated budgets"
+    ):
+        isoflop_data(frame, compute="C", n="N", y="L", budget_tolerance="auto")

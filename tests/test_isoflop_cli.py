@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import CHINCHILLA_CSV, needs_chinchilla
 from test_cli_contract import Sampled, _refused
 
 from bayescale.analysis import isoflop
@@ -109,3 +110,13 @@ def test_bad_candidate_values_are_one_line(sweeps, tmp_path, capsys, no_sampling
     argv = [*_base("next-run", sweeps), "--candidates", str(candidates), *QUICK]
     line = _refused([*argv, "--out", str(tmp_path / "o")], capsys)
     assert "column 'n' must be > 0; line 2" in line
+
+
+@needs_chinchilla
+def test_epoch_chinchilla_runs_are_told_they_form_no_budgets(tmp_path, capsys):
+    """Epoch's 245 digitised runs: the refusal names five budgets, not all 245 values."""
+    columns = ["--compute", "Training FLOP", "--n", "Model Size", "--y", "loss"]
+    argv = ["isoflop", str(CHINCHILLA_CSV), *columns, "--budget-tolerance", "0.05"]
+    line = _refused([*argv, *QUICK, "--out", str(tmp_path / "o")], capsys)
+    assert "11 of 21 budgets have fewer: 1.4e+18 (1)," in line and " and 6 more; " in line
+    assert "245 distinct values fall into no clearly separated budgets" in line

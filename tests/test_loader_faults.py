@@ -50,7 +50,7 @@ def test_csv_line_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
 
 
 def test_a_folder_is_named_as_a_folder(tmp_path):
-    with pytest.raises(DataError, match=r": is a folder, not a data file$"):
+    with pytest.raises(DataError, match=r": is a folder with no TensorBoard event files"):
         load_curves(tmp_path, x="gpu", y="pass")
 
 

@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -61,6 +62,13 @@ if TYPE_CHECKING:
 
 MIN_POINTS_PER_BUDGET = 3
 """A parabola needs three distinct sizes per budget."""
+
+MIN_BUDGET_SEPARATION = 3.0
+"""Budgets are told apart when the gaps between them (in log compute) are at least this
+many times the largest gap inside one (:func:`suggest_tolerance`)."""
+
+MAX_BUDGETS_NAMED = 5
+"""Budgets a message names before it says how many more there are."""
 
 FRONTIER_PRIORS = {"a": (0.5, 0.25), "tau": 0.2, "log_curvature_sd": 2.0}
 """Prior of the exponent ``a`` (Normal mean, sd: Kaplan 0.73 and Chinchilla 0.50 are
@@ -166,6 +174,45 @@ def group_budgets(compute: np.ndarray, tolerance: float) -> tuple[np.ndarray, np
     return index, budgets
 
 
+def suggest_tolerance(
+    compute: np.ndarray, sizes: np.ndarray, min_sizes: int = MIN_POINTS_PER_BUDGET
+) -> float | None:
+    """A tolerance (decades) that groups ``compute`` into budgets at a clear break.
+
+    Single-linkage clustering in ``log10`` compute: the gaps between sorted
+    distinct values are split into those inside budgets and those between them
+    where the next larger gap is largest relative to the last one inside (at
+    least :data:`MIN_BUDGET_SEPARATION` times), among the splits that give every
+    budget at least ``min_sizes`` distinct sizes and give at least two budgets.
+
+    Returns
+    -------
+    float or None
+        A tolerance inside that break (the geometric mean of its two gaps, to two
+        significant digits); ``None`` when there is no clear break (the runs
+        are not isoFLOP sweeps).
+
+    Examples
+    --------
+    >>> compute = np.array([1e19, 1.01e19, 0.99e19, 1e20, 1.02e20, 1e20])
+    >>> suggest_tolerance(compute, np.array([1, 2, 3, 1, 2, 3]))
+    0.093
+    """
+    gaps = np.unique(np.diff(np.unique(np.log10(compute))))
+    best, separation = None, MIN_BUDGET_SEPARATION
+    for inside, between in itertools.pairwise(gaps):
+        if between / inside < separation:
+            continue
+        index, budgets = group_budgets(compute, float(inside))
+        counts = pd.Series(sizes).groupby(index).nunique()
+        if len(budgets) >= 2 and (counts >= min_sizes).all():
+            best, separation = (inside, between), between / inside
+    if best is None:
+        return None
+    middle = float(np.sqrt(best[0] * best[1]))
+    return float(f"{middle:.2g}")
+
+
 def isoflop_data(
     data: pd.DataFrame | str | Path,
     *,
@@ -173,7 +220,7 @@ def isoflop_data(
     y: str,
     n: str | None = None,
     d: str | None = None,
-    budget_tolerance: float = 0.0,
+    budget_tolerance: float | str = 0.0,
 ) -> IsoflopData:
     """Validate isoFLOP sweeps: loss at several sizes per compute budget.
 
@@ -189,9 +236,11 @@ def isoflop_data(
         Column of parameters, of tokens, or both. With one, the other follows
         from ``C = 6 N D`` (:data:`bayescale.results.allocation.FLOP_PER_PARAMETER_TOKEN`);
         with both, parameters are used and tokens kept as given.
-    budget_tolerance : float
+    budget_tolerance : float or "auto"
         Runs whose compute lie within this many decades of each other form one
-        budget (0: equal values only). Use e.g. 0.05 for digitised data.
+        budget (0: equal values only). Use e.g. 0.05 for digitised data;
+        ``"auto"`` takes :func:`suggest_tolerance` (a refusal at another
+        tolerance names it too).
 
     Returns
     -------
@@ -219,8 +268,12 @@ def isoflop_data(
         raise DataError(f"{source}: no rows")
     if n is None and d is None:
         raise DataError(f"{source}: name the size column (n=...) or the token column (d=...)")
-    if not np.isfinite(budget_tolerance) or budget_tolerance < 0:
-        raise ValueError(f"budget_tolerance must be >= 0, got {budget_tolerance}")
+    if budget_tolerance != "auto" and not (
+        isinstance(budget_tolerance, (int, float))
+        and np.isfinite(budget_tolerance)
+        and budget_tolerance >= 0
+    ):
+        raise ValueError(f"budget_tolerance must be >= 0 or 'auto', got {budget_tolerance!r}")
     roles = {"compute": compute, "y": y, **({"n": n} if n else {}), **({"d": d} if d else {})}
     check_columns_exist(frame, roles, source)
     frame = frame.reset_index(drop=True)
@@ -241,6 +294,10 @@ def isoflop_data(
             f"{source}: columns '{compute}' and '{size_column}' repeat a (budget, size) run; "
             f"{where}; give each run once"
         )
+    if budget_tolerance == "auto":
+        budget_tolerance = suggest_tolerance(flop, n_values)
+        if budget_tolerance is None:
+            raise DataError(f"{source}: column '{compute}': {_not_sweeps(flop)}")
     index, budgets = group_budgets(flop, budget_tolerance)
     out = pd.DataFrame(
         {
@@ -254,14 +311,37 @@ def isoflop_data(
     sizes = out.groupby("budget")["n"].nunique()
     few = sizes[sizes < MIN_POINTS_PER_BUDGET]
     if len(few):
-        named = ", ".join(f"{budgets[k]:.3g} ({m})" for k, m in few.items())
+        shown = few.head(MAX_BUDGETS_NAMED)
+        named = ", ".join(f"{budgets[k]:.3g} ({m})" for k, m in shown.items())
+        more = f" and {len(few) - len(shown)} more" if len(few) > len(shown) else ""
+        suggested = suggest_tolerance(flop, n_values)
+        if suggested is None:
+            hint = _not_sweeps(flop)
+        else:
+            _, found = group_budgets(flop, suggested)
+            listed = ", ".join(f"{b:.3g}" for b in found[:MAX_BUDGETS_NAMED])
+            etc = ", ..." if len(found) > MAX_BUDGETS_NAMED else ""
+            hint = (
+                f"pass --budget-tolerance {suggested:g} (budget_tolerance={suggested:g}, or "
+                f"'auto') to group them into {len(found)} budgets: {listed}{etc}"
+            )
         raise DataError(
             f"{source}: column '{compute}': each budget needs at least "
-            f"{MIN_POINTS_PER_BUDGET} distinct sizes for a parabola; budgets {named}"
+            f"{MIN_POINTS_PER_BUDGET} distinct sizes for a parabola; "
+            f"{len(few)} of {len(budgets)} budgets have fewer: {named}{more}; {hint}"
         )
     if len(budgets) < 2:
         raise DataError(f"{source}: column '{compute}': a frontier needs at least 2 budgets")
     return IsoflopData(frame=out, budgets=budgets, source=source)
+
+
+def _not_sweeps(flop: np.ndarray) -> str:
+    distinct = len(np.unique(flop))
+    return (
+        f"its {distinct} distinct values fall into no clearly separated budgets of at least "
+        f"{MIN_POINTS_PER_BUDGET} sizes at any tolerance: are these isoFLOP sweeps? "
+        "(bayescale fit --law chinchilla fits runs of any compute)"
+    )
 
 
 # --------------------------------------------------------------------- model

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.data.curves import CurveData
+from bayescale.data.trackers import FORMATS
 from bayescale.inference.fitting import curves_for_law, fit
 from bayescale.inference.sampler_settings import check_seed
 from bayescale.model.laws import Law, get_law
@@ -41,13 +42,35 @@ def add_data_options(
     parser.add_argument(
         "data",
         nargs=None if required else "?",
-        help="CSV, TSV or Parquet file with one row per evaluation",
+        help="CSV, TSV or Parquet file (one row per evaluation, one column per run, or a W&B "
+        "export), or a folder (TensorBoard logs, an MLflow mlruns/ store, W&B run histories); "
+        "see docs/reading_curves.md",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="auto",
+        help="how DATA is laid out (default: detected from the file or folder)",
     )
     parser.add_argument("--law", default="sigmoid", help="scaling law (default: sigmoid)")
     if inputs:
-        parser.add_argument("--x", help="input column: compute, GPU-hours, parameters, ...")
-    parser.add_argument("--y", required=required, help="metric column (pass rate or loss)")
-    parser.add_argument("--run", help="column naming the run (seed)")
+        parser.add_argument(
+            "--x", help="input column: compute, GPU-hours, parameters, ... ('step' for trackers)"
+        )
+        parser.add_argument(
+            "--compute-per-step",
+            metavar="FACTOR_OR_COLUMN",
+            help="--x counts steps: multiply it by this factor (or column) to get compute",
+        )
+    parser.add_argument(
+        "--y",
+        nargs="+",
+        required=required,
+        metavar="Y",
+        help="metric column or tracker metric (e.g. eval/pass_rate); several columns or a "
+        "pattern ('seed*') read a wide table, one column per run",
+    )
+    parser.add_argument("--run", help="column naming the run (seed); trackers name their runs")
     parser.add_argument(
         "--trials",
         help="number of evaluation prompts: a column name or one whole number for all rows",
@@ -187,6 +210,16 @@ def parse_trials(value: str | None) -> str | int | float | None:
     return int(number) if abs(number) < 2**53 else number  # exact, or shown as given
 
 
+def parse_number_or_column(value: str | None) -> float | str | None:
+    """A number, or else a column name."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
 def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """Sampler settings from parsed options, checked."""
     for name in ("draws", "tune", "chains"):
@@ -214,7 +247,9 @@ def column_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """How to read the data: the column options and ``repeats``/``drop_highest``."""
     return {
         "x": args.x,
-        "y": args.y,
+        "y": args.y[0] if args.y is not None and len(args.y) == 1 else args.y,
+        "format": getattr(args, "format", "auto"),
+        "compute_per_step": parse_number_or_column(getattr(args, "compute_per_step", None)),
         "run": args.run,
         "recipe": getattr(args, "recipe", None),
         "n": getattr(args, "n", None),
@@ -236,9 +271,15 @@ def fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def curves_from_args(args: argparse.Namespace, law: Law) -> CurveData:
-    """The data read once for ``law``, up to ``--max-x`` (``--min-x`` is the fit's window)."""
-    return curves_for_law(args.data, law, max_x=args.max_x, min_points=1, **column_kwargs(args))
+def curves_from_args(
+    args: argparse.Namespace, law: Law, *, min_x: float | None = None
+) -> CurveData:
+    """The data read once for ``law`` inside ``--min-x`` (or ``min_x``) and ``--max-x``:
+    the window applies before validation, so rows at x = 0 below it are excluded, not refused."""
+    low = args.min_x if min_x is None else min_x
+    return curves_for_law(
+        args.data, law, min_x=low, max_x=args.max_x, min_points=1, **column_kwargs(args)
+    )
 
 
 def check_numbers(option: str, values: Iterable[float] | float | None, *, positive: bool) -> None:

@@ -33,20 +33,27 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--d", help="column of tokens (with --n: kept as given)")
     parser.add_argument(
         "--budget-tolerance",
-        type=float,
+        type=_tolerance,
         default=0.0,
         metavar="DEX",
-        help="runs whose compute lie within this many decades form one budget (default 0)",
+        help="runs whose compute lie within this many decades form one budget (default 0: "
+        "equal values; 'auto': the smallest that gives every budget three sizes)",
     )
+
+
+def _tolerance(text: str) -> float | str:
+    """A number of decades, or ``auto``."""
+    return text if text == "auto" else float(text)
 
 
 def sweep_data(args: argparse.Namespace):
     """The sweeps named by :func:`add_sweep_options`, validated (before any fit)."""
     from bayescale.analysis.isoflop import isoflop_data
 
-    check_numbers("--budget-tolerance", args.budget_tolerance, positive=False)
-    if args.budget_tolerance < 0:
-        raise CommandError("--budget-tolerance must be >= 0")
+    if args.budget_tolerance != "auto":
+        check_numbers("--budget-tolerance", args.budget_tolerance, positive=False)
+        if args.budget_tolerance < 0:
+            raise CommandError("--budget-tolerance must be >= 0")
     if args.n is None and args.d is None:
         raise CommandError("name the size column (--n) or the token column (--d)")
     return isoflop_data(

@@ -68,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
     if args.min_x is not None or args.max_x is not None:
         raise CommandError("--min-x/--max-x do not apply: give the windows with --window")
     windows = [parse_window(text) for text in args.window]
-    curves = curves_from_args(args, check_law("--law", args.law))
+    lows = [low for low, _ in windows]
+    # read inside the widest window: rows below every window (x = 0) are excluded, not refused
+    widest = None if None in lows else min(lows)
+    curves = curves_from_args(args, check_law("--law", args.law), min_x=widest)
     for text, (low, high) in zip(args.window, windows, strict=True):
         check_fit(f"--window {text}", args, curves, args.law, min_x=low, max_x=high)
     with output_folder(args, OUTPUTS) as out:

@@ -1,6 +1,7 @@
 """Reading and validating curve data.
 
-Turns a DataFrame, CSV or Parquet file into :class:`CurveData`: numeric, finite,
+Turns a DataFrame, CSV or Parquet file (or a tracker's export or log folder, read
+by :mod:`bayescale.data.trackers`) into :class:`CurveData`: numeric, finite,
 positive inputs, one metric column, run and recipe labels, sorted by run and
 compute. Every problem raises :class:`DataError` with a one-line message naming
 the source, the column and the first offending rows; nothing is dropped silently.
@@ -31,6 +32,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -347,11 +349,14 @@ class ColumnChecker:
 
 
 def load_curves(
-    data: pd.DataFrame | str | Path | CurveData,
+    data: pd.DataFrame | str | Path | CurveData | Any,
     *,
     x: str | None = None,
-    y: str | None = None,
+    y: str | Sequence[str] | None = None,
     run: str | None = None,
+    runs: str | Sequence[str] | None = None,
+    format: str = "auto",
+    compute_per_step: float | str | None = None,
     recipe: str | None = None,
     n: str | None = None,
     d: str | None = None,
@@ -370,22 +375,38 @@ def load_curves(
 
     Parameters
     ----------
-    data : DataFrame, path or CurveData
-        The table; a :class:`CurveData` (loaded before) is checked against
-        ``bounded``, ``positive_y`` and ``min_points`` and re-windowed by
-        ``min_x``/``max_x`` (an end not given keeps the loaded one), without
-        column options.
-        The observations, or a CSV/TSV/Parquet file.
+    data : DataFrame, path, CurveData, polars DataFrame or mapping
+        The observations: a long table (CSV/TSV/Parquet file or DataFrame, one
+        row per evaluation), a wide table (one column per run), a W&B line-plot
+        export, W&B run histories (a mapping run name -> ``run.history()``
+        DataFrame, or a folder of one export per run), a TensorBoard log folder
+        or a local MLflow store (see :mod:`bayescale.data.trackers`; polars
+        DataFrames are read through ``to_pandas``). A :class:`CurveData`
+        (loaded before) is checked against ``bounded``, ``positive_y`` and
+        ``min_points`` and re-windowed by ``min_x``/``max_x`` (an end not given
+        keeps the loaded one), without column options.
     x : str, optional
-        Column of the input (compute, GPU-hours, parameters, ...). Give either
-        ``x`` or ``n`` and ``d``.
-    y : str
-        Column of the metric (pass rate or loss).
+        Column of the input (compute, GPU-hours, parameters, ...; ``"step"`` for
+        TensorBoard and MLflow). Give either ``x`` or ``n`` and ``d``.
+    y : str or sequence of str
+        Column of the metric (pass rate or loss), the metric's name in a tracker,
+        or the run columns of a wide table (names or patterns such as ``"seed*"``).
     run : str, optional
         Column naming the run (seed). Without it each recipe's rows form one run
-        (all rows one run when there is no recipe either).
+        (all rows one run when there is no recipe either). Tracker sources name
+        their runs themselves.
     recipe : str, optional
-        Column naming the recipe; runs are nested in recipes.
+        Column naming the recipe; runs are nested in recipes. For TensorBoard logs
+        ``"folder"`` (``logs/<recipe>/<run>``), for MLflow ``"experiment"``.
+    runs : str or sequence of str, optional
+        The run columns of a wide table (names or patterns); ``y`` then names the metric.
+    format : str
+        ``"auto"`` (detected from the file, folder or frame) or one of
+        :data:`bayescale.data.trackers.FORMATS`.
+    compute_per_step : float or str, optional
+        Converts steps to compute: ``x`` (steps) times this factor, or times this
+        column (compute per step, row by row). The fit's ``x`` is then
+        ``compute (step × factor)``; ``min_x``/``max_x`` apply to that compute.
     n, d : str, optional
         Columns of parameters and tokens, for two-variable laws.
     compute : str, optional
@@ -429,7 +450,9 @@ def load_curves(
     if isinstance(data, CurveData):
         given = {"x": x, "run": run, "recipe": recipe, "n": n, "d": d, "compute": compute}
         given |= {"trials": trials, "repeats": None if repeats == "error" else repeats}
-        given |= {"drop_highest": drop_highest or None}
+        given |= {"drop_highest": drop_highest or None, "runs": runs}
+        given |= {"format": None if format == "auto" else format}
+        given |= {"compute_per_step": compute_per_step}
         named = [f"{key}=" for key, value in given.items() if value is not None]
         if named or y is not None:
             options = ", ".join(named + (["y="] if y is not None else []))
@@ -439,12 +462,16 @@ def load_curves(
         return _checked_for_law(
             data.window(min_x, max_x, min_points=min_points), bounded, positive_y
         )
-    if y is None:
+    if y is None and runs is None:
         raise ValueError("name the metric column: y=...")
     check_data_type(data)
-    is_file = not isinstance(data, pd.DataFrame)
-    source = str(data) if is_file else "DataFrame"
-    frame, info = read_source(data) if is_file else (data, _frame_info(data))
+    from bayescale.data.trackers import read_tracked
+
+    table = read_tracked(data, x=x, y=y, run=run, runs=runs, recipe=recipe, format=format)
+    frame, info, source = table.frame, table.info, table.source
+    if info is None and table.format == "table":
+        info = _frame_info(frame)
+    x, y, run = table.x, table.y, table.run
     if frame.empty:
         raise DataError(f"{source}: no rows")
     if compute is not None and (n is None or d is not None):
@@ -465,10 +492,18 @@ def load_curves(
     check_columns_exist(frame, named, source)
     _check_duplicated_columns(info, named, source)
 
+    given_frame = table.format == "table" and isinstance(data, pd.DataFrame)
+    labels = data.index if given_frame else table.labels
     frame = frame.reset_index(drop=False).rename(columns={"index": "__index__"})
-    frame.index = data.index if not is_file else frame.index
+    frame.index = frame.index if labels is None else labels
     frame["row"] = np.arange(len(frame))
     check = ColumnChecker(frame, source, info.lines if info is not None else None)
+    notes: list[str] = list(table.notes)
+    if compute_per_step is not None:
+        steps = inputs.get("x")
+        inputs["x"] = roles["x"] = _steps_to_compute(check, steps, compute_per_step)
+        roles |= {"step": str(steps), "compute_per_step": str(compute_per_step)}
+        notes.append(f"x is {roles['x']}: steps converted to compute")
 
     canonical = pd.DataFrame(index=frame.index)
     window = _window(check, inputs, min_x, max_x)
@@ -497,7 +532,6 @@ def load_curves(
 
     first_input = next(iter(inputs))
     _check_label_collisions(frame, recipe, run, source)
-    notes: list[str] = []
     if drop_highest:
         canonical = _drop_highest(canonical, drop_highest, y, source, notes)
     canonical = _handle_repeats(check, canonical, inputs, run, repeats, bounded, notes)
@@ -514,6 +548,29 @@ def load_curves(
         path=info.path if info is not None else None,
         sha256=info.sha256 if info is not None else None,
     )
+
+
+def _steps_to_compute(check: ColumnChecker, steps: str | None, per_step: float | str) -> str:
+    """Add the column ``compute (<steps> × <per_step>)`` to ``check.frame``; returns its name.
+
+    ``per_step`` is one factor, or a column of compute per step (row by row).
+    """
+    source = check.source
+    if steps is None:
+        raise DataError(
+            f"{source}: compute_per_step converts the x column (steps); name it (x=...)"
+        )
+    if isinstance(per_step, str):
+        check_columns_exist(check.frame, {"compute_per_step": per_step}, source)
+        factor = check.numeric(per_step)
+        check.fail(per_step, "must be > 0 (compute per step)", (factor <= 0).to_numpy())
+    elif not (math.isfinite(per_step) and per_step > 0):
+        raise DataError(f"{source}: compute_per_step must be a finite number > 0, got {per_step!r}")
+    else:
+        factor = per_step
+    name = f"compute ({steps} × {per_step if isinstance(per_step, str) else f'{per_step:g}'})"
+    check.frame[name] = check.numeric(steps) * factor
+    return name
 
 
 def _checked_for_law(data: CurveData, bounded: bool, positive_y: bool) -> CurveData:
@@ -578,6 +635,7 @@ def _windowed(
         keep &= ~side
         if not keep.any():
             raise DataError(f"{source}: no rows left after excluding {name} {sign} {bound:g}")
+    _check_emptied_runs(canonical, keep, source, columns, bounds)
     inside = canonical[keep].copy()
     if bounds[0] is not None:
         # each run's first evaluation (e.g. at step 0, excluded) informs the start value R0
@@ -596,6 +654,29 @@ def _windowed(
         bounds=bounds,
         min_points=min_points,
         base_notes=list(base_notes),
+    )
+
+
+def _check_emptied_runs(
+    canonical: pd.DataFrame,
+    keep: pd.Series,
+    source: str,
+    columns: Mapping[str, str],
+    bounds: tuple[float | None, float | None],
+) -> None:
+    """Refuse a window that leaves a run with no points, naming the run (never dropped silently)."""
+    kept = set(canonical.loc[keep, "run"])
+    emptied = [run for run in dict.fromkeys(canonical["run"]) if run not in kept]
+    if not emptied:
+        return
+    name = columns.get("x", "x")
+    ends = [f"{name} >= {bounds[0]:g}"] if bounds[0] is not None else []
+    ends += [f"{name} <= {bounds[1]:g}"] if bounds[1] is not None else []
+    listed = ", ".join(f"'{run}'" for run in emptied[:MAX_ROWS_NAMED])
+    more = f" (and {len(emptied) - MAX_ROWS_NAMED} more)" if len(emptied) > MAX_ROWS_NAMED else ""
+    raise DataError(
+        f"{source}: run {listed}{more} has no {columns.get('y', 'y')} inside the window "
+        f"({' and '.join(ends)}); widen the window (min_x/max_x) or leave the run out of the data"
     )
 
 
@@ -629,21 +710,27 @@ def _window(
 _DATA_HINTS = {
     "Series": "a pandas Series; pass a DataFrame with named columns (series.to_frame())",
     "ndarray": "a NumPy array, which has no column names; pass pd.DataFrame(array, columns=[...])",
-    "dict": "a dict; pass pd.DataFrame(data)",
+    "dict": "a dict that is not run name -> DataFrame; pass pd.DataFrame(data)",
     "list": "a list; pass a pandas DataFrame",
     "tuple": "a tuple; pass a pandas DataFrame",
 }
 
 
 def check_data_type(data: object) -> None:
-    """Refuse data that is neither a pandas DataFrame nor a path, naming what to pass."""
-    if isinstance(data, (pd.DataFrame, str, os.PathLike)):
+    """Refuse data that is not a table, a path or run histories, naming what to pass.
+
+    Accepted: a pandas or polars DataFrame, a path, or a mapping of run name to
+    DataFrame (W&B run histories)."""
+    histories = (
+        isinstance(data, Mapping)
+        and len(data) > 0
+        and all(isinstance(value, pd.DataFrame) for value in data.values())
+    )
+    polars = type(data).__module__.split(".")[0] == "polars" and hasattr(data, "to_pandas")
+    if isinstance(data, (pd.DataFrame, str, os.PathLike)) or histories or polars:
         return
     kind = type(data)
-    if kind.__module__.split(".")[0] == "polars":
-        what = "a polars DataFrame; pass frame.to_pandas() (or write it to Parquet)"
-    else:
-        what = _DATA_HINTS.get(kind.__name__, f"a {kind.__name__}; pass a pandas DataFrame")
+    what = _DATA_HINTS.get(kind.__name__, f"a {kind.__name__}; pass a pandas DataFrame")
     raise DataError(f"data is {what}, or the path of a CSV, TSV or Parquet file")
 
 

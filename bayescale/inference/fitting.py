@@ -138,7 +138,10 @@ def registered(law: Law) -> Law:
     return law
 
 
-LOAD_OPTIONS = ("x", "y", "run", "recipe", "n", "d", "compute", "trials", "repeats", "drop_highest")
+LOAD_OPTIONS = (
+    *("x", "y", "run", "recipe", "n", "d", "compute", "trials", "repeats", "drop_highest"),
+    *("runs", "format", "compute_per_step"),
+)
 """The options of :func:`fit` that say how to read the data (the rest say how to fit it)."""
 
 

@@ -15,7 +15,9 @@ from bayescale.cli.common import (
     check_law,
     check_numbers,
     check_window,
+    convergence_line,
     curves_from_args,
+    exit_status,
     file_names,
     fit_kwargs,
     format_table,
@@ -120,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         out.stage_bytes("posterior.nc", netcdf_bytes(result))
         stage_json(out, "fit.json", payload)
     print(render(result, payload))
-    return 0
+    return exit_status(result.diagnostics.converged)
 
 
 def render(result, payload: dict) -> str:
@@ -152,6 +154,7 @@ def render(result, payload: dict) -> str:
         f"diagnostics: max r_hat {diagnostics.max_r_hat:.3f}, min ess_bulk "
         f"{diagnostics.min_ess_bulk:.0f}, divergences {diagnostics.divergences}",
     ]
+    lines.append(convergence_line(diagnostics.converged))
     lines += [f"warning: {message}" for message in diagnostics.warnings]
     lines += [f"note: {note}" for note in diagnostics.notes]
     lines.append(f"wrote {', '.join(payload['files'].values())}")

@@ -31,6 +31,7 @@ from bayescale.model.laws import Law
 from bayescale.results.allocation import allocation_table
 from bayescale.results.export import fit_to_dict
 from bayescale.results.fit_result import LOCATORS
+from bayescale.results.intervals import readable_summary
 from bayescale.results.persistence import netcdf_bytes
 
 NAME = "fit"
@@ -136,8 +137,10 @@ def render(result, payload: dict) -> str:
     )
     lines += [f"note: {note}" for note in result.data.notes]
     ci = payload["ci"]
-    lines += ["", f"parameters (mean, sd, {ci:.0%} interval, r_hat, ess_bulk):"]
-    lines.append(format_table(result.summary(ci=ci).drop(columns=["ess_tail", *LOCATORS])))
+    lines += ["", f"parameters (mean, median, sd, {ci:.0%} interval, r_hat, ess_bulk):"]
+    table, heavy = readable_summary(result.summary(ci=ci).drop(columns=["ess_tail", *LOCATORS]))
+    lines.append(format_table(table))
+    lines += [f"note: {note}" for note in heavy]
     if payload["predictions"]:
         lines += ["", "predictions (curve interval; obs_* for a new observation):"]
         lines.append(format_table(pd.DataFrame(payload["predictions"])))

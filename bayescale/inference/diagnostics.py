@@ -11,7 +11,17 @@ from bayescale.model.priors import hierarchy_prior_name
 from bayescale.results.provenance import SamplerSettings
 from bayescale.user_warnings import BayescaleWarning, warn
 
-__all__ = ["ESS_MIN", "R_HAT_MAX", "check_convergence", "check_identification", "emit"]
+__all__ = [
+    "ESS_MIN",
+    "R_HAT_MAX",
+    "ConvergenceWarning",
+    "IdentificationWarning",
+    "LawMisfitWarning",
+    "PredictiveCheckWarning",
+    "check_convergence",
+    "check_identification",
+    "emit",
+]
 
 
 class ConvergenceWarning(BayescaleWarning):
@@ -24,6 +34,11 @@ class IdentificationWarning(BayescaleWarning):
 
 class PredictiveCheckWarning(BayescaleWarning):
     """The data do not look like draws from the fitted model (outliers, noise too narrow)."""
+
+
+class LawMisfitWarning(BayescaleWarning):
+    """The law cannot follow the data's shape: the law, not the noise, is the suspect
+    (:mod:`bayescale.inference.law_misfit`)."""
 
 
 def reported_variables(spec: ModelSpec) -> list[str]:

@@ -17,6 +17,7 @@ from bayescale.inference.convergence import attempt_record, can_converge, retry_
 from bayescale.inference.diagnostics import (
     ConvergenceWarning,
     IdentificationWarning,
+    LawMisfitWarning,
     PredictiveCheckWarning,
     check_convergence,
     check_identification,
@@ -29,6 +30,7 @@ from bayescale.inference.identification import (
 )
 from bayescale.inference.interrupts import check_complete, interruptible
 from bayescale.inference.law_checks import check_direction, check_prior_ranges
+from bayescale.inference.law_misfit import check_law_fit
 from bayescale.inference.predictive_check import predictive_check
 from bayescale.inference.sampler_settings import checked_settings
 from bayescale.inference.sampling import sample_posterior
@@ -38,6 +40,7 @@ from bayescale.model.likelihoods.registry import get_likelihood
 from bayescale.model.likelihoods.run_offsets import restore_run_draws
 from bayescale.model.priors import Prior, hierarchy_prior, hierarchy_prior_name, merge_priors
 from bayescale.results.fit_result import Diagnostics, Fit
+from bayescale.results.pointwise import curve_at_observations
 from bayescale.results.provenance import SamplerSettings, SamplingTimes
 
 
@@ -485,16 +488,19 @@ def fit_curves(
         version=__version__,
     )
     predictive = predictive_check(fitted)
+    law_check = check_law_fit(fitted, curve_at_observations(fitted).to_numpy())
     emit(convergence, ConvergenceWarning)
     emit(identification, IdentificationWarning)
     emit(predictive.messages(), PredictiveCheckWarning)
+    emit(law_check.messages(), LawMisfitWarning)
     fitted.diagnostics = Diagnostics(
         max_r_hat=r_hat,
         min_ess_bulk=ess,
         divergences=divergences,
-        warnings=convergence + identification + predictive.messages(),
+        warnings=convergence + identification + predictive.messages() + law_check.messages(),
         prior_reliance=[row.to_dict() for row in reliance],
         predictive=predictive.to_dict(),
+        law_check=law_check.to_dict(),
         notes=[*notes, *weak_nuisance, *predictive.notes(), *single_run_notes(spec, curves)],
         attempts=attempts,
     )

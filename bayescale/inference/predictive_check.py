@@ -24,7 +24,6 @@ fit are not to be trusted as computed.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -125,8 +124,8 @@ class PredictiveCheck:
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        return asdict(self)
+        """JSON-friendly form (with ``reason``, empty when the check passed)."""
+        return {**asdict(self), "reason": self.reason}
 
 
 def predictive_check(fit: Fit, *, mass: float = PPC_MASS, seed: int = 0) -> PredictiveCheck:
@@ -181,58 +180,79 @@ def predictive_check(fit: Fit, *, mass: float = PPC_MASS, seed: int = 0) -> Pred
 def _replicated_shares(
     fit: Fit, mu, lower: np.ndarray, upper: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """Share outside ``[lower, upper]`` in data sets drawn from the fitted model.
+    """Share outside ``[lower, upper]`` in data sets drawn from the fitted model."""
+    _, drawn = replicate(fit, np.asarray(mu), rng)
+    return ((drawn < lower) | (drawn > upper)).mean(axis=1)
 
-    Each replicate takes one posterior draw's curve and noise; observation
-    models with a simulator form (``Likelihood.simulation_noise``: drift, AR(1),
-    Normal) draw the noise correlated along each run, the others draw it
-    independently (``Likelihood.draw``), as they model it.
+
+def replicate(
+    fit: Fit, mu: np.ndarray, rng: np.random.Generator, size: int = REPLICATES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Data sets drawn from the fitted model, each from one posterior draw.
+
+    Observation models with a simulator form (``Likelihood.simulation_noise``:
+    drift, AR(1), Normal) draw the noise correlated along each run (in input
+    order), the others independently (``Likelihood.draw``), as they model it.
+
+    Parameters
+    ----------
+    fit : Fit
+    mu : numpy.ndarray
+        Each run's curve at its observations, ``(chain, draw, obs)``
+        (:func:`bayescale.results.pointwise.curve_at_observations`).
+    rng : numpy.random.Generator
+    size : int
+        Number of data sets (at most the number of posterior draws).
+
+    Returns
+    -------
+    picks : numpy.ndarray
+        The posterior draws used (flat indices into chain x draw).
+    drawn : numpy.ndarray
+        ``(size, obs)`` replicated observations on the response scale.
     """
-    mu = np.asarray(mu).reshape(-1, np.shape(mu)[-1])
+    flat = np.asarray(mu).reshape(-1, np.shape(mu)[-1])
     noise = {name: np.asarray(v).ravel() for name, v in fit.noise_draws().items()}
-    picks = rng.choice(mu.shape[0], size=min(REPLICATES, mu.shape[0]), replace=False)
+    picks = rng.choice(flat.shape[0], size=min(size, flat.shape[0]), replace=False)
     simulated = fit.likelihood.simulation_noise
     if simulated is None:
         import xarray as xr
 
-        chosen = xr.DataArray(mu[picks], dims=("sample", "obs"))
+        chosen = xr.DataArray(flat[picks], dims=("sample", "obs"))
         params = {k: xr.DataArray(v[picks], dims="sample") for k, v in noise.items()}
         with np.errstate(over="ignore", invalid="ignore"):
             drawn = np.asarray(fit.likelihood.draw(chosen, params, rng, fit.trial_count()))
-    else:
-        runs = _run_positions(fit)
-        drawn = np.empty((len(picks), mu.shape[1]))
-        for i, pick in enumerate(picks):
-            values = simulated({k: float(v[pick]) for k, v in noise.items()})
-            drawn[i] = mu[pick] + _correlated_noise(values, runs, rng)
-    outside = (drawn < lower) | (drawn > upper)
-    return outside.mean(axis=1)
+        return picks, drawn
+    forms = [simulated({k: float(v[pick]) for k, v in noise.items()}) for pick in picks]
+    values = {
+        key: np.array([form[key] for form in forms]) for key in ("drift_sd", "drift_corr", "sd")
+    }
+    return picks, flat[picks] + _correlated_noise(values, run_positions(fit), rng)
 
 
-def _run_positions(fit: Fit) -> list[np.ndarray]:
+def run_positions(fit: Fit) -> list[np.ndarray]:
     """Each run's observation positions (in ``fit.data.frame`` order), sorted by input."""
     frame = fit.data.frame.reset_index(drop=True)
-    order = frame.columns.intersection(list(fit.law.inputs)).tolist()
+    inputs = list(fit.law.inputs)
     return [
-        rows.sort_values(order).index.to_numpy() for _, rows in frame.groupby("run", sort=False)
+        rows.sort_values(inputs).index.to_numpy() for _, rows in frame.groupby("run", sort=False)
     ]
 
 
 def _correlated_noise(
-    values: dict[str, float], runs: list[np.ndarray], rng: np.random.Generator
+    values: dict[str, np.ndarray], runs: list[np.ndarray], rng: np.random.Generator
 ) -> np.ndarray:
-    """Stationary AR(1) drift plus white noise along each run (the simulator's form)."""
-    total = sum(len(rows) for rows in runs)
-    out = np.empty(total)
+    """Stationary AR(1) drift plus white noise along each run, one row per replicate
+    (the simulator's form; each parameter an array over replicates)."""
     corr, drift_sd, sd = values["drift_corr"], values["drift_sd"], values["sd"]
-    innovation = drift_sd * math.sqrt(max(1.0 - corr**2, 0.0))
+    innovation = drift_sd * np.sqrt(np.clip(1.0 - corr**2, 0.0, None))
+    out = np.empty((len(corr), sum(len(rows) for rows in runs)))
     for rows in runs:
-        drift = np.empty(len(rows))
-        drift[0] = drift_sd * rng.standard_normal()
-        steps = rng.standard_normal(len(rows))
-        for t in range(1, len(rows)):
-            drift[t] = corr * drift[t - 1] + innovation * steps[t]
-        out[rows] = drift + sd * rng.standard_normal(len(rows))
+        drift = drift_sd * rng.standard_normal(len(corr))
+        for t, row in enumerate(rows):
+            if t:
+                drift = corr * drift + innovation * rng.standard_normal(len(corr))
+            out[:, row] = drift + sd * rng.standard_normal(len(corr))
     return out
 
 

@@ -56,6 +56,8 @@ class Diagnostics:
         The posterior predictive check (:mod:`bayescale.inference.predictive_check`).
     notes : list of str
         What the user should know that is not a problem (e.g. single-run recipes).
+    law_check : dict or None
+        The wrong-law check (:mod:`bayescale.inference.law_misfit`).
     attempts : list of dict
         Every sampling attempt (``tune``, ``draws``, ``target_accept`` and its
         ``max_r_hat``, ``min_ess_bulk``, ``divergences``, ``converged``); a second
@@ -74,6 +76,7 @@ class Diagnostics:
     prior_reliance: list[dict[str, Any]] = field(default_factory=list)
     predictive: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    law_check: dict[str, Any] | None = None
     attempts: list[dict[str, Any]] = field(default_factory=list)
     converged: bool | None = None
 
@@ -102,6 +105,7 @@ class Diagnostics:
             "prior_reliance": [dict(row) for row in self.prior_reliance],
             "predictive": None if self.predictive is None else dict(self.predictive),
             "notes": list(self.notes),
+            "law_check": None if self.law_check is None else dict(self.law_check),
             "attempts": [dict(attempt) for attempt in self.attempts],
             "converged": self.converged,
         }

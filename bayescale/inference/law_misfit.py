@@ -1,0 +1,185 @@
+"""Is the law wrong? Misfit that a flexible noise model would otherwise hide.
+
+A drift model (or a heavy-tailed one) can absorb a law that does not follow the
+data: the residuals become "drift" and the fit looks clean. Two posterior
+predictive checks look for structure that noise, as the fitted model has it,
+does not make:
+
+- **shared residuals**: seeds of one recipe drift independently, so at the same
+  input their residuals (observation minus the run's own curve) average out.
+  A law error is the same for every seed: the residuals agree. The statistic is
+  the share of the residual sum of squares carried by the per-input mean over
+  seeds (about ``1 / seeds`` for independent noise, near 1 for a law error);
+- **residual runs along the input** (one run per recipe, or one point per
+  model): the lag-one autocorrelation of the residuals in input order. Noise
+  correlated along a run (drift, AR(1)) is drawn as such in the replicates, so
+  only correlation beyond the model's own counts.
+
+Each statistic is computed, for :data:`REPLICATES` posterior draws, on the data
+and on a data set drawn from the fitted model with that draw
+(:func:`bayescale.inference.predictive_check.replicate`); the check fails when
+the data's statistic exceeds the replicate's in all but a share
+:data:`P_MIN` of draws. Both checks together keep the false-alarm rate below 5%
+on data drawn from the right law (measured in ``docs/warnings.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from bayescale.inference.predictive_check import REPLICATES, replicate, run_positions
+from bayescale.results.fit_result import Fit
+
+P_MIN = 0.005
+"""Posterior predictive p-value below which a check fails (each of the two)."""
+
+MIN_POINTS = 5
+"""Fewest points in a run (one-point-per-model table) for the residual-runs check."""
+
+
+@dataclass(frozen=True)
+class LawCheck:
+    """Result of :func:`check_law_fit`.
+
+    Attributes
+    ----------
+    statistic : {"shared", "lag"} or None
+        The check made (``None``: too few points for either).
+    observed, replicated : float
+        The statistic's median on the data and on data drawn from the fitted
+        model.
+    p_value : float or None
+        Share of posterior draws whose replicate's statistic is at least the data's.
+    passed : bool
+    law : str
+    """
+
+    statistic: str | None
+    observed: float
+    replicated: float
+    p_value: float | None
+    passed: bool
+    law: str
+
+    def messages(self) -> list[str]:
+        """The warning naming the law as the suspect (empty when the check passed)."""
+        if self.passed:
+            return []
+        if self.statistic == "shared":
+            what = (
+                f"the seeds of a recipe share their residuals at the same input "
+                f"({self.observed:.0%} of the residual variance is common to the seeds, "
+                f"{self.replicated:.0%} in data drawn from the fitted model; p = "
+                f"{self.p_value:.3f}): a misfit the noise model absorbed"
+            )
+        else:
+            what = (
+                f"the residuals run in long stretches along the input (lag-one "
+                f"autocorrelation {self.observed:.2f}, {self.replicated:.2f} in data drawn "
+                f"from the fitted model; p = {self.p_value:.3f})"
+            )
+        return [
+            f"law check: {what}; the law '{self.law}' is the suspect: it cannot follow "
+            "the data's shape, so its parameters and extrapolations are biased. Compare "
+            "laws (bayescale compare-laws) or fit another law; a more flexible noise "
+            "model will not fix it"
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+def check_law_fit(fit: Fit, mu: np.ndarray, *, seed: int = 1) -> LawCheck:
+    """Check ``fit``'s law against its data (shared residuals or residual runs).
+
+    Parameters
+    ----------
+    fit : Fit
+    mu : numpy.ndarray
+        Each run's curve at its observations, ``(chain, draw, obs)``.
+    seed : int
+        Seed of the replicated data sets.
+
+    Returns
+    -------
+    LawCheck
+    """
+    groups = _shared_groups(fit)
+    runs = [rows for rows in run_positions(fit) if len(rows) >= MIN_POINTS]
+    if groups:
+        name, statistic = "shared", lambda r: _shared_share(r, groups)
+    elif runs and fit.law.inputs == ("x",):
+        name, statistic = "lag", lambda r: _lag_one(r, runs)
+    else:
+        return LawCheck(None, np.nan, np.nan, None, True, fit.law.name)
+    rng = np.random.default_rng(seed)
+    picks, drawn = replicate(fit, mu, rng, REPLICATES)
+    curve = np.asarray(mu).reshape(-1, np.shape(mu)[-1])[picks]
+    y = fit.data.frame["y"].to_numpy(float)
+    observed = np.log(y) if fit.law.response == "log" else y
+    t_obs = statistic(observed[None, :] - curve)
+    t_rep = statistic(drawn - curve)
+    p_value = float(np.mean(t_rep >= t_obs))
+    return LawCheck(
+        statistic=name,
+        observed=float(np.median(t_obs)),
+        replicated=float(np.median(t_rep)),
+        p_value=p_value,
+        passed=p_value >= P_MIN,
+        law=fit.law.name,
+    )
+
+
+def _shared_groups(fit: Fit) -> list[np.ndarray]:
+    """Positions of observations at the same input of one recipe, over >= 2 runs.
+
+    Inputs are matched on a grid of log input (bins as wide as the median
+    step between a run's evaluations), so seeds evaluated at slightly different
+    compute still line up.
+    """
+    if fit.law.inputs != ("x",):
+        return []
+    frame = fit.data.frame.reset_index(drop=True)
+    groups = []
+    for _, rows in frame.groupby("recipe", sort=False):
+        if rows["run"].nunique() < 2:
+            continue
+        log_x = np.log(rows["x"].to_numpy(float))
+        steps = [
+            np.median(np.diff(np.sort(np.log(part["x"].to_numpy(float)))))
+            for _, part in rows.groupby("run", sort=False)
+            if len(part) > 1
+        ]
+        width = float(np.median(steps)) if steps else 0.0
+        key = np.round(log_x / width).astype(int) if width > 0 else log_x
+        for _, members in rows.groupby(key, sort=False):
+            if members["run"].nunique() >= 2:
+                groups.append(members.index.to_numpy())
+    return groups
+
+
+def _shared_share(residual: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """Per draw: the share of the grouped residuals' sum of squares in their group means."""
+    common = np.zeros(residual.shape[0])
+    total = np.zeros(residual.shape[0])
+    for rows in groups:
+        part = residual[:, rows]
+        common += len(rows) * part.mean(axis=1) ** 2
+        total += (part**2).sum(axis=1)
+    return common / np.where(total > 0, total, np.inf)
+
+
+def _lag_one(residual: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:
+    """Per draw: lag-one autocorrelation of the residuals along each run, pooled."""
+    products = np.zeros(residual.shape[0])
+    squares = np.zeros(residual.shape[0])
+    for rows in runs:
+        part = residual[:, rows]
+        part = part - part.mean(axis=1, keepdims=True)
+        products += (part[:, 1:] * part[:, :-1]).sum(axis=1)
+        squares += (part**2).sum(axis=1)
+    return products / np.where(squares > 0, squares, np.inf)

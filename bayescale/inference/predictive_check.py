@@ -118,7 +118,7 @@ class PredictiveCheck:
         return [
             f"{self.n_bad_pareto_k} of {self.n_obs} observations have PSIS-LOO Pareto k > "
             f"{PARETO_K_MAX} (max {self.max_pareto_k:.2f}): the fit leans on them, so LOO "
-            "estimates are unreliable there; expected with few points per parameter (one "
+            "estimates are unreliable there; expected with few points per parameter (e.g. one "
             "point per model), and not a misfit unless they also lie outside their "
             "predictive intervals"
         ]

@@ -2,7 +2,9 @@
 
 Every command reads CSV or Parquet, prints a readable table, writes JSON (and
 netCDF, figures or reports) into ``--out``, exits 0 on success, 2 on bad input
-or options with one line on stderr, and 130 when interrupted (Ctrl-C); it never
+or options with one line on stderr, 3 when the results were written but a fit
+behind them did not converge (:data:`bayescale.cli.common.NOT_CONVERGED`: not
+trustworthy), and 130 when interrupted (Ctrl-C); it never
 replaces an existing output without ``--overwrite``, takes ``--out`` for itself
 while it runs, and writes its outputs atomically, all or nothing
 (:mod:`bayescale.results.output`).
@@ -74,7 +76,8 @@ INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0, 2 on bad input, 130 when interrupted)."""
+    """Run the CLI; returns the exit status (0, 2 on bad input, 3 when written but not
+    converged, 130 when interrupted)."""
     args = build_parser().parse_args(argv)
     try:
         with warnings.catch_warnings():

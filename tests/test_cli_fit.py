@@ -8,7 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import QUICK_SAMPLER
+from conftest import QUICK_SAMPLER, QUICK_STATUS
 
 import bayescale as bs
 from bayescale.cli import main
@@ -42,7 +42,7 @@ def cli_run(scalerl_csv, tmp_path_factory):
 
 def test_fit_json_contract(cli_run, capsys):
     status, out = cli_run
-    assert status == 0
+    assert status == QUICK_STATUS
     payload = json.loads((out / "fit.json").read_text())
     assert payload["law"] == "sigmoid"
     assert payload["ci"] == 0.9
@@ -69,7 +69,7 @@ def test_fit_writes_a_loadable_posterior(cli_run):
 
 
 def test_fit_prints_a_readable_table(scalerl_csv, tmp_path, capsys):
-    assert main(_fit_args(scalerl_csv, tmp_path)) == 0
+    assert main(_fit_args(scalerl_csv, tmp_path)) == QUICK_STATUS
     printed = capsys.readouterr().out
     assert "R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B)" in printed
     assert "A[seed0]" in printed and "compute" not in printed.split("predictions")[0].lower()

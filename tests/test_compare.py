@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DATA, QUICK_CLI, STAT_SAMPLER
+from conftest import DATA, QUICK_CLI, QUICK_STATUS, STAT_SAMPLER
 
 import bayescale as bs
 from bayescale.analysis.recipes import (
@@ -246,9 +246,10 @@ CLI_ARGS = [
 
 
 def test_cli_writes_compare_json_and_a_table(tmp_path, capsys):
-    """Exit 0, compare.json with the contract keys, the decisions printed; no silent overwrite."""
+    """Exit 3 (quick settings: not converged), compare.json with the contract keys, the
+    decisions printed; no silent overwrite."""
     out = tmp_path / "cmp"
-    assert main([*CLI_ARGS, "--out", str(out)]) == 0
+    assert main([*CLI_ARGS, "--out", str(out)]) == QUICK_STATUS
     printed = capsys.readouterr().out
     assert "better" in printed and "higher" in printed and "ls_mean" in printed
     payload = json.loads((out / "compare.json").read_text())

@@ -11,6 +11,7 @@ from test_cli_contract import Sampled, _refused
 
 from bayescale.analysis import isoflop
 from bayescale.cli import main
+from bayescale.cli.common import NOT_CONVERGED
 from bayescale.studies.isoflop_simulate import simulate_isoflop
 
 QUICK = ["--draws", "150", "--tune", "150", "--chains", "2", "--seed", "3"]
@@ -80,8 +81,11 @@ def test_too_few_sizes_names_the_budgets(tmp_path, capsys, no_sampling):
 
 def test_isoflop_writes_json_and_figure_and_refuses_to_overwrite(sweeps, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main([*_base("isoflop", sweeps), *QUICK, "--ci", "0.9", "--out", str(out)]) == 0
+    status = main([*_base("isoflop", sweeps), *QUICK, "--ci", "0.9", "--out", str(out)])
     payload = json.loads((out / "isoflop.json").read_text())
+    # 150 draws x 2 chains cannot reach bulk ESS 400: results written, flagged (status 3)
+    assert status == NOT_CONVERGED and payload["converged"] is False
+    assert payload["diagnostics"]["converged"] is False
     assert {"budgets", "frontier", "allocations", "diagnostics", "files"} <= set(payload)
     assert [r["compute"] for r in payload["allocations"]] == [1e23, 3.8e25]
     assert set(payload["allocations"][0]) == {"compute", "n_opt", "d_opt", "ratio"}

@@ -13,7 +13,14 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CHINCHILLA_CLI, CHINCHILLA_CSV, QUICK_SAMPLER, STAT_SAMPLER, needs_chinchilla
+from conftest import (
+    CHINCHILLA_CLI,
+    CHINCHILLA_CSV,
+    QUICK_SAMPLER,
+    QUICK_STATUS,
+    STAT_SAMPLER,
+    needs_chinchilla,
+)
 
 import bayescale as bs
 from bayescale.cli import main
@@ -148,7 +155,7 @@ def test_cli_fit_chinchilla_with_compute_and_budget(tmp_path):
         "--out",
         str(out),
     ]
-    assert main(["fit", *argv]) == 0
+    assert main(["fit", *argv]) == QUICK_STATUS
     payload = json.loads((out / "fit.json").read_text())
     assert set(payload["parameters"]) == {"E", "A", "B", "alpha", "beta"}
     assert payload["data"]["columns"]["compute"] == "Training FLOP"

@@ -398,22 +398,28 @@ def test_default_predictions_are_per_recipe_with_an_extrapolation_note(families_
     assert "1000x the largest fitted x of recipe" in far["prediction_notes"][0]
 
 
-def test_report_replaces_trust_wording_when_the_predictive_check_fails():
+def test_report_states_the_predictive_check_reason_that_failed():
+    """A failed check names its reason (the outside share against the calibrated
+    bound); high Pareto k is a note on LOO, never the stated failure."""
     from bayescale.reporting.report import predictive_blocks
     from bayescale.results.fit_result import Diagnostics
 
     failed = {
         "mass": 0.95,
         "n_obs": 245,
-        "n_outside": 9,
+        "n_outside": 29,
+        "max_share": 0.09,
         "n_bad_pareto_k": 1,
         "passed": False,
+        "reason": "29 of 245 observations (11.8%) lie outside their 95% predictive interval",
     }
     (text,) = predictive_blocks(Diagnostics(1.0, 1000.0, 0, ["k"], predictive=failed))
-    assert "FAILED: do not trust the intervals as computed" in text
-    assert "9 of 245" in text and "1 have a PSIS-LOO Pareto k above 0.7" in text
-    (text,) = predictive_blocks(Diagnostics(1.0, 1000.0, 0, predictive={**failed, "passed": True}))
-    assert text.startswith("Posterior predictive check (passed)")
+    assert "FAILED, do not trust the intervals as computed: 29 of 245" in text
+    assert "1 have a PSIS-LOO Pareto k above 0.7 (a note" in text
+    passed = {**failed, "n_outside": 7, "passed": True, "reason": ""}
+    (text,) = predictive_blocks(Diagnostics(1.0, 1000.0, 0, predictive=passed))
+    assert text.startswith("Posterior predictive check passed: 7 of 245")
+    assert "up to 9.0%" in text
     assert predictive_blocks(Diagnostics(1.0, 1000.0, 0)) == []
 
 

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import QUICK_SAMPLER
+from conftest import QUICK_SAMPLER, QUICK_STATUS
 from matplotlib.collections import PathCollection, PolyCollection
 
 import bayescale as bs
@@ -117,7 +117,7 @@ def test_cli_fit_sizes_writes_json_and_figure(small_sizes, tmp_path, capsys):
     args = ["fit-sizes", str(csv), "--x", "gpu_hours", "--y", "pass_rate", "--size", "size"]
     args += ["--run", "seed", "--predict-size", "1e10", "--predict", "1e4", "3e4"]
     status = main([*args, *sampler, "--ci", "0.9", "--out", str(out)])
-    assert status == 0
+    assert status == QUICK_STATUS
     payload = json.loads((out / "sizes.json").read_text())
     assert payload["law"] == "sigmoid_sizes" and payload["ci"] == 0.9
     assert {"A_max", "gamma", "sigma_A_max"} <= set(payload["parameters"])

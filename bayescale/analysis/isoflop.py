@@ -658,7 +658,7 @@ def fit_isoflop(
     check_complete(tree, settings)
     times = SamplingTimes(compile=compile_seconds, sample=time.perf_counter() - start)
     post = tree["posterior"].to_dataset()
-    diagnostics = _diagnostics(tree)
+    diagnostics = _diagnostics(tree, settings)
 
     def flat(name: str) -> np.ndarray:
         values = post[name].to_numpy()
@@ -680,27 +680,21 @@ def fit_isoflop(
     return IsoflopFit(result_draws, data, settings, diagnostics, times)
 
 
-def _diagnostics(tree) -> dict[str, Any]:
+def _diagnostics(tree, settings: SamplerSettings) -> dict[str, Any]:
     import arviz_stats as azs
 
-    from bayescale.inference.diagnostics import ESS_MIN, R_HAT_MAX
+    from bayescale.inference.convergence import convergence_messages, is_converged
 
     post = tree["posterior"].to_dataset()[list(REPORTED)]
     r_hat = float(max(azs.rhat(post)[v].max() for v in post.data_vars))
     ess = float(min(azs.ess(post, method="bulk")[v].min() for v in post.data_vars))
     divergences = int(tree["sample_stats"]["diverging"].sum())
-    messages = []
-    if not np.isfinite(r_hat) or r_hat > R_HAT_MAX:
-        messages.append(f"R-hat {r_hat:.3f} > {R_HAT_MAX}: chains disagree; run more draws")
-    if divergences:
-        messages.append(f"{divergences} divergent transitions: intervals may be off")
-    if not np.isfinite(ess) or ess < ESS_MIN:
-        messages.append(f"bulk ESS {ess:.0f} < {ESS_MIN}: too few effective draws")
     return {
         "max_r_hat": r_hat,
         "min_ess_bulk": ess,
         "divergences": divergences,
-        "warnings": messages,
+        "converged": is_converged(r_hat, ess, divergences),
+        "warnings": convergence_messages(r_hat, ess, divergences, settings),
     }
 
 

@@ -695,6 +695,19 @@ def _recipes_at_grid_edge(per_seed: pd.DataFrame) -> set[str]:
     return set(per_seed.loc[hit, "recipe"].astype(str))
 
 
+def run_label(recipe: str, run: str) -> str:
+    """``recipe/run``, or ``run`` alone when it already starts with its recipe
+    (``baseline/seed0``, not ``baseline/baseline/seed0``).
+
+    Examples
+    --------
+    >>> run_label("baseline", "baseline/seed0"), run_label("baseline", "seed0")
+    ('baseline/seed0', 'baseline/seed0')
+    """
+    run, recipe = str(run), str(recipe)
+    return run if run.startswith(f"{recipe}/") else f"{recipe}/{run}"
+
+
 def _grid_edge_notes(per_seed: pd.DataFrame) -> list[str]:
     notes = []
     for column, name in (("a_at_grid_edge", "A"), ("c_mid_at_grid_edge", "C_mid")):
@@ -703,7 +716,7 @@ def _grid_edge_notes(per_seed: pd.DataFrame) -> list[str]:
         hit = per_seed[per_seed[column].astype(bool)]
         if hit.empty:
             continue
-        runs = ", ".join(f"{r.recipe}/{r.run}" for r in hit.head(5).itertuples())
+        runs = ", ".join(run_label(r.recipe, r.run) for r in hit.head(5).itertuples())
         notes.append(
             f"least squares: {name} of {len(hit)} seed(s) ({runs}) sits on its grid edge: "
             "a grid bound, not an estimate; their ls_decision says 'grid edge'"

@@ -2,9 +2,11 @@
 
 Every command reads CSV or Parquet, prints a readable table, writes JSON (and
 netCDF, figures or reports) into ``--out``, exits 0 on success, 2 on bad input
-or options with one line on stderr, and ``128 + signal`` when interrupted by
-SIGINT (Ctrl-C, 130), SIGTERM (143) or SIGHUP (129), with nothing written
-(:mod:`bayescale._signals`, ``docs/output_guarantees.md``); it never
+or options with one line on stderr, 3 when the results were written but a fit
+behind them did not converge (:data:`bayescale.cli.common.NOT_CONVERGED`: not
+trustworthy), and ``128 + signal`` when interrupted by SIGINT (Ctrl-C, 130),
+SIGTERM (143) or SIGHUP (129), with nothing written (:mod:`bayescale._signals`,
+``docs/output_guarantees.md``); it never
 replaces an existing output without ``--overwrite``, takes ``--out`` for itself
 while it runs, and writes its outputs atomically, all or nothing
 (:mod:`bayescale.results.output`).
@@ -90,8 +92,8 @@ INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0, 2 on bad input, 128 + signal when
-    interrupted by SIGINT, SIGTERM or SIGHUP)."""
+    """Run the CLI; returns the exit status (0, 2 on bad input, 3 when written but not
+    converged, 128 + signal when interrupted by SIGINT, SIGTERM or SIGHUP)."""
     previous = _signals.install()
     COMMITTED.clear()
     try:

@@ -34,6 +34,27 @@ class CommandError(Exception):
     """A user error the CLI reports in one line with exit status 2."""
 
 
+NOT_CONVERGED = 3
+"""Exit status when the results were written but a fit behind them did not converge
+(R-hat > 1.01, divergences or bulk ESS < 400, also after the automatic second
+attempt): scripts must not take them for good results."""
+
+
+def exit_status(*converged: bool | None) -> int:
+    """0 when every fit converged, else :data:`NOT_CONVERGED`."""
+    return 0 if all(flag is not False for flag in converged) else NOT_CONVERGED
+
+
+def convergence_line(*converged: bool | None) -> str:
+    """The printed verdict on convergence (one line)."""
+    if all(flag is not False for flag in converged):
+        return "converged: yes (R-hat <= 1.01, no divergences, bulk ESS >= 400)"
+    return (
+        f"converged: NO: results written but not trustworthy (exit status {NOT_CONVERGED}); "
+        "see the warnings"
+    )
+
+
 def add_data_options(
     parser: argparse.ArgumentParser, *, inputs: bool = True, required: bool = True
 ) -> None:

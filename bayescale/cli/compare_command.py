@@ -15,7 +15,9 @@ from bayescale.cli.common import (
     check_metric_value,
     check_numbers,
     check_window,
+    convergence_line,
     curves_from_args,
+    exit_status,
     file_names,
     fit_kwargs,
     format_table,
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         stage_json(out, "compare.json", {**result.to_dict(), "file": written})
     print(render(result))
     print(f"wrote {written}")
-    return 0
+    return exit_status(result.fit.diagnostics.converged)
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -118,6 +120,7 @@ def render(result: Comparison) -> str:
         f"diagnostics: max r_hat {diagnostics.max_r_hat:.3f}, min ess_bulk "
         f"{diagnostics.min_ess_bulk:.0f}, divergences {diagnostics.divergences}"
     )
+    lines.append(convergence_line(diagnostics.converged))
     lines += [f"warning: {message}" for message in diagnostics.warnings]
     lines += [f"note: {note}" for note in diagnostics.notes]
     return "\n".join(lines)

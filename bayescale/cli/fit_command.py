@@ -15,7 +15,9 @@ from bayescale.cli.common import (
     check_law,
     check_numbers,
     check_window,
+    convergence_line,
     curves_from_args,
+    exit_status,
     file_names,
     fit_kwargs,
     format_table,
@@ -29,6 +31,7 @@ from bayescale.model.laws import Law
 from bayescale.results.allocation import allocation_table
 from bayescale.results.export import data_prediction_inputs, fit_to_dict
 from bayescale.results.fit_result import LOCATORS
+from bayescale.results.intervals import readable_summary
 from bayescale.results.persistence import netcdf_bytes
 
 NAME = "fit"
@@ -123,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         out.stage_bytes("posterior.nc", netcdf_bytes(result))
         stage_json(out, "fit.json", payload)
     print(render(result, payload))
-    return 0
+    return exit_status(result.diagnostics.converged)
 
 
 def render(result, payload: dict) -> str:
@@ -137,8 +140,10 @@ def render(result, payload: dict) -> str:
     )
     lines += [f"note: {note}" for note in result.data.notes]
     ci = payload["ci"]
-    lines += ["", f"parameters (mean, sd, {ci:.0%} interval, r_hat, ess_bulk):"]
-    lines.append(format_table(result.summary(ci=ci).drop(columns=["ess_tail", *LOCATORS])))
+    lines += ["", f"parameters (mean, median, sd, {ci:.0%} interval, r_hat, ess_bulk):"]
+    table, heavy = readable_summary(result.summary(ci=ci).drop(columns=["ess_tail", *LOCATORS]))
+    lines.append(format_table(table))
+    lines += [f"note: {note}" for note in heavy]
     if payload["predictions"]:
         lines += ["", "predictions (curve interval; obs_* for a new observation):"]
         lines.append(format_table(pd.DataFrame(payload["predictions"])))
@@ -155,6 +160,7 @@ def render(result, payload: dict) -> str:
         f"diagnostics: max r_hat {diagnostics.max_r_hat:.3f}, min ess_bulk "
         f"{diagnostics.min_ess_bulk:.0f}, divergences {diagnostics.divergences}",
     ]
+    lines.append(convergence_line(diagnostics.converged))
     lines += [f"warning: {message}" for message in diagnostics.warnings]
     lines += [f"note: {note}" for note in diagnostics.notes]
     lines.append(f"wrote {', '.join(payload['files'].values())}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import warnings
 
 import pandas as pd
 
@@ -12,6 +11,8 @@ from bayescale.cli.common import (
     add_output_options,
     add_sampler_options,
     check_numbers,
+    convergence_line,
+    exit_status,
     file_names,
     format_table,
     output_folder,
@@ -97,14 +98,14 @@ def run(args: argparse.Namespace) -> int:
     check_numbers("--budget", args.budget, positive=True)
     data = sweep_data(args)
     with output_folder(args, OUTPUTS) as out:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = fit_isoflop(data, **settings)
-            approach3 = fit_chinchilla(data, settings) if args.approach3 else None
+        result = fit_isoflop(data, **settings)
+        approach3 = fit_chinchilla(data, settings) if args.approach3 else None
         payload = result.to_dict(args.budget, ci=args.ci)
         payload["data"]["path"] = args.data
         if approach3 is not None:
             payload["approach3"] = _approach3_payload(approach3, result, args)
+            payload["diagnostics"] = _with_subfit(payload["diagnostics"], approach3)
+        payload["converged"] = _converged(payload)
         payload["files"] = file_names(out)
         from bayescale.reporting.isoflop_plots import save_png
 
@@ -113,7 +114,25 @@ def run(args: argparse.Namespace) -> int:
         written = stage_json(out, "isoflop.json", payload)
     print(_render(result, payload, approach3, args))
     print(f"wrote {written}")
-    return 0
+    return exit_status(payload["converged"])
+
+
+SUBFIT = "Approach 3 (Chinchilla law) fit: "
+"""Prefix of the sub-fit's warnings in isoflop.json and the printout."""
+
+
+def _with_subfit(diagnostics: dict, approach3) -> dict:
+    """The isoFLOP fit's diagnostics with the Chinchilla sub-fit's warnings added."""
+    extra = [SUBFIT + message for message in approach3.diagnostics.warnings]
+    return {**diagnostics, "warnings": [*diagnostics["warnings"], *extra]}
+
+
+def _converged(payload: dict) -> bool:
+    """Whether the isoFLOP fit and the Approach 3 sub-fit (if any) both converged."""
+    flags = [payload["diagnostics"]["converged"]]
+    if "approach3" in payload:
+        flags.append(payload["approach3"]["diagnostics"]["converged"])
+    return all(flags)
 
 
 def _approach3_payload(approach3, result, args) -> dict:
@@ -126,11 +145,7 @@ def _approach3_payload(approach3, result, args) -> dict:
         "law": "chinchilla",
         "frontier": {name: stats(values, args.ci) for name, values in exponents.items()},
         "allocations": allocation_records(approach3.compute_optimal(budgets, ci=args.ci)),
-        "diagnostics": {
-            "max_r_hat": approach3.diagnostics.max_r_hat,
-            "min_ess_bulk": approach3.diagnostics.min_ess_bulk,
-            "divergences": approach3.diagnostics.divergences,
-        },
+        "diagnostics": approach3.diagnostics.to_dict(),
     }
 
 
@@ -166,13 +181,19 @@ def _render(result, payload: dict, approach3, args) -> str:
         ]
         budgets = _comparison_budgets(result, args)
         lines.append(format_table(compare_approaches(result, approach3, budgets, args.ci)))
-    diagnostics = payload["diagnostics"]
-    lines += [
-        "",
-        f"diagnostics: max r_hat {diagnostics['max_r_hat']:.3f}, min ess_bulk "
-        f"{diagnostics['min_ess_bulk']:.0f}, divergences {diagnostics['divergences']}",
-    ]
-    lines += [f"warning: {message}" for message in diagnostics["warnings"]]
+    lines.append("")
+    fits = [("isoFLOP fit", payload["diagnostics"])]
+    if "approach3" in payload:
+        fits.append(("Approach 3 (Chinchilla law) fit", payload["approach3"]["diagnostics"]))
+    for name, diagnostics in fits:
+        lines.append(
+            f"diagnostics, {name}: max r_hat {diagnostics['max_r_hat']:.3f}, min ess_bulk "
+            f"{diagnostics['min_ess_bulk']:.0f}, divergences {diagnostics['divergences']}"
+        )
+    lines.append(convergence_line(payload["converged"]))
+    lines += [f"warning: {message}" for message in payload["diagnostics"]["warnings"]]
+    if approach3 is not None:
+        lines += [f"note: {SUBFIT}{note}" for note in approach3.diagnostics.notes]
     return "\n".join(lines)
 
 

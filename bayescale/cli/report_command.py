@@ -18,6 +18,8 @@ from bayescale.cli.common import (
     add_sampler_options,
     check_law,
     check_numbers,
+    convergence_line,
+    exit_status,
     file_names,
     fit_kwargs,
     output_folder,
@@ -95,9 +97,10 @@ def run(args: argparse.Namespace) -> int:
         report.stage(out)
     warnings = fit.diagnostics.warnings
     print(f"{fit!r}")
+    print(convergence_line(fit.diagnostics.converged))
     print("\n".join(f"warning: {message}" for message in warnings) or "no warnings")
     print(f"wrote {', '.join(file_names(out).values())}")
-    return 0
+    return exit_status(fit.diagnostics.converged)
 
 
 def _check(args: argparse.Namespace):

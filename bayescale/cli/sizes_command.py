@@ -11,6 +11,8 @@ from bayescale.cli.common import (
     add_output_options,
     add_sampler_options,
     check_numbers,
+    convergence_line,
+    exit_status,
     file_names,
     format_table,
     output_folder,
@@ -136,13 +138,14 @@ def run(args: argparse.Namespace) -> int:
     shown = table.set_index(["size", "parameter"])[["fitted", "median", "lower", "upper"]]
     print(f"\nparameters at each size ({args.ci:.0%} intervals):")
     print(format_table(shown))
+    print(convergence_line(result.fit.diagnostics.converged))
     for message in result.fit.diagnostics.warnings:
         print(f"warning: {message}")
     if "backtest" in payload:
         print("\nlargest size held out (fit on the others, predicted vs its own data):")
         print(format_table(back.table.set_index("size")))
     print(f"wrote {written}")
-    return 0
+    return exit_status(result.fit.diagnostics.converged)
 
 
 def _save_figure(result, args: argparse.Namespace, path) -> None:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import numpy as np
 import xarray as xr
 
 from bayescale.data.curves import CurveData
+from bayescale.inference.convergence import ESS_MIN, R_HAT_MAX, convergence_messages
 from bayescale.model.build import ModelSpec
 from bayescale.model.priors import hierarchy_prior_name
+from bayescale.results.provenance import SamplerSettings
 from bayescale.user_warnings import BayescaleWarning, warn
 
-R_HAT_MAX = 1.01
-ESS_MIN = 400
+__all__ = [
+    "ESS_MIN",
+    "R_HAT_MAX",
+    "ConvergenceWarning",
+    "IdentificationWarning",
+    "LawMisfitWarning",
+    "PredictiveCheckWarning",
+    "check_convergence",
+    "check_identification",
+    "emit",
+]
 
 
 class ConvergenceWarning(BayescaleWarning):
@@ -26,6 +36,11 @@ class PredictiveCheckWarning(BayescaleWarning):
     """The data do not look like draws from the fitted model (outliers, noise too narrow)."""
 
 
+class LawMisfitWarning(BayescaleWarning):
+    """The law cannot follow the data's shape: the law, not the noise, is the suspect
+    (:mod:`bayescale.inference.law_misfit`)."""
+
+
 def reported_variables(spec: ModelSpec) -> list[str]:
     """Names of the posterior variables a summary reports."""
     law = spec.law_obj
@@ -37,8 +52,17 @@ def reported_variables(spec: ModelSpec) -> list[str]:
     ]
 
 
-def check_convergence(tree: xr.DataTree, spec: ModelSpec) -> tuple[float, float, int, list[str]]:
+def check_convergence(
+    tree: xr.DataTree,
+    spec: ModelSpec,
+    settings: SamplerSettings | None = None,
+    *,
+    retried: bool = False,
+) -> tuple[float, float, int, list[str]]:
     """R-hat, bulk ESS and divergences of the reported variables.
+
+    ``settings`` (the attempt's) and ``retried`` make the messages name what to
+    do next (:func:`bayescale.inference.convergence.convergence_messages`).
 
     Returns
     -------
@@ -51,19 +75,7 @@ def check_convergence(tree: xr.DataTree, spec: ModelSpec) -> tuple[float, float,
     r_hat = float(max(r_hats[v].max() for v in post.data_vars))
     ess = float(min(esses[v].min() for v in post.data_vars))
     divergences = int(tree["sample_stats"]["diverging"].sum())
-    messages = []
-    if not np.isfinite(r_hat) or r_hat > R_HAT_MAX:
-        messages.append(
-            f"R-hat {r_hat:.3f} > {R_HAT_MAX}: chains disagree; run more tuning/draws or check the model"
-        )
-    if divergences:
-        messages.append(
-            f"{divergences} divergent transitions: the posterior geometry is hard; intervals may be off"
-        )
-    if not np.isfinite(ess) or ess < ESS_MIN:
-        messages.append(
-            f"bulk ESS {ess:.0f} < {ESS_MIN}: too few effective draws for stable intervals"
-        )
+    messages = convergence_messages(r_hat, ess, divergences, settings, retried=retried)
     return r_hat, ess, divergences, messages
 
 

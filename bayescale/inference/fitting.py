@@ -13,17 +13,24 @@ import xarray as xr
 
 from bayescale._version import __version__
 from bayescale.data.curves import CurveData, load_curves
+from bayescale.inference.convergence import attempt_record, can_converge, retry_settings
 from bayescale.inference.diagnostics import (
     ConvergenceWarning,
     IdentificationWarning,
+    LawMisfitWarning,
     PredictiveCheckWarning,
     check_convergence,
     check_identification,
     emit,
 )
-from bayescale.inference.identification import check_prior_reliance, single_run_notes
+from bayescale.inference.identification import (
+    check_prior_reliance,
+    nuisance_notes,
+    single_run_notes,
+)
 from bayescale.inference.interrupts import check_complete, interruptible
 from bayescale.inference.law_checks import check_direction, check_prior_ranges
+from bayescale.inference.law_misfit import check_law_fit
 from bayescale.inference.predictive_check import predictive_check
 from bayescale.inference.sampler_settings import checked_settings
 from bayescale.inference.sampling import sample_posterior
@@ -33,7 +40,8 @@ from bayescale.model.likelihoods.registry import get_likelihood
 from bayescale.model.likelihoods.run_offsets import restore_run_draws
 from bayescale.model.priors import Prior, hierarchy_prior, hierarchy_prior_name, merge_priors
 from bayescale.results.fit_result import Diagnostics, Fit
-from bayescale.results.provenance import SamplerSettings
+from bayescale.results.pointwise import curve_at_observations
+from bayescale.results.provenance import SamplerSettings, SamplingTimes
 
 
 def resolve_likelihood(likelihood: str, law: Law, data: CurveData) -> str:
@@ -44,9 +52,12 @@ def resolve_likelihood(likelihood: str, law: Law, data: CurveData) -> str:
     - ``"student_t"`` for losses (unbounded laws): real loss tables contain
       outlying runs, and a Normal fit lets a few of them move the exponents (on
       the 245 Chinchilla rows: beta 0.61 under Normal, 0.37 under Student-t);
-    - ``"student_t"`` for bounded metrics without a run column and several recipes:
-      each recipe's rows are then separate models (one point per model), not
-      checkpoints of one run, so there is no within-run drift to model;
+    - ``"student_t"`` for bounded metrics without a run column when the rows
+      are separate models (one point per model): several recipes, or inputs
+      spaced geometrically (each at least :data:`LADDER_RATIO` times the one
+      before, in the median, as a ladder of model sizes or training budgets is,
+      while checkpoints of one run are evenly spaced steps); there is no
+      within-run drift to model;
     - ``"drift"`` for other bounded metrics (pass rates evaluated at consecutive
       checkpoints of a run: slow drift within the run plus fresh measurement
       noise), also when ``trials`` are given: the binomial models treat
@@ -92,10 +103,37 @@ def auto_likelihood(law: Law, data: CurveData) -> tuple[str, str]:
             "likelihood auto -> student_t: no run column, so each recipe's rows are separate "
             "models with independent noise, not checkpoints of one run (pass likelihood= to change)"
         )
+    if "run" not in data.columns and _ladder(data):
+        return "student_t", (
+            "likelihood auto -> student_t: no run column and the inputs grow geometrically "
+            f"(median step x{_median_ratio(data):.1f}), so each row is a separate model with "
+            "independent noise, not a checkpoint of one run (checkpoints of a run: pass "
+            "likelihood='drift')"
+        )
     return "drift", (
         "likelihood auto -> drift: checkpoints of a run drift together; one point per "
         "model? pass likelihood='student_t'"
     )
+
+
+LADDER_RATIO = 1.5
+"""Median ratio of consecutive inputs from which rows without a run column are taken
+for separate models (a ladder of sizes or budgets) rather than checkpoints of a run."""
+
+
+def _median_ratio(data: CurveData) -> float:
+    ratios = [
+        np.median(np.diff(np.log(np.sort(rows[role].unique()))))
+        for role in data.input_roles
+        for _, rows in data.frame.groupby("run", sort=False)
+        if rows[role].nunique() > 1
+    ]
+    return float(np.exp(np.median(ratios))) if ratios else 1.0
+
+
+def _ladder(data: CurveData) -> bool:
+    """Whether the rows look like separate models: inputs spaced geometrically."""
+    return _median_ratio(data) >= LADDER_RATIO
 
 
 def resolve_varying(varying: str | Iterable[str], law: Law, data: CurveData) -> tuple[str, ...]:
@@ -397,7 +435,12 @@ def fit(
 
 
 def fit_curves(
-    curves: CurveData, spec: ModelSpec, settings: SamplerSettings, notes: Sequence[str] = ()
+    curves: CurveData,
+    spec: ModelSpec,
+    settings: SamplerSettings,
+    notes: Sequence[str] = (),
+    *,
+    retry: bool = True,
 ) -> Fit:
     """Sample ``spec`` on validated ``curves`` (the layer under :func:`fit`).
 
@@ -405,6 +448,14 @@ def fit_curves(
     ``settings.seed=None`` a fresh random seed; the returned fit records the
     values used. ``notes`` are kept in the fit's diagnostics (e.g. which
     observation model ``"auto"`` chose).
+
+    When the first attempt fails its convergence checks
+    (:func:`bayescale.inference.convergence.is_converged`) and ``retry`` is true,
+    the same model is sampled once more with longer tuning, more draws and a
+    higher target acceptance (:func:`~bayescale.inference.convergence.retry_settings`;
+    never another model); the fit is the second attempt's, both are recorded in
+    ``diagnostics.attempts`` and a note says so. Fits with fewer draws than
+    could reach the ESS threshold are not retried.
 
     Raises
     ------
@@ -415,19 +466,20 @@ def fit_curves(
     if settings.target_accept is None:
         settings = dataclasses.replace(settings, target_accept=spec.likelihood_obj.target_accept)
     arrays = model_arrays(spec, curves)
-    with interruptible():
-        tree, times = sample_posterior(
-            spec,
-            arrays,
-            n_runs=len(curves.runs),
-            n_recipes=len(curves.recipes),
-            settings=settings,
-        )
-    check_complete(tree, settings)
-    tree = restore_run_draws(tree, spec, arrays, np.random.default_rng(settings.seed))
-    tree = attach_data(tree, curves)
-    r_hat, ess, divergences, convergence = check_convergence(tree, spec)
+    tree, times = _sample(curves, spec, arrays, settings)
+    r_hat, ess, divergences, convergence = check_convergence(tree, spec, settings)
+    attempts = [attempt_record(settings, r_hat, ess, divergences)]
+    notes = list(notes)
+    if retry and not attempts[0]["converged"] and can_converge(settings):
+        first = settings
+        settings = retry_settings(settings)
+        tree, again = _sample(curves, spec, arrays, settings)
+        times = SamplingTimes(compile=times.compile, sample=times.sample + again.sample)
+        r_hat, ess, divergences, convergence = check_convergence(tree, spec, settings, retried=True)
+        attempts.append(attempt_record(settings, r_hat, ess, divergences))
+        notes.append(retry_note(first, attempts))
     reliance, leaning = check_prior_reliance(tree, spec, curves)
+    weak_nuisance = nuisance_notes(reliance, spec, curves)
     identification = check_identification(tree, spec, curves) + leaning
     fitted = Fit(
         tree=tree,
@@ -439,19 +491,53 @@ def fit_curves(
         version=__version__,
     )
     predictive = predictive_check(fitted)
+    law_check = check_law_fit(fitted, curve_at_observations(fitted).to_numpy())
     emit(convergence, ConvergenceWarning)
     emit(identification, IdentificationWarning)
     emit(predictive.messages(), PredictiveCheckWarning)
+    emit(law_check.messages(), LawMisfitWarning)
     fitted.diagnostics = Diagnostics(
         max_r_hat=r_hat,
         min_ess_bulk=ess,
         divergences=divergences,
-        warnings=convergence + identification + predictive.messages(),
+        warnings=convergence + identification + predictive.messages() + law_check.messages(),
         prior_reliance=[row.to_dict() for row in reliance],
         predictive=predictive.to_dict(),
-        notes=[*notes, *single_run_notes(spec, curves)],
+        law_check=law_check.to_dict(),
+        notes=[*notes, *weak_nuisance, *predictive.notes(), *single_run_notes(spec, curves)],
+        attempts=attempts,
     )
     return fitted
+
+
+def _sample(
+    curves: CurveData, spec: ModelSpec, arrays: Mapping[str, np.ndarray], settings: SamplerSettings
+) -> tuple[xr.DataTree, SamplingTimes]:
+    """One sampling attempt: the posterior with run draws restored and the data attached."""
+    with interruptible():
+        tree, times = sample_posterior(
+            spec,
+            arrays,
+            n_runs=len(curves.runs),
+            n_recipes=len(curves.recipes),
+            settings=settings,
+        )
+    check_complete(tree, settings)
+    tree = restore_run_draws(tree, spec, arrays, np.random.default_rng(settings.seed))
+    return attach_data(tree, curves), times
+
+
+def retry_note(first: SamplerSettings, attempts: Sequence[Mapping[str, Any]]) -> str:
+    """One line: the first attempt failed, what the second used and how it came out."""
+    before, after = attempts
+    outcome = "passed its checks" if after["converged"] else "still failed (see the warning)"
+    return (
+        f"first attempt (--tune {first.tune} --draws {first.draws} --target-accept "
+        f"{first.target_accept:g}) failed its convergence checks (R-hat {before['max_r_hat']:.3f}, "
+        f"{before['divergences']} divergences, bulk ESS {before['min_ess_bulk']:.0f}); "
+        f"an automatic second attempt (--tune {after['tune']} --draws {after['draws']} "
+        f"--target-accept {after['target_accept']:g}) {outcome}"
+    )
 
 
 def attach_data(tree: xr.DataTree, curves: CurveData) -> xr.DataTree:

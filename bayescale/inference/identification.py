@@ -169,7 +169,9 @@ def check_prior_reliance(
     rows : list of PriorReliance
         One per recipe and parameter.
     messages : list of str
-        One line per recipe naming the parameters that lean on the prior.
+        One line per recipe naming the parameters that lean on the prior, with
+        what to do; nuisance parameters (``Law.nuisance``, e.g. the sigmoid's
+        ``R0``) are left to :func:`nuisance_notes`.
     """
     law = spec.law_obj
     post = tree["posterior"].to_dataset()
@@ -183,16 +185,48 @@ def check_prior_reliance(
             rows.append(_compare(recipe, name, priors[name], value.to_numpy().ravel(), law))
     messages = []
     for recipe in data.recipes:
-        weak = [r for r in rows if r.recipe == recipe and r.leans_on_prior]
+        weak = [
+            r
+            for r in rows
+            if r.recipe == recipe and r.leans_on_prior and r.parameter not in law.nuisance
+        ]
         if not weak:
             continue
         where = "" if len(data.recipes) == 1 else f"recipe {recipe}: "
         listed = "; ".join(f"{r.parameter} ({r.reason})" for r in weak)
+        names = ", ".join(r.parameter for r in weak)
         messages.append(
-            f"{where}{listed}: the data barely inform these parameters; "
-            "their intervals lean on the prior"
+            f"{where}{listed}: the data barely inform these parameters; their intervals, "
+            "and predictions and targets that depend on them, lean on the prior: add data "
+            f"further along the curve, or state what you know as a prior "
+            f"(--prior '{weak[0].parameter}=...'; priors={{...}}) and report {names} as assumed"
         )
     return rows, messages
+
+
+def nuisance_notes(rows: list[PriorReliance], spec: ModelSpec, data: CurveData) -> list[str]:
+    """Notes on nuisance parameters (``Law.nuisance``) that lean on their prior.
+
+    Such a parameter (the sigmoid's start value ``R0``) is weakly determined by
+    data that begin after it matters; the quantities users ask about (the
+    asymptote, predictions at larger compute) barely depend on it, so it is
+    said in the summary, not raised as a warning.
+    """
+    law = spec.law_obj
+    notes = []
+    for recipe in data.recipes:
+        weak = [
+            r
+            for r in rows
+            if r.recipe == recipe and r.leans_on_prior and r.parameter in law.nuisance
+        ]
+        for row in weak:
+            where = "" if len(data.recipes) == 1 else f" (recipe {recipe})"
+            notes.append(
+                f"{row.parameter}{where} is weakly determined ({row.reason}): it sets the curve "
+                "before the data, not the quantities asked about"
+            )
+    return notes
 
 
 def _compare(

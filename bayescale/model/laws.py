@@ -127,6 +127,11 @@ class Law:
     ropes : dict of str to float
         Default region of practical equivalence for comparing recipes on a
         parameter (the sigmoid's ``A``: 0.02, the spread of three ScaleRL seeds).
+    nuisance : frozenset of str
+        Parameters users do not ask about that describe the curve away from
+        where they ask (the sigmoid's start value ``R0``, the value before the
+        fit window): one leaning on its prior is a note in the summary, not an
+        identification warning.
     adaptation : {"diag", "low_rank"}
         nutpie's mass-matrix adaptation: ``"low_rank"`` for posteriors with
         strong correlations that no simple reparametrisation removes (the
@@ -163,6 +168,7 @@ class Law:
     asymptote: Callable[[Mapping[str, Any]], Any] | None = None
     ropes: Mapping[str, float] = field(default_factory=dict)
     midpoint: str | None = None
+    nuisance: frozenset[str] = frozenset()
 
     def priors_for(self, data: CurveData, shared: Iterable[str] = ()) -> dict[str, Prior]:
         """Default priors of the sampled parameters for this data set.
@@ -262,6 +268,7 @@ SIGMOID = Law(
     asymptote=lambda p: p["A"],
     ropes={"A": ASYMPTOTE_ROPE, "B": EFFICIENCY_ROPE},
     midpoint="C_mid",
+    nuisance=frozenset({"R0"}),
 )
 
 LAWS: Registry[Law] = Registry(

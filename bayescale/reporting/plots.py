@@ -392,13 +392,20 @@ def plot_forest(
     return axes[0].figure
 
 
+RANK_ENVELOPE = 0.99
+"""Probability of the simultaneous envelope the rank plots draw."""
+
+
 def plot_diagnostics(
     fit: Fit, *, kind: str = "rank", var_names: Sequence[str] | None = None
 ) -> Figure:
     """Convergence plots via ArviZ (arviz-plots, matplotlib backend).
 
-    ``kind="rank"`` draws fractional-rank Δ-ECDF plots: with converged chains
-    every chain's line stays inside the envelope. ``kind="trace"`` draws traces.
+    ``kind="rank"`` draws fractional-rank Δ-ECDF plots with their
+    :data:`RANK_ENVELOPE` simultaneous envelope (ArviZ's ``method="envelope"``):
+    with converged chains every chain's line stays inside it. (ArviZ's default
+    instead prints a multi-chain test's p-value and highlights segments, which
+    can disagree with R-hat on a converged fit; no such claim is drawn.) ``kind="trace"`` draws traces.
     The layout is a grid made by ArviZ, so there is no ``ax`` argument.
 
     Parameters
@@ -429,11 +436,13 @@ def plot_diagnostics(
             *(hierarchy_prior_name(law, name) for name in fit.spec.varying),
             *fit.likelihood.parameters,
         ]
+    options = {"method": "envelope", "envelope_prob": RANK_ENVELOPE} if kind == "rank" else {}
     collection = functions[kind](
         fit.tree,
         var_names=list(var_names),
         backend="matplotlib",
         figure_kwargs={"layout": "constrained"},
+        **options,
     )
     return collection.viz["figure"].item()
 

@@ -39,7 +39,7 @@ from bayescale._version import __version__
 from bayescale.reporting import plots
 from bayescale.results.export import fit_to_dict
 from bayescale.results.fit_result import LOCATORS, Fit
-from bayescale.results.intervals import DEFAULT_CI
+from bayescale.results.intervals import DEFAULT_CI, readable_summary
 from bayescale.results.output import OutputFolder
 
 if TYPE_CHECKING:
@@ -306,13 +306,14 @@ def model_section(fit: Fit) -> Section:
 
 def parameter_section(fit: Fit, ci: float) -> Section:
     """The summary table and the forest plot."""
-    table = fit.summary(ci=ci).drop(columns=["ess_tail", *LOCATORS])
+    table, heavy = readable_summary(fit.summary(ci=ci).drop(columns=["ess_tail", *LOCATORS]))
     return Section(
         "Parameters",
         [
-            f"Posterior mean, sd and {ci:.0%} equal-tailed interval; 'recipe' rows are the "
-            "typical seed of a recipe, 'run' rows each seed, 'spread' the run-to-run "
-            "standard deviation, 'noise' the observation model.",
+            f"Posterior mean, median, sd and {ci:.0%} equal-tailed interval; 'recipe' rows are "
+            "the typical seed of a recipe, 'run' rows each seed, 'spread' the run-to-run "
+            "standard deviation, 'noise' the observation model."
+            + "".join(f" Note: {note}." for note in heavy),
             Table(table, index=True),
             figure_image(
                 "forest",
@@ -452,7 +453,8 @@ def diagnostics_section(fit: Fit) -> Section:
         figure_image(
             "rank",
             plots.plot_diagnostics(fit),
-            "Rank plots: each chain's line should stay inside the envelope.",
+            f"Rank plots (fractional-rank ECDF minus the uniform): each chain's line should "
+            f"stay inside the {plots.RANK_ENVELOPE:.0%} envelope drawn.",
         )
     )
     return Section("Diagnostics", blocks)
@@ -465,15 +467,23 @@ def predictive_blocks(diagnostics) -> list[Block]:
         return []
     k_text = (
         ""
-        if check["n_bad_pareto_k"] is None
-        else f"; {check['n_bad_pareto_k']} have a PSIS-LOO Pareto k above 0.7"
+        if not check["n_bad_pareto_k"]
+        else f" {check['n_bad_pareto_k']} have a PSIS-LOO Pareto k above 0.7 (a note on "
+        "LOO's reliability there, not a failure)."
     )
-    verdict = "passed" if check["passed"] else "FAILED: do not trust the intervals as computed"
-    return [
-        f"Posterior predictive check ({verdict}): {check['n_outside']} of {check['n_obs']} "
-        f"observations lie outside their {check['mass']:.0%} predictive interval "
-        f"(expected about {1 - check['mass']:.0%}){k_text}."
-    ]
+    if check["passed"]:
+        verdict = (
+            f"passed: {check['n_outside']} of {check['n_obs']} observations lie outside their "
+            f"{check['mass']:.0%} predictive interval, within what data drawn from the fitted "
+            f"model give (up to {check['max_share']:.1%})"
+        )
+    else:
+        reason = check.get("reason") or (
+            f"{check['n_outside']} of {check['n_obs']} observations lie outside their "
+            f"{check['mass']:.0%} predictive interval"
+        )
+        verdict = f"FAILED, do not trust the intervals as computed: {reason}"
+    return [f"Posterior predictive check {verdict}.{k_text}"]
 
 
 def settings_section(fit: Fit, ci: float) -> Section:

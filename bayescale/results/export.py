@@ -15,7 +15,11 @@ Keys (other tools rely on them):
 - ``allocations`` (chinchilla): list of {compute, n_opt, d_opt, ratio, loss_opt},
   each quantity a dict {mean, median, lower, upper} (``recipe`` too when there
   are several); see :mod:`bayescale.results.allocation`
-- ``diagnostics``: {max_r_hat, min_ess_bulk, divergences, warnings}
+- ``diagnostics``: {max_r_hat, min_ess_bulk, divergences, warnings, prior_reliance,
+  predictive, law_check, notes, attempts, converged}: ``converged`` is false when
+  R-hat > 1.01, there were divergences or the bulk ESS is below 400 (the CLI then
+  exits with status 3); ``attempts`` lists each sampling attempt (a second one with
+  longer tuning when the first failed); see ``docs/warnings.md``
 - ``data``: {source, path, sha256, columns, n_points, runs, recipes, notes}: the
   source as given, its absolute path and the SHA-256 of the bytes fitted
 - ``spec`` and ``sampler``: the model and NUTS settings (with the seed used,

@@ -56,6 +56,17 @@ class Diagnostics:
         The posterior predictive check (:mod:`bayescale.inference.predictive_check`).
     notes : list of str
         What the user should know that is not a problem (e.g. single-run recipes).
+    law_check : dict or None
+        The wrong-law check (:mod:`bayescale.inference.law_misfit`).
+    attempts : list of dict
+        Every sampling attempt (``tune``, ``draws``, ``target_accept`` and its
+        ``max_r_hat``, ``min_ess_bulk``, ``divergences``, ``converged``); a second
+        one when the first failed its convergence checks
+        (:func:`bayescale.inference.fitting.fit_curves`). Empty for older fits.
+    converged : bool
+        R-hat <= 1.01, no divergent transitions and bulk ESS >= 400 (computed
+        from the numbers above when not given): when ``False`` the results are
+        not to be trusted, and the CLI exits with status 3.
     """
 
     max_r_hat: float
@@ -65,6 +76,16 @@ class Diagnostics:
     prior_reliance: list[dict[str, Any]] = field(default_factory=list)
     predictive: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    law_check: dict[str, Any] | None = None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    converged: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.converged is None:
+            from bayescale.inference.convergence import is_converged
+
+            converged = is_converged(self.max_r_hat, self.min_ess_bulk, self.divergences)
+            object.__setattr__(self, "converged", converged)
 
     def leaning_on_prior(self) -> dict[str, list[str]]:
         """Recipe -> the law parameters whose posterior leans on the prior."""
@@ -84,6 +105,9 @@ class Diagnostics:
             "prior_reliance": [dict(row) for row in self.prior_reliance],
             "predictive": None if self.predictive is None else dict(self.predictive),
             "notes": list(self.notes),
+            "law_check": None if self.law_check is None else dict(self.law_check),
+            "attempts": [dict(attempt) for attempt in self.attempts],
+            "converged": self.converged,
         }
 
 

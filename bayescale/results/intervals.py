@@ -75,3 +75,39 @@ def eti(draws: Any, ci: float = DEFAULT_CI, **quantile_options: Any) -> tuple[An
         return np.nan, np.nan
     low, high = np.quantile(values, probabilities, **quantile_options)
     return float(low), float(high)
+
+
+def heavy_tailed_rows(table: Any) -> list[str]:
+    """Rows of a summary table whose mean lies outside their own interval.
+
+    A derived quantity with a heavy tail (the power law's ``X_c``, exponentials
+    of weakly determined exponents) can have an absurd mean (1e84) while its
+    median and interval are sensible; such means and sds are not shown.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        With columns ``mean``, ``lower`` and ``upper``.
+
+    Returns
+    -------
+    list of str
+        The index labels of those rows.
+    """
+    outside = (table["mean"] < table["lower"]) | (table["mean"] > table["upper"])
+    return [str(label) for label in table.index[outside.to_numpy()]]
+
+
+def readable_summary(table: Any) -> tuple[Any, list[str]]:
+    """``table`` with ``mean`` and ``sd`` blanked on :func:`heavy_tailed_rows`, and a
+    note naming them (empty when there are none)."""
+    rows = heavy_tailed_rows(table)
+    if not rows:
+        return table, []
+    shown = table.copy()
+    shown.loc[rows, ["mean", "sd"]] = np.nan
+    note = (
+        f"{', '.join(rows)}: heavy-tailed (the mean lies outside the interval), so read "
+        "the median and the interval; mean and sd are not shown"
+    )
+    return shown, [note]

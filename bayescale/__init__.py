@@ -20,6 +20,10 @@ Examples
 >>> fit.summary()  # doctest: +SKIP
 """
 
+from bayescale._bootstrap import require_python
+
+require_python()
+
 __version__ = "0.2.0"
 
 from bayescale._moved import install_moved_module_finder, renamed

@@ -27,6 +27,7 @@ from bayescale.data.curves import CurveData
 from bayescale.inference.fitting import fit
 from bayescale.model.laws import Law
 from bayescale.results.allocation import allocation_table
+from bayescale.results.display import plural
 from bayescale.results.export import fit_to_dict
 from bayescale.results.fit_result import LOCATORS
 from bayescale.results.persistence import netcdf_bytes
@@ -129,8 +130,8 @@ def render(result, payload: dict) -> str:
 
     lines = [f"{result.law.formula}   likelihood: {result.spec.likelihood}"]
     lines.append(
-        f"{len(result.data)} points, {len(result.runs)} runs, {len(result.recipes)} recipes"
-        f" from {result.data.source}"
+        f"{plural(len(result.data), 'point')}, {plural(len(result.runs), 'run')}, "
+        f"{plural(len(result.recipes), 'recipe')} from {result.data.source}"
     )
     lines += [f"note: {note}" for note in result.data.notes]
     ci = payload["ci"]
@@ -154,5 +155,6 @@ def render(result, payload: dict) -> str:
     ]
     lines += [f"warning: {message}" for message in diagnostics.warnings]
     lines += [f"note: {note}" for note in diagnostics.notes]
-    lines.append(f"wrote {', '.join(payload['files'].values())}")
+    if "files" in payload:
+        lines.append(f"wrote {', '.join(payload['files'].values())}")
     return "\n".join(lines)

@@ -22,13 +22,16 @@ from bayescale.cli.common import (
     sampler_kwargs,
 )
 from bayescale.cli.compare_command import add_decision_options
+from bayescale.cli.compare_command import render as render_comparison
 from bayescale.cli.fit_command import (
     add_fit_options,
     check_fit_args,
     check_result_options,
     fit_from_args,
+    render,
 )
 from bayescale.reporting.report import OUTPUTS, build_report
+from bayescale.results.export import fit_to_dict
 from bayescale.results.fit_result import Fit
 from bayescale.results.persistence import load_fit
 
@@ -82,9 +85,13 @@ def run(args: argparse.Namespace) -> int:
             ci=args.ci,
         )
         report.stage(out)
-    warnings = fit.diagnostics.warnings
-    print(f"{fit!r}")
-    print("\n".join(f"warning: {message}" for message in warnings) or "no warnings")
+    if comparison is None:  # what `bayescale fit` prints
+        payload = fit_to_dict(
+            fit, ci=args.ci, predict_x=args.predict, targets=args.target, budgets=args.budget
+        )
+        print(render(fit, payload))
+    else:  # what `bayescale compare` prints
+        print(render_comparison(comparison))
     print(f"wrote {', '.join(file_names(out).values())}")
     return 0
 

@@ -21,7 +21,7 @@ import pandas as pd
 from bayescale.data.curves import CurveData
 from bayescale.inference.fitting import curves_for_law, fit
 from bayescale.inference.sampler_settings import check_seed
-from bayescale.model.laws import Law, get_law
+from bayescale.model.laws import Law, available_laws, get_law
 from bayescale.model.likelihoods.registry import available_likelihoods
 from bayescale.model.priors import parse_prior
 from bayescale.results.intervals import DEFAULT_CI
@@ -43,7 +43,11 @@ def add_data_options(
         nargs=None if required else "?",
         help="CSV, TSV or Parquet file with one row per evaluation",
     )
-    parser.add_argument("--law", default="sigmoid", help="scaling law (default: sigmoid)")
+    parser.add_argument(
+        "--law",
+        default="sigmoid",
+        help=f"scaling law: {', '.join(available_laws())} (default: sigmoid)",
+    )
     if inputs:
         parser.add_argument("--x", help="input column: compute, GPU-hours, parameters, ...")
     parser.add_argument("--y", required=required, help="metric column (pass rate or loss)")

@@ -35,6 +35,8 @@ from bayescale.results.persistence import netcdf_bytes
 NAME = "fit"
 HELP = "fit a scaling law and report its parameters with credible intervals"
 OUTPUTS = ("fit.json", "posterior.nc")
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale fit "$(bayescale examples scalerl_3seeds)" --x gpu_hours --y pass_rate --run seed --min-x 1500 --max-x 50000 --target 0.6 --out out/fit'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

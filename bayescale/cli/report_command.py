@@ -37,6 +37,8 @@ from bayescale.results.persistence import load_fit
 
 NAME = "report"
 HELP = "write an HTML and a Markdown uncertainty report (fit DATA, or --from a saved fit)"
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = "bayescale report --from out/fit/posterior.nc --out out/report"
 
 #: Options that describe data or a model: meaningless with --from.
 DATA_OPTIONS = ("data", "y", "x", "run", "recipe", "n", "d", "compute", "trials")

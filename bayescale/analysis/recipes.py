@@ -134,7 +134,7 @@ class Comparison:
     pairs : pandas.DataFrame
         One row per pair (``a``, ``b``), Delta = value(a) - value(b): posterior
         ``mean``, ``median``, ``lower``/``upper`` (equal-tailed ``ci`` interval),
-        ``p_greater`` = P(Delta > rope), ``p_equivalent`` = P(|Delta| <= rope),
+        ``p_greater`` = P(Delta > rope), ``p_equivalent`` = P(abs(Delta) <= rope),
         ``p_less`` = P(Delta < -rope), ``p_defined`` (share of draws where Delta is
         defined; below 1 only for ``compute``), ``decision``; and the least-squares
         side: ``ls_difference`` (difference of the seed means of the per-seed fits)

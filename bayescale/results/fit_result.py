@@ -545,11 +545,12 @@ class Fit:
     def __repr__(self) -> str:
         d = self.diagnostics
         table = self.summary()
-        recipe_level = result_table(table[table["level"] == "recipe"], SHOWN[:-1])
+        recipe_level = table.loc[table["level"] == "recipe", list(SHOWN[:-1])]
         return (
             f"<bayescale.Fit: {self.describe()}; max r_hat {d.max_r_hat:.3f}, "
             f"{plural(d.divergences, 'divergence')}, {plural(len(d.warnings), 'warning')}>\n"
-            f"{recipe_level!r}\n(fit.summary() has every row; fit.diagnostics the warnings)"
+            f"{recipe_level.to_string(float_format=lambda v: f'{v:.4g}')}\n"
+            "(fit.summary() has every row and column; fit.diagnostics the warnings)"
         )
 
     def _repr_html_(self) -> str:

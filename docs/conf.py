@@ -46,3 +46,4 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_static_path: list[str] = []
+templates_path = ["_templates"]

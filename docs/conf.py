@@ -33,7 +33,6 @@ myst_enable_extensions = ["colon_fence", "dollarmath"]
 myst_heading_anchors = 3
 
 autosummary_generate = True
-autodoc_default_options = {"members": False}
 autodoc_typehints = "none"  # the numpydoc sections describe the types
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True

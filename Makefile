@@ -1,15 +1,17 @@
 # bayescale: set-up and the two everyday commands.
 #   make demo   fit the bundled three-seed data and print the summary (outputs in out/demo)
 #   make test   run the test suite (the same command CI runs)
+#   make docs   build the documentation site into docs/_build/html (warnings are errors)
 # Both create the virtual environment .venv with a Python >= 3.12 found by
 # scripts/find-python.sh (set PYTHON=/path/to/python3.12 to choose one).
 
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 PYTEST_ARGS ?= -m "not slow" --durations=15
 
-.PHONY: demo test test-slow lint venv clean
+.PHONY: demo test test-slow lint docs venv clean
 
 venv: $(STAMP)
 
@@ -32,8 +34,16 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
+$(DOCS_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	@touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) out
+	rm -rf $(VENV) out docs/_build docs/generated docs/cli.md

@@ -27,6 +27,10 @@ Examples
 
 from __future__ import annotations
 
+from bayescale._bootstrap import require_python
+
+require_python()
+
 import importlib
 from typing import Any
 

@@ -37,7 +37,7 @@ TARGET = 3.8e25
 
 def main(out: Path, seed: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    data = simulate_isoflop(seed=seed)
+    data = simulate_isoflop(rng=seed)
     truth = chinchilla_for_frontier()
     start = time.perf_counter()
     with warnings.catch_warnings():

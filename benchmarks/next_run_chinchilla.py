@@ -25,7 +25,7 @@ SAMPLER = {"draws": 500, "tune": 500, "chains": 2}
 
 
 def main(sims: int) -> None:
-    data = simulate_isoflop(seed=4)
+    data = simulate_isoflop(rng=4)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

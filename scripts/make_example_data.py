@@ -6,7 +6,16 @@ re-running with the same NumPy/SciPy/pandas versions rewrites the files byte for
 - ``scalerl_3seeds.csv``: three seeds of one recipe with parameters close to the
   ScaleRL 8B fit, evaluated every 100 steps up to 100k GPU-hours, held out beyond 50k.
 - ``recipes.csv``: four recipes for the recipe-comparison feature, up to 50k GPU-hours.
-- ``truth.json``: the true recipe-level parameters, the simulation settings and the
+- ``kaplan_ladder.csv``: final losses of a ladder of model sizes on Kaplan et al.'s
+  power law in parameters (alpha_N = 0.076, N_c = 8.8e13).
+- ``chinchilla_table.csv``: final losses of a grid of (parameters, tokens) runs on
+  Hoffmann et al.'s approach-3 law (E = 1.69, A = 406.4, B = 410.7, alpha = 0.34,
+  beta = 0.28).
+- ``isoflop.csv``: an isoFLOP sweep (10 budgets x 12 sizes) whose frontier is Llama 3's
+  published D* = 0.29 C^0.53.
+- ``rl_sizes.csv``: RL curves of five model sizes (0.5B to 8B, 3 seeds each) on the
+  across-size sigmoid law.
+- ``truth.json``: the true parameters, the simulation settings and the
   per-run parameters actually drawn, per file.
 
 See ``bayescale/data/examples/README.md`` for the noise model.
@@ -18,9 +27,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from bayescale.model.laws import get_law
+from bayescale.studies.isoflop_simulate import chinchilla_for_frontier, simulate_isoflop
 from bayescale.studies.simulate import simulate_recipes, simulate_runs
+from bayescale.studies.size_simulate import simulate_sizes
 
 HERE = Path(__file__).resolve().parents[1] / "bayescale" / "data" / "examples"
 
@@ -68,13 +81,51 @@ RECIPES_FILE = {
     "settings": {**COMMON, "x_max": 50_000.0},
 }
 
-TRUE_MEAN_DECIMALS = 6
+# Kaplan et al. 2020: L(N) = (N_c / N)^alpha_N with alpha_N = 0.076, N_c = 8.8e13.
+KAPLAN_FILE = {
+    "file": "kaplan_ladder.csv",
+    "rng": 2001_08361,
+    "params": {"alpha": 0.076, "X_c": 8.8e13},
+    "settings": {"sizes": [float(n) for n in np.geomspace(1e6, 1e10, 12)], "log_noise_sd": 0.01},
+}
+
+# Hoffmann et al. 2022, approach 3.
+CHINCHILLA_FILE = {
+    "file": "chinchilla_table.csv",
+    "rng": 2203_15556,
+    "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
+    "settings": {
+        "sizes": [float(n) for n in np.geomspace(7e7, 1.6e10, 6)],
+        "tokens": [float(d) for d in np.geomspace(5e9, 5e11, 6)],
+        "log_noise_sd": 0.01,
+    },
+}
+
+# Llama 3's frontier D* = 0.29 C^0.53 (the simulator's default).
+ISOFLOP_FILE = {
+    "file": "isoflop.csv",
+    "rng": 2407_21783,
+    "settings": {"h": 0.29, "b": 0.53, "beta": 0.28, "sizes": 12, "noise_sd": 0.01},
+}
+
+SIZES_FILE = {
+    "file": "rl_sizes.csv",
+    "rng": 2510_13788,
+    "settings": {"sizes": [5e8, 1e9, 2e9, 4e9, 8e9], "n_runs": 3, "x_max": 30_000.0},
+}
+
+DECIMALS = 6
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a simulated frame with a stable text format."""
-    frame = frame.assign(true_mean=frame["true_mean"].round(TRUE_MEAN_DECIMALS))
-    frame.to_csv(path, index=False, lineterminator="\n")
+    """Write a simulated frame with a stable text format (noiseless columns rounded)."""
+    rounded = {c: frame[c].round(DECIMALS) for c in ("true_mean", "true_loss") if c in frame}
+    frame.assign(**rounded).to_csv(path, index=False, lineterminator="\n")
+
+
+def _noisy_log(rng: np.random.Generator, loss: np.ndarray, sd: float) -> np.ndarray:
+    """Loss with Normal noise of sd ``sd`` on the log scale."""
+    return loss * np.exp(sd * rng.standard_normal(loss.shape))
 
 
 def make_scalerl() -> dict[str, Any]:
@@ -116,11 +167,73 @@ def make_recipes() -> dict[str, Any]:
     }
 
 
+def make_kaplan() -> dict[str, Any]:
+    """Simulate ``kaplan_ladder.csv`` and return its entry of ``truth.json``."""
+    spec = KAPLAN_FILE
+    n = np.asarray(spec["settings"]["sizes"])
+    true = (spec["params"]["X_c"] / n) ** spec["params"]["alpha"]
+    rng = np.random.default_rng(spec["rng"])
+    loss = _noisy_log(rng, true, spec["settings"]["log_noise_sd"])
+    write_csv(pd.DataFrame({"params": n, "loss": loss, "true_loss": true}), HERE / spec["file"])
+    return {"rng_seed": spec["rng"], "law": "power", **spec, "n_rows": len(n)}
+
+
+def make_chinchilla() -> dict[str, Any]:
+    """Simulate ``chinchilla_table.csv`` and return its entry of ``truth.json``."""
+    spec = CHINCHILLA_FILE
+    n, d = (a.ravel() for a in np.meshgrid(spec["settings"]["sizes"], spec["settings"]["tokens"]))
+    true = get_law("chinchilla").curve({"n": np.log(n), "d": np.log(d)}, spec["params"])
+    rng = np.random.default_rng(spec["rng"])
+    loss = _noisy_log(rng, true, spec["settings"]["log_noise_sd"])
+    frame = pd.DataFrame({"n": n, "d": d, "compute": 6 * n * d, "loss": loss, "true_loss": true})
+    write_csv(frame.sort_values(["n", "d"], ignore_index=True), HERE / spec["file"])
+    return {"rng_seed": spec["rng"], "law": "chinchilla", **spec, "n_rows": len(frame)}
+
+
+def make_isoflop() -> dict[str, Any]:
+    """Simulate ``isoflop.csv`` and return its entry of ``truth.json``."""
+    spec = ISOFLOP_FILE
+    settings = spec["settings"]
+    frame = simulate_isoflop(rng=spec["rng"], **settings)
+    write_csv(frame, HERE / spec["file"])
+    params = chinchilla_for_frontier(settings["h"], settings["b"], beta=settings["beta"])
+    frontier = {"H": settings["h"], "b": settings["b"], "a": 1 - settings["b"]}
+    return {
+        "rng_seed": spec["rng"],
+        "settings": settings,
+        "params": params,
+        "frontier": frontier,
+        "n_rows": len(frame),
+    }
+
+
+def make_sizes() -> dict[str, Any]:
+    """Simulate ``rl_sizes.csv`` and return its entry of ``truth.json``."""
+    spec = SIZES_FILE
+    settings = spec["settings"]
+    frame = simulate_sizes(
+        settings["sizes"], n_runs=settings["n_runs"], x_max=settings["x_max"], rng=spec["rng"]
+    )
+    truth = {
+        "rng_seed": spec["rng"],
+        "settings": settings,
+        "params": frame.attrs["truth"],
+        "size_params": frame.attrs["size_params"],
+        "n_rows": len(frame),
+    }
+    write_csv(frame, HERE / spec["file"])
+    return truth
+
+
 def main() -> None:
     """Write the CSV files and ``truth.json`` into the package's example folder."""
     truth = {
         SCALERL_FILE["file"]: make_scalerl(),
         RECIPES_FILE["file"]: make_recipes(),
+        KAPLAN_FILE["file"]: make_kaplan(),
+        CHINCHILLA_FILE["file"]: make_chinchilla(),
+        ISOFLOP_FILE["file"]: make_isoflop(),
+        SIZES_FILE["file"]: make_sizes(),
     }
     text = json.dumps(truth, indent=2) + "\n"
     (HERE / "truth.json").write_text(text, encoding="utf-8")

@@ -21,7 +21,7 @@ LLAMA = {"h": 0.29, "b": 0.53}
 @pytest.fixture(scope="module")
 def llama_data() -> pd.DataFrame:
     """10 budgets 6e18-1e22, 12 sizes each, D* = 0.29 C^0.53, noise sd 0.01."""
-    return simulate_isoflop(seed=4, **LLAMA)
+    return simulate_isoflop(rng=4, **LLAMA)
 
 
 @pytest.fixture(scope="module")

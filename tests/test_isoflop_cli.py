@@ -20,7 +20,7 @@ QUICK = ["--draws", "150", "--tune", "150", "--chains", "2", "--seed", "3"]
 @pytest.fixture(scope="module")
 def sweeps(tmp_path_factory):
     path = tmp_path_factory.mktemp("iso") / "sweeps.csv"
-    simulate_isoflop(seed=2).to_csv(path, index=False)
+    simulate_isoflop(rng=2).to_csv(path, index=False)
     return str(path)
 
 
@@ -73,7 +73,7 @@ def test_valid_options_reach_sampling_and_leave_no_folder(command, sweeps, tmp_p
 
 def test_too_few_sizes_names_the_budgets(tmp_path, capsys, no_sampling):
     path = tmp_path / "few.csv"
-    frame = simulate_isoflop(seed=2)
+    frame = simulate_isoflop(rng=2)
     frame[frame.index % 12 < 2].to_csv(path, index=False)
     line = _refused([*_base("isoflop", str(path)), *QUICK, "--out", str(tmp_path / "o")], capsys)
     assert "at least 3 distinct sizes" in line and "6e+18 (2)" in line

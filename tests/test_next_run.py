@@ -28,7 +28,7 @@ TARGET = 3.8e25
 def iso_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_isoflop(simulate_isoflop(seed=5), n="n", draws=300, tune=300, chains=2, seed=2)
+        return fit_isoflop(simulate_isoflop(rng=5), n="n", draws=300, tune=300, chains=2, seed=2)
 
 
 def _toy(draws: int = 40000):
@@ -113,7 +113,7 @@ def test_bad_requests_are_refused(iso_fit):
 def test_chinchilla_fit_design(iso_fit):
     import bayescale as bs
 
-    frame = simulate_isoflop(seed=5)
+    frame = simulate_isoflop(rng=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         law = bs.fit(
@@ -182,7 +182,7 @@ def test_linearised_sd_is_close_to_refits_for_a_chinchilla_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         law = bs.fit(
-            simulate_isoflop(seed=4), "chinchilla", n="n", d="d", y="loss", seed=4, **sampler
+            simulate_isoflop(rng=4), "chinchilla", n="n", d="d", y="loss", seed=4, **sampler
         )
         design = suggest_runs(law, target_compute=TARGET, run_budget=1e23)
         check = preposterior_sd(law, design.runs, target_compute=TARGET, sims=4, seed=1, **sampler)

@@ -18,7 +18,7 @@ NOT_SOURCE = (".venv", ".git", "build", "*.egg-info", "out", "__pycache__", ".*_
 def readme_quick_start() -> str:
     """The first Python block of the README's quick start, as written there."""
     text = (ROOT / "README.md").read_text()
-    section = text[text.index("## Quick start (Python)") :]
+    section = text[text.index("## Quick start in Python") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 

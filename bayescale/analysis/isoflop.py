@@ -25,7 +25,7 @@ Examples
 --------
 >>> from bayescale.analysis.isoflop import fit_isoflop
 >>> from bayescale.studies.isoflop_simulate import simulate_isoflop
->>> data = simulate_isoflop(seed=1)
+>>> data = simulate_isoflop(rng=1)
 >>> result = fit_isoflop(data, compute="compute", n="n", y="loss")  # doctest: +SKIP
 >>> result.frontier()  # doctest: +SKIP
 """
@@ -351,7 +351,7 @@ def build_isoflop_model(arrays: Mapping[str, np.ndarray], n_budgets: int):
     Examples
     --------
     >>> from bayescale.studies.isoflop_simulate import simulate_isoflop
-    >>> data = isoflop_data(simulate_isoflop(seed=0), compute="compute", n="n", y="loss")
+    >>> data = isoflop_data(simulate_isoflop(rng=0), compute="compute", n="n", y="loss")
     >>> model = build_isoflop_model(data.arrays(), len(data.budgets))
     >>> sorted(model.named_vars)[:3]
     ['a', 'budget', 'c']
@@ -624,7 +624,7 @@ def fit_isoflop(
     Examples
     --------
     >>> from bayescale.studies.isoflop_simulate import simulate_isoflop
-    >>> result = fit_isoflop(simulate_isoflop(seed=1), n="n")  # doctest: +SKIP
+    >>> result = fit_isoflop(simulate_isoflop(rng=1), n="n")  # doctest: +SKIP
     >>> result.allocation([3.8e25])[["d_opt_median", "d_opt_lower", "d_opt_upper"]]  # doctest: +SKIP
     """
     import nutpie

@@ -63,6 +63,7 @@ from bayescale.data.curves import CurveData
 from bayescale.inference.fitting import LOAD_OPTIONS, curves_for_law
 from bayescale.inference.fitting import fit as fit_model
 from bayescale.model.laws import SIGMOID, Law, get_law
+from bayescale.results.display import result_table
 from bayescale.results.fit_result import Fit
 from bayescale.results.intervals import DEFAULT_CI, check_ci, eti
 
@@ -109,6 +110,21 @@ PAIR_COLUMNS = [
 ]
 
 
+#: Columns of ``pairs`` and ``recipes`` displayed first: the decision and the interval.
+PAIRS_SHOWN = (
+    "a",
+    "b",
+    "decision",
+    "mean",
+    "lower",
+    "upper",
+    "p_greater",
+    "p_equivalent",
+    "p_less",
+)
+RECIPES_SHOWN = ("mean", "lower", "upper", "n_seeds", "ls_mean")
+
+
 @dataclass
 class Comparison:
     """Recipe comparison: Bayesian decisions with the least-squares procedure beside them.
@@ -118,7 +134,7 @@ class Comparison:
     pairs : pandas.DataFrame
         One row per pair (``a``, ``b``), Delta = value(a) - value(b): posterior
         ``mean``, ``median``, ``lower``/``upper`` (equal-tailed ``ci`` interval),
-        ``p_greater`` = P(Delta > rope), ``p_equivalent`` = P(|Delta| <= rope),
+        ``p_greater`` = P(Delta > rope), ``p_equivalent`` = P(abs(Delta) <= rope),
         ``p_less`` = P(Delta < -rope), ``p_defined`` (share of draws where Delta is
         defined; below 1 only for ``compute``), ``decision``; and the least-squares
         side: ``ls_difference`` (difference of the seed means of the per-seed fits)
@@ -196,13 +212,20 @@ class Comparison:
             "notes": list(self.notes),
         }
 
+    def __post_init__(self) -> None:
+        self.pairs = result_table(self.pairs, PAIRS_SHOWN)
+        self.recipes = result_table(self.recipes, RECIPES_SHOWN)
+
     def __repr__(self) -> str:
         words = ", ".join(f"{r.a} vs {r.b}: {r.decision}" for r in self.pairs.itertuples())
-        return f"<bayescale.Comparison {self.parameter} rope={self.rope:g} {words}>"
+        return (
+            f"<bayescale.Comparison of {self.parameter}, ROPE +/-{self.rope:g}, "
+            f"{self.ci:.0%} interval: {words}>\n{self.pairs!r}"
+        )
 
     def _repr_html_(self) -> str:
-        pairs = self.pairs.round(4).to_html(index=False, escape=True)
-        recipes = self.recipes.round(4).to_html(escape=True)
+        pairs = self.pairs._repr_html_()
+        recipes = self.recipes._repr_html_()
         notes = "".join(
             f"<li>{html.escape(n)}</li>" for n in self.notes + self.fit.diagnostics.warnings
         )

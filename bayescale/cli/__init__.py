@@ -66,11 +66,22 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-command per module in :data:`COMMANDS`."""
-    parser = _Parser(prog="bayescale", description="Bayesian inference on scaling laws.")
+    parser = _Parser(
+        prog="bayescale",
+        description="Bayesian inference on scaling laws.",
+        epilog="example:\n  bayescale examples\n  " + fit_command.EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"bayescale {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for module in COMMANDS:
-        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        command = sub.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=module.HELP,
+            epilog=f"example:\n  {module.EXAMPLE}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(command)
         command.set_defaults(handler=module.run)
     return parser

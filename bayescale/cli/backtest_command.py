@@ -30,6 +30,8 @@ from bayescale.cli.common import (
 NAME = "backtest"
 HELP = "fit on compute up to each cut-off and check the predictions of the held-out rest"
 OUTPUTS = ("backtest.json",)
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale backtest "$(bayescale examples scalerl_3seeds)" --x gpu_hours --y pass_rate --run seed --min-x 1500 --cut 20000 50000 --out out/backtest'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

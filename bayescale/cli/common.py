@@ -22,7 +22,7 @@ from bayescale.data.curves import CurveData
 from bayescale.data.trackers import FORMATS
 from bayescale.inference.fitting import curves_for_law, fit
 from bayescale.inference.sampler_settings import check_seed
-from bayescale.model.laws import Law, get_law
+from bayescale.model.laws import Law, available_laws, get_law
 from bayescale.model.likelihoods.registry import available_likelihoods
 from bayescale.model.priors import parse_prior
 from bayescale.results.intervals import DEFAULT_CI
@@ -73,7 +73,11 @@ def add_data_options(
         default="auto",
         help="how DATA is laid out (default: detected from the file or folder)",
     )
-    parser.add_argument("--law", default="sigmoid", help="scaling law (default: sigmoid)")
+    parser.add_argument(
+        "--law",
+        default="sigmoid",
+        help=f"scaling law: {', '.join(available_laws())} (default: sigmoid)",
+    )
     if inputs:
         parser.add_argument(
             "--x", help="input column: compute, GPU-hours, parameters, ... ('step' for trackers)"

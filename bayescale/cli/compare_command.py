@@ -29,6 +29,8 @@ from bayescale.cli.common import (
 NAME = "compare"
 HELP = "compare recipes: posterior of the difference, P(beyond the ROPE) and a decision"
 OUTPUTS = ("compare.json",)
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale compare "$(bayescale examples recipes)" --by recipe --x gpu_hours --y pass_rate --run seed --min-x 1500 --baseline baseline --out out/compare'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,10 +24,13 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
+from bayescale.model.laws import available_laws
 
 NAME = "compare-laws"
 HELP = "compare laws on the same data by PSIS-LOO, with Pareto-k warnings"
 OUTPUTS = ("compare_laws.json",)
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale compare-laws "$(bayescale examples scalerl_3seeds)" --x gpu_hours --y pass_rate --run seed --min-x 1500 --max-x 50000 --laws sigmoid saturating --out out/laws'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=["sigmoid", "saturating"],
         metavar="LAW",
-        help="laws to compare (default: sigmoid saturating)",
+        help=f"laws to compare, of: {', '.join(available_laws())} (default: sigmoid saturating)",
     )
     add_model_options(parser)
     add_sampler_options(parser)

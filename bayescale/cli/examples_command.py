@@ -14,6 +14,8 @@ from bayescale.data.examples import EXAMPLES, example_path
 NAME = "examples"
 HELP = "list the bundled example data, or print the path of one (bayescale examples NAME)"
 OUTPUTS: tuple[str, ...] = ()  # writes nothing
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = "bayescale examples isoflop"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,6 +29,7 @@ from bayescale.data.curves import CurveData
 from bayescale.inference.fitting import fit
 from bayescale.model.laws import Law
 from bayescale.results.allocation import allocation_table
+from bayescale.results.display import plural
 from bayescale.results.export import data_prediction_inputs, fit_to_dict
 from bayescale.results.fit_result import LOCATORS
 from bayescale.results.intervals import readable_summary
@@ -37,6 +38,8 @@ from bayescale.results.persistence import netcdf_bytes
 NAME = "fit"
 HELP = "fit a scaling law and report its parameters with credible intervals"
 OUTPUTS = ("fit.json", "posterior.nc")
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale fit "$(bayescale examples scalerl_3seeds)" --x gpu_hours --y pass_rate --run seed --min-x 1500 --max-x 50000 --target 0.6 --out out/fit'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -135,8 +138,8 @@ def render(result, payload: dict) -> str:
 
     lines = [f"{result.law.formula}   likelihood: {result.spec.likelihood}"]
     lines.append(
-        f"{len(result.data)} points, {len(result.runs)} runs, {len(result.recipes)} recipes"
-        f" from {result.data.source}"
+        f"{plural(len(result.data), 'point')}, {plural(len(result.runs), 'run')}, "
+        f"{plural(len(result.recipes), 'recipe')} from {result.data.source}"
     )
     lines += [f"note: {note}" for note in result.data.notes]
     ci = payload["ci"]
@@ -163,5 +166,6 @@ def render(result, payload: dict) -> str:
     lines.append(convergence_line(diagnostics.converged))
     lines += [f"warning: {message}" for message in diagnostics.warnings]
     lines += [f"note: {note}" for note in diagnostics.notes]
-    lines.append(f"wrote {', '.join(payload['files'].values())}")
+    if "files" in payload:
+        lines.append(f"wrote {', '.join(payload['files'].values())}")
     return "\n".join(lines)

@@ -23,6 +23,8 @@ from bayescale.cli.common import (
 NAME = "isoflop"
 HELP = "fit isoFLOP profiles: each budget's optimal size and the frontier N*(C), D*(C)"
 OUTPUTS = ("isoflop.json", "isoflop.png")
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale isoflop "$(bayescale examples isoflop)" --compute compute --n n --y loss --budget 1e23 3.8e25 --out out/isoflop'
 
 
 def add_sweep_options(parser: argparse.ArgumentParser) -> None:

@@ -21,6 +21,8 @@ from bayescale.cli.isoflop_command import add_sweep_options, fit_chinchilla, swe
 NAME = "next-run"
 HELP = "which runs to train next: most shrinkage of the target interval per FLOP"
 OUTPUTS = ("next_run.json", "next_run.png")
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale next-run "$(bayescale examples isoflop)" --compute compute --n n --y loss --target-compute 3.8e25 --run-budget 3e23 --out out/next-run'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -30,6 +30,8 @@ from bayescale.cli.common import (
 NAME = "plan"
 HELP = "plan the next runs: P(the comparison resolves) per option of extra seeds or compute"
 OUTPUTS = ("plan.json",)
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale plan "$(bayescale examples recipes)" --by recipe --x gpu_hours --y pass_rate --run seed --min-x 1500 --baseline baseline --plan-for baseline_repeat --add-seeds 3 6 --sims 25 --out out/plan'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,19 +26,24 @@ from bayescale.cli.common import (
     sampler_kwargs,
 )
 from bayescale.cli.compare_command import add_decision_options
+from bayescale.cli.compare_command import render as render_comparison
 from bayescale.cli.fit_command import (
     add_fit_options,
     check_fit_args,
     check_result_options,
     fit_from_args,
+    render,
 )
 from bayescale.model.laws import Law
 from bayescale.reporting.report import OUTPUTS, build_report
+from bayescale.results.export import fit_to_dict
 from bayescale.results.fit_result import Fit
 from bayescale.results.persistence import load_fit
 
 NAME = "report"
 HELP = "write an HTML and a Markdown uncertainty report (fit DATA, or --from a saved fit)"
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = "bayescale report --from out/fit/posterior.nc --out out/report"
 
 #: Options that describe data or a model: meaningless with --from.
 DATA_OPTIONS = ("data", "y", "x", "run", "recipe", "n", "d", "compute", "trials")
@@ -95,10 +100,14 @@ def run(args: argparse.Namespace) -> int:
             ci=args.ci,
         )
         report.stage(out)
-    warnings = fit.diagnostics.warnings
-    print(f"{fit!r}")
-    print(convergence_line(fit.diagnostics.converged))
-    print("\n".join(f"warning: {message}" for message in warnings) or "no warnings")
+    if comparison is None:  # what `bayescale fit` prints
+        payload = fit_to_dict(
+            fit, ci=args.ci, predict_x=args.predict, targets=args.target, budgets=args.budget
+        )
+        print(render(fit, payload))
+    else:  # what `bayescale compare` prints
+        print(render_comparison(comparison))
+        print(convergence_line(fit.diagnostics.converged))
     print(f"wrote {', '.join(file_names(out).values())}")
     return exit_status(fit.diagnostics.converged)
 

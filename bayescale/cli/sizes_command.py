@@ -25,6 +25,8 @@ from bayescale.cli.common import (
 NAME = "fit-sizes"
 HELP = "fit RL curves of several model sizes with A, B, C_mid smooth in size; predict other sizes"
 OUTPUTS = ("sizes.json", "a_vs_size.png")
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale fit-sizes "$(bayescale examples rl_sizes)" --x gpu_hours --y pass_rate --size size --run seed --predict-size 1.09e11 --out out/sizes'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

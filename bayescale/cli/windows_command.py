@@ -28,6 +28,8 @@ from bayescale.cli.common import (
 NAME = "windows"
 HELP = "refit over compute windows (early-compute exclusions) and tabulate A, B, C_mid"
 OUTPUTS = ("windows.json",)
+#: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
+EXAMPLE = 'bayescale windows "$(bayescale examples scalerl_3seeds)" --x gpu_hours --y pass_rate --run seed --window 1500:50000 5000:50000 --out out/windows'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,10 +23,14 @@ from bayescale.model.build import ModelSpec
 from bayescale.model.laws import NUMPY_OPS, Law
 from bayescale.model.likelihoods.registry import Likelihood
 from bayescale.model.priors import hierarchy_prior_name
+from bayescale.results.display import plural, result_table
 from bayescale.results.intervals import DEFAULT_CI, SAMPLE_DIMS, check_ci, eti
 from bayescale.results.provenance import SamplerSettings, SamplingTimes
 
 LOCATORS = ("name", "coordinate")
+
+#: Summary columns displayed first (the others are named below the table).
+SHOWN = ("mean", "lower", "upper", "sd", "r_hat", "ess_bulk", "prior_sd_ratio", "level")
 """Columns of :meth:`Fit.summary` that locate a row (the variable and its recipe
 or run); display tables drop them, code selects by them."""
 
@@ -308,7 +312,7 @@ class Fit:
         table.index = [self._row_label(label) for label in table.index]
         table.index.name = "parameter"
         columns = ["level", "mean", "median", "sd", "lower", "upper", "r_hat", "ess_bulk"]
-        return table[[*columns, "ess_tail", "prior_sd_ratio", *LOCATORS]]
+        return result_table(table[[*columns, "ess_tail", "prior_sd_ratio", *LOCATORS]], SHOWN)
 
     def _prior_sd_ratio(self, label: str) -> float:
         """Posterior over prior sd of a recipe-level law parameter (NaN for the others)."""
@@ -562,23 +566,33 @@ class Fit:
         return compute_optimal(self, compute, recipe=recipe, ci=ci)
 
     # ---------------------------------------------------------------- display
-    def __repr__(self) -> str:
+    def describe(self) -> str:
+        """One line: the law, the observation model and what was fitted."""
         return (
-            f"<bayescale.Fit law={self.law.name} likelihood={self.spec.likelihood} "
-            f"runs={len(self.runs)} recipes={len(self.recipes)} points={len(self.data)} "
-            f"max_r_hat={self.diagnostics.max_r_hat:.3f} divergences={self.diagnostics.divergences}>"
+            f"{self.law.name} fit, likelihood {self.spec.likelihood}: {plural(len(self.data), 'point')}, "
+            f"{plural(len(self.runs), 'run')}, {plural(len(self.recipes), 'recipe')}"
+        )
+
+    def __repr__(self) -> str:
+        d = self.diagnostics
+        table = self.summary()
+        recipe_level = table.loc[table["level"] == "recipe", list(SHOWN[:-1])]
+        return (
+            f"<bayescale.Fit: {self.describe()}; max r_hat {d.max_r_hat:.3f}, "
+            f"{plural(d.divergences, 'divergence')}, {plural(len(d.warnings), 'warning')}>\n"
+            f"{recipe_level.to_string(float_format=lambda v: f'{v:.4g}')}\n"
+            "(fit.summary() has every row and column; fit.diagnostics the warnings)"
         )
 
     def _repr_html_(self) -> str:
-        table = self.summary().drop(columns=list(LOCATORS)).round(4).to_html(escape=True)
+        table = self.summary()._repr_html_()
         warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.diagnostics.warnings)
         notes = "".join(
             f"<li>{html.escape(n)}</li>" for n in [*self.data.notes, *self.diagnostics.notes]
         )
         return (
             f"<div><b>bayescale fit</b>: {html.escape(self.law.formula)}<br>"
-            f"likelihood {html.escape(self.spec.likelihood)}, {len(self.data)} points, "
-            f"{len(self.runs)} runs, {len(self.recipes)} recipes"
+            f"{html.escape(self.describe())}"
             f"<ul>{notes}{warnings}</ul>{table}</div>"
         )
 

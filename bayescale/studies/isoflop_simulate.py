@@ -59,7 +59,7 @@ def simulate_isoflop(
     h: float = 0.29,
     b: float = 0.53,
     beta: float = 0.28,
-    seed: int | None = None,
+    rng: int | np.random.Generator | None = None,
 ) -> pd.DataFrame:
     """IsoFLOP sweeps: ``sizes`` model sizes per budget and their noisy loss.
 
@@ -76,22 +76,23 @@ def simulate_isoflop(
         only in seed scatter by ~0.01 nats).
     h, b, beta : float
         Truth (:func:`chinchilla_for_frontier`).
-    seed : int, optional
+    rng : int or numpy.random.Generator, optional
+        Random seed or generator (as for every simulator in :mod:`bayescale.studies`).
 
     Returns
     -------
     pandas.DataFrame
-        ``compute``, ``n``, ``d``, ``loss`` and ``loss_true`` (noiseless).
+        ``compute``, ``n``, ``d``, ``loss`` and ``true_loss`` (noiseless).
 
     Examples
     --------
-    >>> frame = simulate_isoflop(seed=0)
+    >>> frame = simulate_isoflop(rng=0)
     >>> len(frame), frame["compute"].nunique()
     (120, 10)
     """
     if sizes < 3 or span <= 1 or noise_sd < 0 or offset_sd < 0:
         raise ValueError("need sizes >= 3, span > 1 and non-negative noise_sd, offset_sd")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(rng)
     params = chinchilla_for_frontier(h, b, beta=beta)
     rows = []
     for compute in budgets:
@@ -103,7 +104,7 @@ def simulate_isoflop(
         truth = true_loss(params, np.full(sizes, compute), n)
         loss = truth + rng.normal(0.0, noise_sd, sizes)
         rows.append(
-            pd.DataFrame({"compute": compute, "n": n, "d": d, "loss": loss, "loss_true": truth})
+            pd.DataFrame({"compute": compute, "n": n, "d": d, "loss": loss, "true_loss": truth})
         )
     return pd.concat(rows, ignore_index=True)
 

@@ -71,7 +71,7 @@ def simulate_world(
     params : dict
         The Chinchilla-law parameters of that truth.
     frame : pandas.DataFrame
-        ``compute``, ``n``, ``d``, ``loss``, ``loss_true``.
+        ``compute``, ``n``, ``d``, ``loss``, ``true_loss``.
 
     Examples
     --------
@@ -87,7 +87,7 @@ def simulate_world(
         b=truth["b"],
         beta=truth["beta"],
         noise_sd=truth["noise_sd"],
-        seed=seed,
+        rng=seed,
     )
     params = chinchilla_for_frontier(truth["h"], truth["b"], beta=truth["beta"])
     return rng, truth, params, frame

@@ -2,7 +2,11 @@
 
 - ``scalerl_3seeds``: one recipe, 3 seeds x 100 evaluations, 1k to 100k GPU-hours.
 - ``recipes``: 4 recipes x 10 runs x 50 evaluations, 1k to 50k GPU-hours.
-- ``truth``: the true parameters of both (JSON).
+- ``kaplan_ladder``: final loss of 12 model sizes on Kaplan's power law in parameters.
+- ``chinchilla_table``: final loss of 36 (parameters, tokens) runs on Chinchilla's law.
+- ``isoflop``: an isoFLOP sweep, 10 budgets x 12 sizes, Llama 3's frontier.
+- ``rl_sizes``: RL curves of 5 model sizes x 3 seeds on the across-size sigmoid law.
+- ``truth``: the true parameters of all of them (JSON).
 
 Examples
 --------
@@ -31,7 +35,23 @@ EXAMPLES = {
         "one recipe, 3 seeds x 100 evaluations to 100k GPU-hours",
     ),
     "recipes": ("recipes.csv", "4 recipes x 10 runs x 50 evaluations to 50k GPU-hours"),
-    "truth": ("truth.json", "the true parameters of both simulated data sets"),
+    "kaplan_ladder": (
+        "kaplan_ladder.csv",
+        "final loss of 12 model sizes, Kaplan power law in parameters (params, loss)",
+    ),
+    "chinchilla_table": (
+        "chinchilla_table.csv",
+        "final loss of 6 sizes x 6 token counts, Chinchilla law (n, d, compute, loss)",
+    ),
+    "isoflop": (
+        "isoflop.csv",
+        "isoFLOP sweep, 10 budgets x 12 sizes, Llama 3 frontier (compute, n, d, loss)",
+    ),
+    "rl_sizes": (
+        "rl_sizes.csv",
+        "RL curves of 5 model sizes x 3 seeds to 30k GPU-hours (size, seed, gpu_hours, pass_rate)",
+    ),
+    "truth": ("truth.json", "the true parameters of every simulated data set above"),
 }
 
 

@@ -31,6 +31,7 @@ from bayescale.analysis.next_run import Design, suggest_runs
 from bayescale.analysis.planning import Plan, plan, stop_probability
 from bayescale.analysis.recipes import Comparison, compare_recipes
 from bayescale.analysis.sizes import SizesFit, fit_sizes
+from bayescale.analysis.task import TaskFit, compute_to_reach_accuracy, fit_task, predict_task
 from bayescale.analysis.windows import fit_windows
 from bayescale.data.curves import CurveData, DataError, load_curves, read_table
 from bayescale.data.examples import example_path, load_example
@@ -61,18 +62,21 @@ __all__ = [
     "Plan",
     "Prior",
     "SizesFit",
+    "TaskFit",
     "__version__",
     "backtest",
     "calibrate",
     "compare_laws",
     "compare_loo",
     "compare_recipes",
+    "compute_to_reach_accuracy",
     "example_path",
     "fit",
     "fit_data_constrained",
     "fit_isoflop",
     "fit_many",
     "fit_sizes",
+    "fit_task",
     "fit_windows",
     "get_law",
     "get_likelihood",
@@ -81,6 +85,7 @@ __all__ = [
     "load_curves",
     "load_example",
     "plan",
+    "predict_task",
     "read_table",
     "register_law",
     "register_likelihood",

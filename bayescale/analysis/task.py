@@ -8,8 +8,7 @@ table with one row per model of a ladder,
   (``"chinchilla"``), once for all tasks; step 2, per task, accuracy against that
   loss with the bounded sigmoid ``"task_sigmoid"`` (:mod:`bayescale.model.task_law`);
 - ``method="direct"`` (tables without losses): per task, accuracy against
-  compute with the same bounded sigmoid in log-compute (the ``"sigmoid"`` law,
-  ``R0`` the chance level).
+  compute with the same bounded sigmoid in log-compute (``"task_compute"``).
 
 :func:`predict_task` carries both steps' uncertainty per posterior draw: each
 draw of the loss law gives a loss at the target, and a draw of the task law maps
@@ -66,7 +65,7 @@ class TaskFit:
         ``None`` for ``"direct"``.
     task_fits : dict of str to Fit
         Per task: accuracy against loss (``"task_sigmoid"``) or against compute
-        (``"sigmoid"``).
+        (``"task_compute"``).
     questions : dict of str to int or None
         Questions per evaluation of each task (``None``: not given).
     """
@@ -195,11 +194,11 @@ def fit_task(
         if counts[task] is not None:
             options = {"likelihood": "beta_binomial", "trials": int(counts[task])}
         if method == "two_step":
-            law, x, chance_name = "task_sigmoid", loss, "chance"
+            law, x = "task_sigmoid", loss
         else:
-            law, x, chance_name = "sigmoid", compute, "R0"
+            law, x = "task_compute", compute
         if chances[task] is not None:
-            options["priors"] = {chance_name: chance_prior(float(chances[task]))}
+            options["priors"] = {"chance": chance_prior(float(chances[task]))}
         task_fits[task] = _quiet_fit(frame, law, x=x, y=task, **options, **sampler)
     return TaskFit(method=method, loss_fit=loss_fit, task_fits=task_fits, questions=counts)
 

@@ -23,9 +23,14 @@ parameter       default                                     why
 ==============  ==========================================  ==================================
 ``chance``      ``TruncatedNormal(min acc, 0.1, 0, 1)``     at or below the worst model seen
 ``headroom``    ``Beta(2, 2)``                              ceiling anywhere above chance
-``L_mid``       ``LogNormal(mean log loss, 0.3)``           within ~35% of the data's losses
-``k``           ``LogNormal(log(4 / loss span), 1)``        the rise spans ~ the data's losses
+``L_mid``       ``LogNormal(mean log loss, 0.5)``           within a factor ~1.6 of the data's losses
+``k``           ``LogNormal(log(4 / loss span), 1.5)``      the rise spans ~ the data's losses
 ==============  ==========================================  ==================================
+
+``"task_compute"`` is the same bounded sigmoid against log-compute, for tables
+without losses (the direct law): ``acc(C) = chance + (ceiling - chance) /
+(1 + (C_mid / C)^B)``, sampled as ``(chance, headroom, B, C_mid)``; ``B`` gets
+``LogNormal(log(4 / span of log C), 1)`` and ``C_mid`` ``LogNormal(mean log C, 2.5)``.
 
 Give the chance level when it is known with :func:`chance_prior` (a
 ``TruncatedNormal`` of width 0.002 around it).
@@ -78,16 +83,36 @@ def _task_derive(ops, s, log_ref):
 
 def task_inverse(p, target):
     """The loss at which accuracy reaches ``target`` and where it can (chance < target < ceiling)."""
-    fraction = (target - p["chance"]) / (p["ceiling"] - p["chance"])
-    reachable = (fraction > 0) & (fraction < 1)
-    safe = np.where(reachable, fraction, 0.5)
+    safe, reachable = _fraction(p, target)
     loss = p["L_mid"] - np.log(safe / (1.0 - safe)) / p["k"]
     reachable = reachable & (loss > 0)
     return np.where(reachable, loss, np.nan), reachable
 
 
-def task_priors(data: CurveData) -> dict[str, Prior]:
-    """Default priors of the sampled parameters (table in the module docstring)."""
+def _fraction(p, target):
+    """Share of the way from chance to the ceiling, and where it lies strictly inside."""
+    fraction = (target - p["chance"]) / (p["ceiling"] - p["chance"])
+    reachable = (fraction > 0) & (fraction < 1)
+    return np.where(reachable, fraction, 0.5), reachable
+
+
+def _compute_mean(ops, log_inputs, p):
+    rise = ops.expit(p["B"] * (log_inputs["x"] - ops.log(p["C_mid"])))
+    return p["chance"] + (p["ceiling"] - p["chance"]) * rise
+
+
+def _compute_derive(ops, s, log_ref):
+    ceiling = s["chance"] + (1.0 - s["chance"]) * s["headroom"]
+    return {"chance": s["chance"], "ceiling": ceiling, "B": s["B"], "C_mid": s["C_mid"]}
+
+
+def _compute_inverse(p, target):
+    safe, reachable = _fraction(p, target)
+    compute = p["C_mid"] * (safe / (1.0 - safe)) ** (1.0 / p["B"])
+    return np.where(reachable, compute, np.nan), reachable
+
+
+def _bounds_priors(data: CurveData) -> dict[str, Prior]:
     return {
         "chance": Prior(
             "TruncatedNormal",
@@ -97,11 +122,31 @@ def task_priors(data: CurveData) -> dict[str, Prior]:
             upper=1.0,
         ),
         "headroom": Prior("Beta", alpha=2.0, beta=2.0),
-        "L_mid": Prior("LogNormal", mu=by_recipe(data, lambda r: np.log(r["x"]).mean()), sigma=0.3),
+    }
+
+
+def task_compute_priors(data: CurveData) -> dict[str, Prior]:
+    """Default priors of the direct law (module docstring)."""
+    return {
+        **_bounds_priors(data),
+        "B": Prior(
+            "LogNormal",
+            mu=by_recipe(data, lambda r: np.log(4.0 / max(np.ptp(np.log(r["x"])), 1e-3))),
+            sigma=1.0,
+        ),
+        "C_mid": Prior("LogNormal", mu=by_recipe(data, lambda r: np.log(r["x"]).mean()), sigma=2.5),
+    }
+
+
+def task_priors(data: CurveData) -> dict[str, Prior]:
+    """Default priors of the sampled parameters (table in the module docstring)."""
+    return {
+        **_bounds_priors(data),
+        "L_mid": Prior("LogNormal", mu=by_recipe(data, lambda r: np.log(r["x"]).mean()), sigma=0.5),
         "k": Prior(
             "LogNormal",
             mu=by_recipe(data, lambda r: np.log(4.0 / max(np.ptp(r["x"]), 1e-3))),
-            sigma=1.0,
+            sigma=1.5,
         ),
     }
 
@@ -127,3 +172,26 @@ TASK_SIGMOID = register_law(
     )
 )
 """The bounded sigmoid of accuracy against loss; registered as ``"task_sigmoid"``."""
+
+TASK_COMPUTE = register_law(
+    Law(
+        name="task_compute",
+        formula="acc(C) = chance + (ceiling - chance) / (1 + (C_mid / C)^B)",
+        inputs=("x",),
+        parameters=("chance", "ceiling", "B", "C_mid"),
+        positive=frozenset({"B", "C_mid"}),
+        response="identity",
+        bounded=True,
+        mean=_compute_mean,
+        inverse=_compute_inverse,
+        sampled=("chance", "headroom", "B", "C_mid"),
+        derive=_compute_derive,
+        adaptation="low_rank",
+        direction="increasing",
+        ranges={"chance": (0.0, 1.0), "ceiling": (0.0, 1.0)},
+        default_priors=task_compute_priors,
+        asymptote=lambda p: p["ceiling"],
+        midpoint="C_mid",
+    )
+)
+"""The bounded sigmoid of accuracy against log-compute (the direct law); ``"task_compute"``."""

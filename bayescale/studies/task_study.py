@@ -9,8 +9,12 @@ four choices (chance 0.25) follow the bounded sigmoid in the loss
 noise on ``questions`` questions:
 
 - ``"smooth"``: the rise lies inside the ladder's losses;
-- ``"emergent"``: near chance over the whole ladder, a steep rise between the
-  ladder and the held-out models (a jump against compute, smooth in the loss).
+- ``"emergent"``: near chance over most of the ladder, a steep rise that starts
+  at its largest models and ends before the held-out ones (a jump against
+  compute, smooth in the loss);
+- ``"beyond"``: as steep, but the rise starts after the ladder: near chance at
+  every fitted size. No fit of the ladder can locate it; the study keeps it to
+  show how that fails.
 
 Each data set draws its own true parameters around these archetypes.
 :func:`task_backtest` fits the ladder (:func:`bayescale.fit_task`) and checks the
@@ -45,7 +49,8 @@ HELD_OUT = ((7e9, 4e12), (13e9, 5e12))
 """Held-out models: (parameters, tokens)."""
 TASKS = {
     "smooth": {"ceiling": 0.9, "L_mid": 2.9, "k": 3.0},
-    "emergent": {"ceiling": 0.8, "L_mid": 2.3, "k": 12.0},
+    "emergent": {"ceiling": 0.8, "L_mid": 2.45, "k": 10.0},
+    "beyond": {"ceiling": 0.8, "L_mid": 2.25, "k": 12.0},
 }
 """Archetypes of the two tasks' true laws (chance 0.25)."""
 LOSS_LAW = {"E": 1.7, "G": 2.0, "alpha": 0.15}

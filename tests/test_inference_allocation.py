@@ -237,3 +237,14 @@ def test_cli_refuses_bad_inference_options_in_one_line(tmp_path, capsys, extra, 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
     assert not (tmp_path / "o").exists()
+
+
+@needs_chinchilla
+def test_report_shows_the_inference_aware_allocation(cli_run):
+    """The report's prediction section holds one table per kind of target."""
+    from bayescale.reporting.report import build_report
+
+    fit = bs.load(cli_run / "posterior.nc")
+    text = build_report(fit, targets=[2.2], budgets=[1e23], inference_tokens=[2e12]).to_html()
+    assert "Inference-aware allocation" in text
+    assert "saving_lower" in text and "loss_target" in text

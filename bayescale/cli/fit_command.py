@@ -177,7 +177,10 @@ def render(result, payload: dict) -> str:
             "inference-aware allocation (cost 6ND + 2N x tokens served; saving against "
             "the compute-optimal allocation of the same loss; median and interval over draws):",
         ]
-        lines.append(format_table(inference_table(payload["inference_allocations"])))
+        for key in ("loss_target", "budget"):
+            chosen = [r for r in payload["inference_allocations"] if key in r]
+            if chosen:
+                lines.append(format_table(inference_table(chosen)))
     diagnostics = result.diagnostics
     lines += [
         "",

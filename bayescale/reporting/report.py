@@ -388,8 +388,11 @@ def _allocation_blocks(fit: Fit, payload: Mapping[str, Any], ci: float) -> list[
             "Inference-aware allocation (Sardana et al.): least total cost 6ND + 2N x tokens "
             "served at each target loss, or least loss at each total budget; saving against "
             "the compute-optimal allocation of the same loss (median and interval over draws):",
-            Table(inference_table(payload["inference_allocations"])),
         ]
+        for key in ("loss_target", "budget"):
+            chosen = [r for r in payload["inference_allocations"] if key in r]
+            if chosen:
+                blocks.append(Table(inference_table(chosen)))
     return blocks
 
 

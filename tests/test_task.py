@@ -193,7 +193,9 @@ def test_simulated_ladders_cover_held_out_7b_and_13b_at_the_nominal_rate():
     rise starts after the ladder is printed, not asserted: no ladder locates it
     (measured 0.60), and the docs say so. Median absolute errors are printed
     beside the OLMo ladder's ~2 points."""
-    results = run_task_study(50, seed=2026, sampler={"draws": 500, "tune": 500, "chains": 2, "seed": 11})
+    results = run_task_study(
+        50, seed=2026, sampler={"draws": 500, "tune": 500, "chains": 2, "seed": 11}
+    )
     summary = summarise_study(results)
     print(summary.to_string())
     assert (summary["datasets"] == 50).all()

@@ -23,7 +23,7 @@ held-out evaluations against their new-evaluation intervals.
 Examples
 --------
 >>> ladder = simulate_ladder(rng=0)
->>> sorted(ladder["n"].unique())[-2:]
+>>> sorted(ladder["n"].unique().tolist())[-2:]
 [7000000000.0, 13000000000.0]
 >>> bool(ladder["held_out"].sum() == 2)
 True

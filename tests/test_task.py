@@ -202,3 +202,19 @@ def test_simulated_ladders_cover_held_out_7b_and_13b_at_the_nominal_rate():
     low, high = binomial_band(50)
     checked = summary[summary["task"].isin(["smooth", "emergent"])]
     assert checked["coverage"].between(low, high).all()
+
+
+def test_chinchilla_loss_step_predicts_at_n_and_d(ladder):
+    """With n= and d= the loss step is the Chinchilla law; predictions take N and D
+    (or N and compute) and agree between the two ways of giving the tokens."""
+    fitted = ladder[~ladder["held_out"]]
+    tasks = bs.fit_task(
+        fitted, "smooth", loss="loss", n="n", d="d", chance=0.25, questions=1000, **QUICK_SAMPLER
+    )
+    assert tasks.loss_fit.law.name == "chinchilla" and tasks.inputs == ("n", "d")
+    by_tokens = bs.predict_task(tasks, n=[7e9], d=[4e12])
+    by_compute = bs.predict_task(tasks, compute=[6 * 7e9 * 4e12], n=[7e9])
+    np.testing.assert_allclose(by_tokens["median"], by_compute["median"])
+    assert 0.25 < by_tokens.loc[0, "median"] < 1.0
+    with pytest.raises(ValueError, match="give n= and d="):
+        bs.predict_task(tasks, compute=[1e23])

@@ -268,7 +268,7 @@ LAWS: Registry[Law] = Registry(
     ),
 )
 """The law registry; the sigmoid and the laws of this module register as they
-are defined, the across-size and data-constrained laws when it is first read."""
+are defined, the across-size, data-constrained and task laws when it is first read."""
 LAWS.register(SIGMOID)
 
 

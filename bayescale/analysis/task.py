@@ -125,6 +125,7 @@ def fit_task(
     tune: int = SamplerSettings.tune,
     chains: int = SamplerSettings.chains,
     seed: int | None = None,
+    target_accept: float | None = None,
 ) -> TaskFit:
     """Fit task laws to a model ladder (one row per model).
 
@@ -151,7 +152,7 @@ def fit_task(
     questions : int or dict, optional
         Questions per evaluation: step 2 becomes beta-binomial on them and new
         evaluations include binomial noise.
-    draws, tune, chains, seed
+    draws, tune, chains, seed, target_accept
         NUTS settings of every step (the same, so draws pair one to one).
 
     Returns
@@ -176,7 +177,13 @@ def fit_task(
         raise DataError(f"{source}: no column {missing[0]!r}; columns: {', '.join(frame.columns)}")
     chances = _per_task(chance, tasks, "chance")
     counts = _per_task(questions, tasks, "questions")
-    sampler = {"draws": draws, "tune": tune, "chains": chains, "seed": seed}
+    sampler = {
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "seed": seed,
+        "target_accept": target_accept,
+    }
     loss_fit = None
     if method == "two_step":
         if loss is None:

@@ -72,7 +72,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_sampler_options(parser)
     add_output_options(parser)
-    parser.set_defaults(ci=0.9)
 
 
 def _check(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -106,9 +105,7 @@ def _check(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]
 def run(args: argparse.Namespace) -> int:
     """Fit, predict, write task.json and task.png; returns the exit status."""
     fitted, held = _check(args)
-    settings = {
-        k: v for k, v in sampler_kwargs(args).items() if k in ("draws", "tune", "chains", "seed")
-    }
+    settings = sampler_kwargs(args)
     with output_folder(args, OUTPUTS) as out:
         result = fit_task(
             fitted,

@@ -32,6 +32,7 @@ from bayescale.cli import (
     plan_command,
     report_command,
     sizes_command,
+    task_command,
     windows_command,
 )
 from bayescale.cli.common import CommandError
@@ -54,6 +55,7 @@ COMMANDS = [
     isoflop_command,
     next_run_command,
     plan_command,
+    task_command,
 ]
 
 

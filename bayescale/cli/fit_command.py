@@ -32,6 +32,7 @@ from bayescale.results.allocation import allocation_table
 from bayescale.results.display import plural
 from bayescale.results.export import data_prediction_inputs, fit_to_dict
 from bayescale.results.fit_result import LOCATORS
+from bayescale.results.inference_allocation import inference_table
 from bayescale.results.intervals import readable_summary
 from bayescale.results.persistence import netcdf_bytes
 
@@ -79,6 +80,16 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
         metavar="C",
         help="compute budgets (FLOP) for compute-optimal allocation (chinchilla)",
     )
+    parser.add_argument(
+        "--inference-tokens",
+        nargs="+",
+        type=float,
+        default=[],
+        metavar="T",
+        help="tokens the model will serve (chinchilla): inference-aware allocation "
+        "(Sardana et al.) at each --target loss and each --budget, then taken as "
+        "training + inference FLOPs",
+    )
 
 
 def fit_from_args(args: argparse.Namespace, curves: CurveData, *, check_only: bool = False):
@@ -115,6 +126,15 @@ def check_result_options(args: argparse.Namespace, law: Law) -> None:
     check_numbers("--predict", args.predict, positive=True)
     check_numbers("--target", args.target, positive=False)
     check_numbers("--budget", args.budget, positive=True)
+    if args.inference_tokens:
+        if law.name != "chinchilla":
+            raise CommandError(f"--inference-tokens needs --law chinchilla, not {law.name!r}")
+        if not (args.target or args.budget):
+            raise CommandError("--inference-tokens needs --target (losses) or --budget (FLOPs)")
+        check_numbers("--inference-tokens", args.inference_tokens, positive=False)
+        negative = [value for value in args.inference_tokens if value < 0]
+        if negative:
+            raise CommandError(f"--inference-tokens {negative[0]:g}: must be a number >= 0")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,7 +143,12 @@ def run(args: argparse.Namespace) -> int:
     with output_folder(args, OUTPUTS) as out:
         result = fit_from_args(args, curves)
         payload = fit_to_dict(
-            result, ci=args.ci, predict_x=args.predict, targets=args.target, budgets=args.budget
+            result,
+            ci=args.ci,
+            predict_x=args.predict,
+            targets=args.target,
+            budgets=args.budget,
+            inference_tokens=args.inference_tokens,
         )
         payload["files"] = file_names(out)
         out.stage_bytes("posterior.nc", netcdf_bytes(result))
@@ -157,6 +182,16 @@ def render(result, payload: dict) -> str:
     if payload["allocations"]:
         lines += ["", "compute-optimal allocation (median and interval over draws):"]
         lines.append(format_table(allocation_table(payload["allocations"])))
+    if payload["inference_allocations"]:
+        lines += [
+            "",
+            "inference-aware allocation (cost 6ND + 2N x tokens served; saving against "
+            "the compute-optimal allocation of the same loss; median and interval over draws):",
+        ]
+        for key in ("loss_target", "budget"):
+            chosen = [r for r in payload["inference_allocations"] if key in r]
+            if chosen:
+                lines.append(format_table(inference_table(chosen)))
     diagnostics = result.diagnostics
     lines += [
         "",

@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             predict_x=args.predict,
             targets=args.target,
             budgets=args.budget,
+            inference_tokens=args.inference_tokens,
             ci=args.ci,
         )
         report.stage(out)

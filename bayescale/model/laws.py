@@ -272,10 +272,15 @@ SIGMOID = Law(
 )
 
 LAWS: Registry[Law] = Registry(
-    "law", ("bayescale.model.size_law", "bayescale.model.data_constrained_law")
+    "law",
+    (
+        "bayescale.model.size_law",
+        "bayescale.model.data_constrained_law",
+        "bayescale.model.task_law",
+    ),
 )
 """The law registry; the sigmoid and the laws of this module register as they
-are defined, the across-size and data-constrained laws when it is first read."""
+are defined, the across-size, data-constrained and task laws when it is first read."""
 LAWS.register(SIGMOID)
 
 

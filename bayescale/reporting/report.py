@@ -381,6 +381,18 @@ def _allocation_blocks(fit: Fit, payload: Mapping[str, Any], ci: float) -> list[
             "Compute-optimal allocation (median and interval over draws):",
             Table(allocation_table(payload["allocations"])),
         ]
+    if payload.get("inference_allocations"):
+        from bayescale.results.inference_allocation import inference_table
+
+        blocks += [
+            "Inference-aware allocation (Sardana et al.): least total cost 6ND + 2N x tokens "
+            "served at each target loss, or least loss at each total budget; saving against "
+            "the compute-optimal allocation of the same loss (median and interval over draws):",
+        ]
+        for key in ("loss_target", "budget"):
+            chosen = [r for r in payload["inference_allocations"] if key in r]
+            if chosen:
+                blocks.append(Table(inference_table(chosen)))
     return blocks
 
 
@@ -508,6 +520,7 @@ def build_report(
     predict_x: Sequence[float] | None = None,
     targets: Sequence[float] = (),
     budgets: Sequence[float] = (),
+    inference_tokens: Sequence[float] = (),
     ci: float = DEFAULT_CI,
     title: str | None = None,
 ) -> Report:
@@ -531,6 +544,9 @@ def build_report(
         Metric values for compute-to-target.
     budgets : sequence of float
         Compute budgets (FLOP) for the compute-optimal allocation (Chinchilla).
+    inference_tokens : sequence of float
+        Tokens to be served: adds the inference-aware allocation at each target
+        loss and budget (Chinchilla; :mod:`bayescale.results.inference_allocation`).
     ci : float
         Credible mass of every interval.
     title : str, optional
@@ -548,7 +564,14 @@ def build_report(
         held_out = plots.held_out_points(fit)
     if held_out is not None and held_out.empty:
         held_out = None
-    payload = fit_to_dict(fit, ci=ci, predict_x=predict_x, targets=targets, budgets=budgets)
+    payload = fit_to_dict(
+        fit,
+        ci=ci,
+        predict_x=predict_x,
+        targets=targets,
+        budgets=budgets,
+        inference_tokens=inference_tokens,
+    )
     if comparison is None and len(fit.recipes) > 1:
         comparison = default_comparison(fit, ci)
     sections = [

@@ -15,6 +15,12 @@ Keys (other tools rely on them):
 - ``allocations`` (chinchilla): list of {compute, n_opt, d_opt, ratio, loss_opt},
   each quantity a dict {mean, median, lower, upper} (``recipe`` too when there
   are several); see :mod:`bayescale.results.allocation`
+- ``inference_allocations`` (chinchilla, with inference tokens): list of
+  {inference_tokens, loss_target or budget, p_reachable, n, d, ratio, loss,
+  training_flops, inference_flops, total_flops, chinchilla_n, chinchilla_d,
+  chinchilla_total_flops, saving, saving_flops}, each quantity a dict {mean,
+  median, lower, upper}: the inference-aware allocation at each target loss and
+  each total budget; see :mod:`bayescale.results.inference_allocation`
 - ``diagnostics``: {max_r_hat, min_ess_bulk, divergences, warnings, prior_reliance,
   predictive, law_check, notes, attempts, converged}: ``converged`` is false when
   R-hat > 1.01, there were divergences or the bulk ESS is below 400 (the CLI then
@@ -37,6 +43,7 @@ import pandas as pd
 from bayescale.data.curves import CurveData, DataError
 from bayescale.results.allocation import allocation_records
 from bayescale.results.fit_result import Fit
+from bayescale.results.inference_allocation import inference_records
 
 STAT_COLUMNS = ["mean", "sd", "lower", "upper", "r_hat", "ess_bulk"]
 
@@ -120,6 +127,7 @@ def fit_to_dict(
     predict_x: Sequence[float] | None = None,
     targets: Sequence[float] = (),
     budgets: Sequence[float] = (),
+    inference_tokens: Sequence[float] = (),
 ) -> dict[str, Any]:
     """The ``fit.json`` payload for ``fit``.
 
@@ -134,6 +142,9 @@ def fit_to_dict(
         Metric values for compute-to-target.
     budgets : sequence of float
         Compute budgets (FLOP) for compute-optimal allocation (chinchilla fits).
+    inference_tokens : sequence of float
+        Tokens to be served (chinchilla fits): adds the inference-aware allocation
+        at each target loss and at each budget, taken as training + inference FLOPs.
     """
     table = fit.summary(ci=ci)
     parameters = {name: _stats(row) for name, row in table[table["level"] == "recipe"].iterrows()}
@@ -155,6 +166,7 @@ def fit_to_dict(
         "predictions": [],
         "targets": [],
         "allocations": [],
+        "inference_allocations": [],
         "diagnostics": fit.diagnostics.to_dict(),
         "data": {
             "source": fit.data.source,
@@ -179,4 +191,15 @@ def fit_to_dict(
     if budgets:
         optimal = _per_recipe(fit, fit.compute_optimal, compute=list(budgets), ci=ci)
         payload["allocations"] = allocation_records(optimal)
+    if inference_tokens:
+        for key, values in (("loss", targets), ("budget", budgets)):
+            if values:
+                frame = _per_recipe(
+                    fit,
+                    fit.inference_optimal,
+                    inference_tokens=list(inference_tokens),
+                    **{key: list(values)},
+                    ci=ci,
+                )
+                payload["inference_allocations"] += inference_records(frame)
     return payload

@@ -565,6 +565,29 @@ class Fit:
 
         return compute_optimal(self, compute, recipe=recipe, ci=ci)
 
+    def inference_optimal(
+        self,
+        inference_tokens: Sequence[float] | float,
+        *,
+        loss: Sequence[float] | float | None = None,
+        budget: Sequence[float] | float | None = None,
+        recipe: str | None = None,
+        ci: float = DEFAULT_CI,
+    ) -> pd.DataFrame:
+        """Inference-aware allocation (Sardana et al.) at a target loss or total budget.
+
+        For Chinchilla fits; see :func:`bayescale.results.inference_allocation.inference_optimal`.
+
+        Examples
+        --------
+        >>> fit.inference_optimal(2e12, loss=2.0)  # doctest: +SKIP
+        """
+        from bayescale.results.inference_allocation import inference_optimal
+
+        return inference_optimal(
+            self, inference_tokens, loss=loss, budget=budget, recipe=recipe, ci=ci
+        )
+
     # ---------------------------------------------------------------- display
     def describe(self) -> str:
         """One line: the law, the observation model and what was fitted."""

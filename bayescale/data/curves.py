@@ -27,7 +27,7 @@ import io
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +157,42 @@ class CurveData:
             path=self.path,
             sha256=self.sha256,
         )
+
+    def below(self, role: str, cut: float, *, min_points: int | None = None) -> CurveData:
+        """The rows with ``role <= cut`` (e.g. the models with ``n <= 5e9``); the
+        others go to ``excluded``, where a backtest finds them.
+
+        Raises
+        ------
+        DataError
+            When no row is left, or a run keeps too few points.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"c": [1.0, 2, 3, 4, 5, 6], "r": [.1, .2, .3, .35, .4, .42]})
+        >>> data = load_curves(df, x="c", y="r", min_points=3)
+        >>> len(data.below("x", 4)), len(data.below("x", 4).excluded)
+        (4, 2)
+        """
+        if role == "x":
+            return self.window(max_x=cut, min_points=min_points)
+        rows = self.all_rows
+        keep = rows[role] <= cut
+        name = self.columns.get(role, role)
+        if not keep.any():
+            raise DataError(f"{self.source}: no rows left with {name} <= {cut:g}")
+        kept = _windowed(
+            rows[keep],
+            columns=self.columns,
+            source=self.source,
+            base_notes=list(self.base_notes),
+            bounds=(None, None),
+            min_points=self.min_points if min_points is None else min_points,
+            path=self.path,
+            sha256=self.sha256,
+        )
+        note = f"excluded {int((~keep).sum())} of {len(rows)} rows with {name} > {cut:g}"
+        return replace(kept, excluded=_sorted(rows[~keep]), notes=[*kept.notes, note])
 
     @property
     def runs(self) -> list[str]:

@@ -15,6 +15,7 @@ from bayescale import __version__
 from bayescale.data.curves import CurveData, load_curves
 from bayescale.inference.diagnostics import (
     ConvergenceWarning,
+    ExtrapolationWarning,
     IdentificationWarning,
     PredictiveCheckWarning,
     check_convergence,
@@ -24,6 +25,7 @@ from bayescale.inference.diagnostics import (
 from bayescale.inference.identification import check_prior_reliance, single_run_notes
 from bayescale.inference.interrupts import check_complete, interruptible
 from bayescale.inference.law_checks import check_direction, check_prior_ranges
+from bayescale.inference.law_error import LawError, estimate_law_error
 from bayescale.inference.predictive_check import predictive_check
 from bayescale.inference.sampler_settings import checked_settings
 from bayescale.inference.sampling import sample_posterior
@@ -436,19 +438,35 @@ def fit_curves(
         version=__version__,
     )
     predictive = predictive_check(fitted)
+    fitted.law_error = learn_law_error(fitted)
+    extrapolation = [m for m in [fitted.law_error.message()] if m]
     emit(convergence, ConvergenceWarning)
     emit(identification, IdentificationWarning)
     emit(predictive.messages(), PredictiveCheckWarning)
+    emit(extrapolation, ExtrapolationWarning)
     fitted.diagnostics = Diagnostics(
         max_r_hat=r_hat,
         min_ess_bulk=ess,
         divergences=divergences,
-        warnings=convergence + identification + predictive.messages(),
+        warnings=convergence + identification + predictive.messages() + extrapolation,
         prior_reliance=[row.to_dict() for row in reliance],
         predictive=predictive.to_dict(),
-        notes=[*notes, *single_run_notes(spec, curves)],
+        notes=[*notes, *single_run_notes(spec, curves), *fitted.law_error.notes],
     )
     return fitted
+
+
+def learn_law_error(fitted: Fit) -> LawError:
+    """The law-error scale of ``fitted`` from internal leave-largest-out folds,
+    started at its posterior medians (:mod:`bayescale.inference.law_error`)."""
+    start = {
+        recipe: {
+            name: float(draws.median())
+            for name, draws in fitted.parameter_draws(recipe=recipe).items()
+        }
+        for recipe in fitted.recipes
+    }
+    return estimate_law_error(fitted.data, fitted.law, start)
 
 
 def attach_data(tree: xr.DataTree, curves: CurveData) -> xr.DataTree:

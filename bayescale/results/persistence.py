@@ -31,6 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale.data.curves import CurveData
+from bayescale.inference.law_error import LawError
 from bayescale.model.build import ModelSpec
 from bayescale.model.laws import get_law
 from bayescale.model.likelihoods.registry import get_likelihood
@@ -93,6 +94,7 @@ def netcdf_bytes(fit: Fit) -> bytes:
         "spec": json.dumps(fit.spec.to_dict()),
         "sampler": json.dumps(fit.sampler.to_dict()),
         "diagnostics": json.dumps(fit.diagnostics.to_dict()),
+        "law_error": json.dumps(None if fit.law_error is None else fit.law_error.to_dict()),
         "data": json.dumps(
             {
                 "columns": fit.data.columns,
@@ -154,6 +156,7 @@ def load_fit(path: str | Path, *, check_source: bool = True) -> Fit:
         raise FitFileError(f"{path}: missing groups {', '.join(sorted(missing))}")
     try:
         spec, sampler, diagnostics, data_info = _read_attributes(attrs)
+        law_error = _law_error(attrs)
         frame = _observed_frame(tree["observed_data"].to_dataset(), spec)
         _check_posterior(tree, spec, sampler, frame)
         curves = CurveData(
@@ -182,7 +185,14 @@ def load_fit(path: str | Path, *, check_source: bool = True) -> Fit:
         diagnostics=diagnostics,
         times=None,
         version=str(attrs.get("bayescale_version", "")),
+        law_error=law_error,
     )
+
+
+def _law_error(attrs: Mapping[str, Any]) -> LawError | None:
+    """The fit's learned law error (``None`` for fits that learned none)."""
+    values = json.loads(attrs["law_error"])
+    return None if values is None else LawError.from_dict(values)
 
 
 def _json(attrs: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -264,7 +264,7 @@ def backtest(
             first_error = first_error or err
             notes.append(f"cut {cut:g} skipped: {err}")
             continue
-        if len(window.excluded) == len(full.excluded):
+        if len(window) == len(full):
             notes.append(
                 f"cut {cut:g} skipped: it holds out nothing (the largest {axis} is {full.frame[axis].max():g})"
             )

@@ -27,7 +27,7 @@ import io
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -159,8 +159,11 @@ class CurveData:
         )
 
     def below(self, role: str, cut: float, *, min_points: int | None = None) -> CurveData:
-        """The rows with ``role <= cut`` (e.g. the models with ``n <= 5e9``); the
-        others go to ``excluded``, where a backtest finds them.
+        """The rows with ``role <= cut`` (e.g. the models with ``n <= 5e9``).
+
+        On ``x`` this is :meth:`window`; on another input the rows beyond the cut
+        are dropped for good (a later :meth:`window` does not bring them back)
+        and a note says how many.
 
         Raises
         ------
@@ -173,6 +176,9 @@ class CurveData:
         >>> data = load_curves(df, x="c", y="r", min_points=3)
         >>> len(data.below("x", 4)), len(data.below("x", 4).excluded)
         (4, 2)
+        >>> sized = load_curves(df.assign(n=df["c"] * 1e8, d=1e10), n="n", d="d", y="r", min_points=3)
+        >>> len(sized.below("n", 3e8).window())
+        3
         """
         if role == "x":
             return self.window(max_x=cut, min_points=min_points)
@@ -181,18 +187,17 @@ class CurveData:
         name = self.columns.get(role, role)
         if not keep.any():
             raise DataError(f"{self.source}: no rows left with {name} <= {cut:g}")
-        kept = _windowed(
+        note = f"excluded {int((~keep).sum())} of {len(rows)} rows with {name} > {cut:g}"
+        return _windowed(
             rows[keep],
             columns=self.columns,
             source=self.source,
-            base_notes=list(self.base_notes),
+            base_notes=[*self.base_notes, note],
             bounds=(None, None),
             min_points=self.min_points if min_points is None else min_points,
             path=self.path,
             sha256=self.sha256,
         )
-        note = f"excluded {int((~keep).sum())} of {len(rows)} rows with {name} > {cut:g}"
-        return replace(kept, excluded=_sorted(rows[~keep]), notes=[*kept.notes, note])
 
     @property
     def runs(self) -> list[str]:

@@ -459,8 +459,10 @@ class Fit:
         drift persists for a while past the data). The steps ahead count the
         run's mean evaluation spacing. Other points keep the stationary draw."""
         forecast = self.likelihood.forecast
+        if forecast is None or tuple(self.law.inputs) != ("x",):
+            return observed
         seen = self.data.frame[self.data.frame["run"] == run].sort_values("x")
-        if forecast is None or tuple(self.law.inputs) != ("x",) or len(seen) < 2:
+        if len(seen) < 2:
             return observed
         x_seen = seen["x"].to_numpy(float)
         ahead = inputs["x"] > x_seen[-1]

@@ -61,6 +61,7 @@ def simulate_ladder(
     noise_sd: float = 0.01,
     rng: int | np.random.Generator | None = None,
     truth: Mapping[str, float] = TRUTH,
+    departure: float | None = None,
 ) -> pd.DataFrame:
     """One ladder of (n, d, loss) rows from a truth of ``kind``.
 
@@ -74,6 +75,9 @@ def simulate_ladder(
         Seed or generator.
     truth : dict
         Chinchilla-law parameters ``E, A, B, alpha, beta``.
+    departure : float, optional
+        Fix the departure (``gamma`` or ``delta``) instead of drawing it with sd
+        :data:`DEPARTURE_SD`.
 
     Returns
     -------
@@ -94,7 +98,9 @@ def simulate_ladder(
     fitted = [(n, n * ratio, "fit") for n in FIT_SIZES for ratio in TOKENS_PER_PARAMETER]
     held = [(n, 20.0 * n, split) for split, n in HELD_OUT.items()]
     frame = pd.DataFrame(fitted + held, columns=["n", "d", "split"])
-    exponent = _size_exponent(kind, frame["n"].to_numpy(), truth["alpha"], rng)
+    if departure is None and kind != "exact":
+        departure = DEPARTURE_SD[kind] * rng.standard_normal()
+    exponent = _size_exponent(kind, frame["n"].to_numpy(), truth["alpha"], departure, rng)
     loss = (
         truth["E"]
         + truth["A"] / frame["n"].to_numpy() ** exponent
@@ -104,17 +110,17 @@ def simulate_ladder(
     return frame[["n", "d", "loss", "split"]]
 
 
-def _size_exponent(kind: str, n: np.ndarray, alpha: float, rng: np.random.Generator) -> np.ndarray:
+def _size_exponent(
+    kind: str, n: np.ndarray, alpha: float, departure: float | None, rng: np.random.Generator
+) -> np.ndarray:
     """The truth's effective size exponent at each ``n`` (``A / n^exponent``)."""
     if kind == "curvature":
-        gamma = DEPARTURE_SD["curvature"] * rng.standard_normal()
-        return alpha + gamma * np.log10(n / N_REF)
+        return alpha + departure * np.log10(n / N_REF)
     if kind == "broken":
-        delta = DEPARTURE_SD["broken"] * rng.standard_normal()
         log_break = rng.uniform(np.log10(FIT_SIZES[2]), np.log10(max(HELD_OUT.values())))
         # continuous at the break: A / n^alpha below, scaled A' / n^(alpha + delta) above
         beyond = np.log10(n) > log_break
-        shift = delta * (np.log10(n) - log_break) / np.log10(n)
+        shift = departure * (np.log10(n) - log_break) / np.log10(n)
         return np.where(beyond, alpha + shift, alpha)
     return np.full(n.shape, alpha)
 

@@ -1,4 +1,4 @@
-"""``bayescale backtest``: fit on x <= each cut-off, score the held-out rest."""
+"""``bayescale backtest``: fit on the smaller scales up to each cut-off, score the held-out rest."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    add_size_options,
     check_fit,
     check_law,
     check_numbers,
@@ -25,9 +26,15 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
+from bayescale.data.curves import CurveData
+from bayescale.inference.law_error import fold_axis
+from bayescale.model.laws import Law
 
 NAME = "backtest"
-HELP = "fit on compute up to each cut-off and check the predictions of the held-out rest"
+HELP = (
+    "fit on compute (or model size) up to each cut-off and check the predictions of the "
+    "held-out rest"
+)
 OUTPUTS = ("backtest.json",)
 
 
@@ -35,8 +42,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``bayescale backtest``."""
     add_data_options(parser)
     add_recipe_option(parser)
+    add_size_options(parser)
     parser.add_argument(
-        "--cut", nargs="+", type=float, required=True, metavar="X", help="cut-offs on x"
+        "--cut",
+        nargs="+",
+        type=float,
+        required=True,
+        metavar="VALUE",
+        help="cut-offs on the axis (x; n for laws of parameters and tokens)",
+    )
+    parser.add_argument(
+        "--axis",
+        choices=["x", "n", "d"],
+        help="input the cut-offs apply to (default: x, or n for chinchilla)",
     )
     parser.add_argument(
         "--true-asymptote",
@@ -57,39 +75,70 @@ def run(args: argparse.Namespace) -> int:
     sampler_kwargs(args)
     if args.max_x is not None:
         raise CommandError("--max-x does not apply: the cut-offs set the training window")
-    if args.x is None:
-        raise CommandError("--x is required: the cut-offs apply to it")
     law = check_law("--law", args.law)
+    axis = args.axis or fold_axis(law)
+    if axis not in law.inputs:
+        raise CommandError(f"--axis {axis}: law {args.law!r} has inputs {', '.join(law.inputs)}")
+    if axis == "x" and args.x is None:
+        raise CommandError("--x is required: the cut-offs apply to it")
     check_window(args)
     check_numbers("--cut", args.cut, positive=True)
     curves = curves_from_args(args, law)
     check_numbers("--true-asymptote", args.true_asymptote, positive=False)
-    for cut in [None, *args.cut]:  # every fit the backtest makes, checked before any sampling
-        if cut is not None and args.min_x is not None and cut <= args.min_x:
-            raise CommandError(f"--cut {cut:g}: must lie above --min-x {args.min_x:g}")
-        where = "the fit on all the data" if cut is None else f"--cut {cut:g}"
-        check_fit(where, args, curves, args.law, min_x=args.min_x, max_x=cut)
+    check_fit("the fit on all the data", args, curves, args.law, min_x=args.min_x)
+    cuts, skipped = checked_cuts(args, curves, law, axis)
+    if not cuts:
+        raise CommandError(skipped[0])
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = backtest(
                 curves,
-                args.cut,
+                cuts,
                 args.law,
+                axis=axis,
                 min_x=args.min_x,
                 true_asymptote=args.true_asymptote,
                 truth_column=args.truth_column,
                 **fit_kwargs(args),
             )
         payload = result.to_dict()
+        payload["notes"] = [*skipped, *payload["notes"]]
         payload["data"] = args.data
         payload["files"] = file_names(out)
         written = stage_json(out, "backtest.json", payload)
     print(f"likelihood {result.likelihood}; asymptote_error against the {result.reference}")
     print(format_table(result.table().set_index("cut")))
-    for note in result.notes:
+    for note in [*skipped, *result.notes]:
         print(f"note: {note}")
     for message in result.warnings:
         print(f"warning: {message}")
     print(f"wrote {written}")
     return 0
+
+
+def checked_cuts(
+    args: argparse.Namespace, curves: CurveData, law: Law, axis: str
+) -> tuple[list[float], list[str]]:
+    """The cut-offs that leave a fit to make and something to hold out, each checked
+    before any sampling, and a note for each one skipped (too early, or past the data)."""
+    cuts, skipped = [], []
+    largest = float(curves.frame[axis].max())
+    for cut in sorted(args.cut):
+        where = f"--cut {cut:g}"
+        if cut >= largest:
+            skipped.append(
+                f"{where} skipped: it holds out nothing (the largest {axis} is {largest:g})"
+            )
+            continue
+        if axis == "x" and args.min_x is not None and cut <= args.min_x:
+            skipped.append(f"{where} skipped: it lies below --min-x {args.min_x:g}")
+            continue
+        try:
+            window = curves.below(axis, cut, min_points=len(law.parameters) + 1)
+            check_fit(where, args, window, args.law, min_x=args.min_x)
+        except (CommandError, ValueError) as err:
+            skipped.append(f"{where} skipped: {str(err).removeprefix(where + ': ')}")
+            continue
+        cuts.append(cut)
+    return cuts, skipped

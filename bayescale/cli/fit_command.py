@@ -12,6 +12,7 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    add_size_options,
     check_law,
     check_numbers,
     check_window,
@@ -48,12 +49,7 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     """Recipe and input columns, model options, predictions, targets and budgets
     (shared with ``bayescale report``)."""
     add_recipe_option(parser)
-    parser.add_argument("--n", help="parameters column, for two-input laws (chinchilla)")
-    tokens = parser.add_mutually_exclusive_group()
-    tokens.add_argument("--d", help="tokens column, for two-input laws (chinchilla)")
-    tokens.add_argument(
-        "--compute", help="training FLOP column, with --n: tokens are compute / (6 n)"
-    )
+    add_size_options(parser)
     add_model_options(parser)
     parser.add_argument(
         "--predict",

@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayescale.analysis.isoflop import compare_approaches, fit_isoflop, group_budgets, isoflop_data
+from bayescale.analysis.isoflop import (
+    approach_disagreements,
+    compare_approaches,
+    fit_isoflop,
+    group_budgets,
+    isoflop_data,
+)
 from bayescale.data.curves import DataError
+from bayescale.inference.diagnostics import ExtrapolationWarning
 from bayescale.results.allocation import optimal_allocation
 from bayescale.studies.isoflop_simulate import chinchilla_for_frontier, simulate_isoflop
 from bayescale.studies.isoflop_study import TARGET, coverage_run, coverage_table
@@ -129,9 +136,29 @@ def test_approach2_and_approach3_agree_on_the_llama_frontier(llama_data, llama_f
     row = table.loc["n_opt at 3.8e+25"]
     assert row["approach2_lower"] < row["approach3_median"] < row["approach2_upper"]
     assert row["approach3_lower"] < row["approach2_median"] < row["approach3_upper"]
+    assert not table["disjoint"].any() and approach_disagreements(table) == []
     assert table.loc["a", "approach2_median"] == pytest.approx(
         1 - table.loc["b", "approach2_median"]
     )
+
+
+def test_an_optimum_outside_the_trained_sizes_warns_and_allocations_carry_their_distance(
+    llama_data, llama_fit
+):
+    """The smallest budget trained only on sizes above its optimum: its optimum is the
+    parabola's extrapolation, and the fit says so (warning, decades_outside > 0)."""
+    smallest = llama_data["compute"].min()
+    optimum = llama_fit.budget_table().set_index("compute").loc[smallest, "n_opt_median"]
+    keep = (llama_data["compute"] != smallest) | (llama_data["n"] > 1.5 * optimum)
+    with pytest.warns(ExtrapolationWarning, match="1 of 10 budgets put their optimum outside"):
+        shifted = fit_isoflop(llama_data[keep], n="n", draws=300, tune=300, chains=2, seed=3)
+    table = shifted.budget_table()
+    assert (~table["inside"]).sum() == 1 and table["decades_outside"].iloc[0] > 0
+    assert any("outside the sizes" in w for w in shifted.diagnostics["warnings"])
+    allocation = llama_fit.allocation(
+        [llama_data["compute"].max(), 10 * llama_data["compute"].max()]
+    )
+    assert allocation["decades_beyond"].tolist() == pytest.approx([0.0, 1.0])
 
 
 def test_bad_budgets_and_sampler_settings_are_refused(llama_fit, llama_data):

@@ -24,7 +24,11 @@ from bayescale.inference.diagnostics import (
 )
 from bayescale.inference.identification import check_prior_reliance, single_run_notes
 from bayescale.inference.interrupts import check_complete, interruptible
-from bayescale.inference.law_checks import check_direction, check_prior_ranges
+from bayescale.inference.law_checks import (
+    check_direction,
+    check_prior_ranges,
+    learning_curve_message,
+)
 from bayescale.inference.law_error import LawError, estimate_law_error
 from bayescale.inference.predictive_check import predictive_check
 from bayescale.inference.sampler_settings import checked_settings
@@ -439,7 +443,9 @@ def fit_curves(
     )
     predictive = predictive_check(fitted)
     fitted.law_error = learn_law_error(fitted)
-    extrapolation = [m for m in [fitted.law_error.message()] if m]
+    extrapolation = [
+        m for m in [fitted.law_error.message(), learning_curve_message(spec.law_obj, curves)] if m
+    ]
     emit(convergence, ConvergenceWarning)
     emit(identification, IdentificationWarning)
     emit(predictive.messages(), PredictiveCheckWarning)

@@ -139,9 +139,7 @@ SIGMOID_SIZES = register_law(
         ),
         inputs=("x", "n"),
         parameters=("A_max", "k_A", "gamma", "B_0", "b", "C_0", "c", "R0_0", "r"),
-        positive=frozenset(
-            {"k_A", "gamma", "B_0", "C_0", "slope_ref", "B_ref", "C_mid_ref"}
-        ),
+        positive=frozenset({"k_A", "gamma", "B_0", "C_0", "slope_ref", "B_ref", "C_mid_ref"}),
         response="identity",
         bounded=True,
         mean=_mean,

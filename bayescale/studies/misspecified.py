@@ -131,7 +131,6 @@ def ladder_coverage(
     *,
     ci: float = 0.9,
     seed: int = 0,
-    law_error: bool = True,
     **fit_options: Any,
 ) -> pd.DataFrame:
     """Fit each simulated ladder and check its held-out sizes against the intervals.
@@ -146,8 +145,6 @@ def ladder_coverage(
         Credible mass of the new-observation intervals checked.
     seed : int
         Data set ``i`` of every kind is drawn with seed ``seed + i``.
-    law_error : bool
-        Include the law-error term in the predictions.
     **fit_options
         Passed to :func:`bayescale.fit` (e.g. ``draws``, ``tune``).
 
@@ -155,8 +152,10 @@ def ladder_coverage(
     -------
     pandas.DataFrame
         One row per kind, data set and held-out split: ``kind``, ``set``,
-        ``split``, ``inside`` (the held-out loss in its interval), ``decades``,
-        ``log_error`` (log of observed over predicted median), ``max_r_hat``.
+        ``split``, ``inside`` (the held-out loss in its interval, law error
+        included), ``inside_exact_law`` (in the interval that assumes the law
+        exactly right), ``decades``, ``log_error`` (log of observed over predicted
+        median), ``max_r_hat``.
     """
     import warnings
 
@@ -178,18 +177,23 @@ def ladder_coverage(
                     seed=seed + index,
                     **fit_options,
                 )
-            predicted = result.predict(
-                n=held["n"].to_numpy(), d=held["d"].to_numpy(), ci=ci, law_error=law_error
-            )
             observed = held["loss"].to_numpy()
-            inside = (observed >= predicted["obs_lower"]) & (observed <= predicted["obs_upper"])
+            inside = {}
+            for law_error in (True, False):
+                predicted = result.predict(
+                    n=held["n"].to_numpy(), d=held["d"].to_numpy(), ci=ci, law_error=law_error
+                )
+                inside[law_error] = (observed >= predicted["obs_lower"]) & (
+                    observed <= predicted["obs_upper"]
+                )
             for k, split in enumerate(held["split"]):
                 rows.append(
                     {
                         "kind": kind,
                         "set": index,
                         "split": split,
-                        "inside": bool(inside.iloc[k]),
+                        "inside": bool(inside[True].iloc[k]),
+                        "inside_exact_law": bool(inside[False].iloc[k]),
                         "decades": float(predicted["decades_beyond"].iloc[k]),
                         "log_error": float(np.log(observed[k] / predicted["median"].iloc[k])),
                         "max_r_hat": result.diagnostics.max_r_hat,

@@ -320,7 +320,7 @@ def _recipe_folds(
         train, held = rows[values <= cut], rows[values > cut]
         if len(train) < min_train or held.empty or train[axis].nunique() < len(law.parameters):
             continue
-        fitted = _least_squares(train, law, scale, start)
+        fitted = least_squares_refit(train, law, scale, start)
         if fitted is None:
             continue
         params, noise_sd, predictive_sd = fitted
@@ -394,7 +394,7 @@ def _transforms(law: Law) -> dict[str, tuple[Any, Any]]:
     return out
 
 
-def _least_squares(
+def least_squares_refit(
     train: pd.DataFrame, law: Law, scale: str, start: dict[str, float]
 ) -> tuple[dict[str, float], float, Any] | None:
     """Least-squares refit of ``law`` on ``train`` (error scale) from ``start``.

@@ -135,6 +135,13 @@ def render(result, payload: dict) -> str:
     if payload["predictions"]:
         lines += ["", "predictions (curve interval; obs_* for a new observation):"]
         lines.append(format_table(pd.DataFrame(payload["predictions"])))
+        if payload["law_error"] is not None:
+            error = payload["law_error"]
+            lines.append(
+                f"beyond the fitted range the intervals include the law's own error: sd "
+                f"{error['sd_per_decade']:.3g} one decade out ({error['scale']} scale, learned "
+                f"from {len(error['folds'])} internal leave-largest-out folds)"
+            )
         lines += [f"note: {note}" for note in payload.get("prediction_notes", [])]
     if payload["targets"]:
         lines += ["", "compute to reach target (interval over draws that reach it):"]

@@ -146,3 +146,15 @@ def test_chinchilla_larger_models_are_not_over_confidently_predicted(cut):
     loss = held["loss"].to_numpy()
     inside = int(((loss >= predicted["obs_lower"]) & (loss <= predicted["obs_upper"])).sum())
     assert inside >= binom.ppf(0.005, len(held), 0.9), f"{inside} of {len(held)} inside"
+
+
+def test_one_runs_loss_against_steps_is_named_a_learning_curve():
+    """A single run's loss logged every 1000 steps, fitted as a compute law, warns that
+    a schedule-shaped curve does not extrapolate like a scaling law."""
+    steps = np.arange(1000.0, 41000.0, 1000.0)
+    rng = np.random.default_rng(0)
+    loss = (2.5 + 40 / steps**0.5) * np.exp(0.005 * rng.standard_normal(len(steps)))
+    frame = pd.DataFrame({"step": steps, "loss": loss})
+    with pytest.warns(ExtrapolationWarning, match="looks like a learning curve"):
+        fit = bs.fit(frame, "power_e", x="step", y="loss", **QUICK_SAMPLER)
+    assert any("learning curve" in w for w in fit.diagnostics.warnings)

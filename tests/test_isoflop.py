@@ -3,6 +3,7 @@ frontier, and (slow) interval coverage over simulated data sets."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -189,3 +190,32 @@ def test_intervals_cover_the_truth_over_50_simulated_data_sets():
     for name in ("a", "log_d_target"):
         assert table.loc[name, "isoflop_0.9"] >= 0.8
         assert 0.32 <= table.loc[name, "isoflop_0.5"] <= 0.68
+
+
+def test_backtest_holds_out_the_largest_budgets_and_scores_their_optima(llama_data, tmp_path):
+    """Fitted on the budgets up to 1e21, the larger budgets' own optima (vertices of their
+    parabolas) fall inside the predicted intervals of a new budget's optimum, on data
+    drawn from the model's own family; the CLI writes the same table."""
+    from bayescale.analysis.isoflop_backtest import backtest_isoflop
+    from bayescale.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = backtest_isoflop(
+            llama_data, [1e21, 1e30], n="n", draws=300, tune=300, chains=2, seed=3
+        )
+    table = result.table()
+    assert table["cut"].tolist() == [1e21] and table["n_heldout"].iloc[0] >= 1
+    assert table["max_decades"].iloc[0] > 0 and table["coverage_90"].iloc[0] >= 0.5
+    assert result.notes == ["cut 1e+30 skipped: no budget above it"]
+    llama_data.to_csv(tmp_path / "sweep.csv", index=False)
+    base = [
+        "backtest", str(tmp_path / "sweep.csv"), "--law", "isoflop", "--compute", "compute",
+        "--n", "n", "--y", "loss", "--draws", "200", "--tune", "200", "--chains", "2",
+        "--seed", "3",
+    ]  # fmt: skip
+    assert main([*base, "--cut", "1e21", "--out", str(tmp_path / "out")]) == 0
+    payload = json.loads((tmp_path / "out" / "backtest.json").read_text())
+    assert payload["law"] == "isoflop" and payload["cuts"][0]["cut"] == 1e21
+    assert main([*base, "--cut", "1e10", "--out", str(tmp_path / "none")]) == 2
+    assert not (tmp_path / "none").exists()

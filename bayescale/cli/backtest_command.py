@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="cut-offs on the axis (x; n for laws of parameters and tokens)",
     )
     parser.add_argument(
+        "--budget-tolerance",
+        type=float,
+        default=0.0,
+        metavar="DEX",
+        help="--law isoflop: runs whose compute lie within this many decades form one budget",
+    )
+    parser.add_argument(
         "--axis",
         choices=["x", "n", "d"],
         help="input the cut-offs apply to (default: x, or n for chinchilla)",
@@ -75,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     sampler_kwargs(args)
     if args.max_x is not None:
         raise CommandError("--max-x does not apply: the cut-offs set the training window")
+    if args.law == "isoflop":
+        return run_isoflop(args)
     law = check_law("--law", args.law)
     axis = args.axis or fold_axis(law)
     if axis not in law.inputs:
@@ -86,9 +95,10 @@ def run(args: argparse.Namespace) -> int:
     curves = curves_from_args(args, law)
     check_numbers("--true-asymptote", args.true_asymptote, positive=False)
     check_fit("the fit on all the data", args, curves, args.law, min_x=args.min_x)
-    cuts, skipped = checked_cuts(args, curves, law, axis)
+    cuts, refused = checked_cuts(args, curves, law, axis)
     if not cuts:
-        raise CommandError(skipped[0])
+        raise CommandError(f"--cut {refused[0][0]:g}: {refused[0][1]}")
+    skipped = [f"--cut {cut:g} skipped: {reason}" for cut, reason in refused]
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -119,26 +129,68 @@ def run(args: argparse.Namespace) -> int:
 
 def checked_cuts(
     args: argparse.Namespace, curves: CurveData, law: Law, axis: str
-) -> tuple[list[float], list[str]]:
+) -> tuple[list[float], list[tuple[float, str]]]:
     """The cut-offs that leave a fit to make and something to hold out, each checked
-    before any sampling, and a note for each one skipped (too early, or past the data)."""
-    cuts, skipped = [], []
+    before any sampling, and (cut, reason) for each one refused (too early, or past
+    the data): with other cuts left, those are skipped with a note."""
+    cuts, refused = [], []
     largest = float(curves.frame[axis].max())
     for cut in sorted(args.cut):
         where = f"--cut {cut:g}"
         if cut >= largest:
-            skipped.append(
-                f"{where} skipped: it holds out nothing (the largest {axis} is {largest:g})"
-            )
+            refused.append((cut, f"it holds out nothing (the largest {axis} is {largest:g})"))
             continue
         if axis == "x" and args.min_x is not None and cut <= args.min_x:
-            skipped.append(f"{where} skipped: it lies below --min-x {args.min_x:g}")
+            refused.append((cut, f"it lies below --min-x {args.min_x:g}"))
             continue
         try:
             window = curves.below(axis, cut, min_points=len(law.parameters) + 1)
             check_fit(where, args, window, args.law, min_x=args.min_x)
         except (CommandError, ValueError) as err:
-            skipped.append(f"{where} skipped: {str(err).removeprefix(where + ': ')}")
+            refused.append((cut, str(err).removeprefix(where + ": ")))
             continue
         cuts.append(cut)
-    return cuts, skipped
+    return cuts, refused
+
+
+def run_isoflop(args: argparse.Namespace) -> int:
+    """``--law isoflop``: fit the budgets up to each cut, score the larger budgets' optima."""
+    from bayescale.analysis.isoflop import isoflop_data
+    from bayescale.analysis.isoflop_backtest import backtest_isoflop
+
+    settings = sampler_kwargs(args)
+    check_numbers("--cut", args.cut, positive=True)
+    check_numbers("--budget-tolerance", args.budget_tolerance, positive=False)
+    if args.compute is None or (args.n is None and args.d is None):
+        raise CommandError("--law isoflop needs --compute and the size (--n) or token (--d) column")
+    try:
+        data = isoflop_data(
+            args.data,
+            compute=args.compute,
+            y=args.y,
+            n=args.n,
+            d=args.d,
+            budget_tolerance=args.budget_tolerance,
+        )
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    below = [cut for cut in args.cut if 2 <= (data.budgets <= cut).sum() < len(data.budgets)]
+    if not below:
+        raise CommandError(
+            f"--cut {args.cut[0]:g}: a cut must leave at least 2 budgets to fit and 1 to hold "
+            f"out; the budgets are {', '.join(f'{b:.3g}' for b in data.budgets)}"
+        )
+    with output_folder(args, OUTPUTS) as out:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = backtest_isoflop(data, args.cut, **settings)
+        payload = result.to_dict()
+        payload["data"] = args.data
+        payload["files"] = file_names(out)
+        written = stage_json(out, "backtest.json", payload)
+    print("isoFLOP optima of the held-out budgets against the frontier fitted below each cut")
+    print(format_table(result.table().set_index("cut")))
+    for note in result.notes:
+        print(f"note: {note}")
+    print(f"wrote {written}")
+    return 0

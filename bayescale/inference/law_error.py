@@ -128,20 +128,8 @@ class LawError:
         return float(np.sqrt(np.dot(self.weights, np.square(self.kappa)))) * self.unit
 
     def decades(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Decades outside the fitted range (the largest over the input roles).
-
-        Parameters
-        ----------
-        inputs : dict of str to array
-            Input values by role (``x``, or ``n`` and ``d``), all the same shape.
-        """
-        out = None
-        for role, (low, high) in self.ranges.items():
-            values = np.log10(np.asarray(inputs[role], dtype=float))
-            beyond = np.maximum(values - np.log10(high), np.log10(low) - values)
-            beyond = np.maximum(beyond, 0.0)
-            out = beyond if out is None else np.maximum(out, beyond)
-        return out
+        """Decades outside the fitted range (:func:`decades_outside` of :attr:`ranges`)."""
+        return decades_outside(inputs, self.ranges)
 
     def draw(
         self, decades: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator
@@ -238,6 +226,27 @@ class LawError:
         )
 
 
+def decades_outside(
+    inputs: Mapping[str, Any], ranges: Mapping[str, tuple[float, float]]
+) -> np.ndarray:
+    """Decades outside ``ranges`` (role -> (smallest, largest)), the largest over the
+    roles; 0 inside.
+
+    Parameters
+    ----------
+    inputs : dict of str to array
+        Input values by role (``x``, or ``n`` and ``d``; a DataFrame with those
+        columns will do), all the same shape.
+    ranges : dict of str to (float, float)
+        The fitted range of each role.
+    """
+    out = np.zeros(np.shape(inputs[next(iter(ranges))]))
+    for role, (low, high) in ranges.items():
+        values = np.log10(np.asarray(inputs[role], dtype=float))
+        out = np.maximum(out, np.maximum(values - np.log10(high), np.log10(low) - values))
+    return out
+
+
 def error_scale(law: Law) -> str:
     """The scale of a law's error: ``"log"`` for log-response laws, ``"logit"``
     for bounded rates, ``"identity"`` otherwise."""
@@ -326,7 +335,7 @@ def _recipe_folds(
         params, noise_sd, predictive_sd = fitted
         observed = _on_scale(held["y"].to_numpy(float), scale)
         error = (observed - _predict(law, held, params, scale)) / unit
-        decades = _distance(held, input_ranges(train, law))
+        decades = decades_outside(held, input_ranges(train, law))
         outside = decades > 0
         if not outside.any():
             continue
@@ -347,14 +356,6 @@ def _recipe_folds(
             }
         )
     return folds
-
-
-def _distance(frame: pd.DataFrame, ranges: Mapping[str, tuple[float, float]]) -> np.ndarray:
-    out = np.zeros(len(frame))
-    for role, (low, high) in ranges.items():
-        values = np.log10(frame[role].to_numpy(float))
-        out = np.maximum(out, np.maximum(values - np.log10(high), np.log10(low) - values))
-    return out
 
 
 def _on_scale(y: np.ndarray, scale: str) -> np.ndarray:

@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale.data.curves import CurveData
-from bayescale.inference.law_error import LawError
+from bayescale.inference.law_error import LawError, decades_outside, input_ranges
 from bayescale.model.build import ModelSpec
 from bayescale.model.laws import NUMPY_OPS, Law
 from bayescale.model.likelihoods.registry import Likelihood
@@ -418,13 +418,7 @@ class Fit:
         inputs : dict of str to array
             Input values by role (``x``, or ``n`` and ``d``).
         """
-        if self.law_error is not None:
-            return self.law_error.decades(inputs)
-        frame = self.data.frame
-        ranges = {role: (frame[role].min(), frame[role].max()) for role in self.law.inputs}
-        return LawError(
-            scale="log", axis=self.law.inputs[0], ranges=ranges, kappa=(0.0,), weights=(1.0,)
-        ).decades(inputs)
+        return decades_outside(inputs, input_ranges(self.data.frame, self.law))
 
     def with_law_error(
         self, decades: np.ndarray, rng: np.random.Generator, *draws: xr.DataArray

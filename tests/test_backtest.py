@@ -13,6 +13,7 @@ from conftest import QUICK_SAMPLER, STAT_SAMPLER
 from bayescale.analysis.backtest import CutResult, asymptotes, backtest, coverage_warnings
 from bayescale.analysis.windows import fit_windows
 from bayescale.cli import main
+from bayescale.studies.misspecified import simulate_ladder
 
 COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "run": "seed"}
 
@@ -134,3 +135,24 @@ def test_cli_windows_writes_the_table(scalerl_csv, tmp_path):
     assert np.isnan(rows.loc[rows["window"] == "5000-", "max_x"].astype(float)).all()
     bad = ["windows", str(scalerl_csv), "--y", "pass_rate", "--window", "5000", "--out", "x"]
     assert main(bad) == 2
+
+
+def test_cli_backtest_cuts_a_ladder_by_size_and_skips_a_cut_too_early(tmp_path, capsys):
+    """`--n/--d` backtests a pretraining ladder along N; a cut leaving too few models
+    to fit, and one past the largest, are skipped with a note instead of aborting."""
+    ladder = simulate_ladder("exact", rng=1)
+    ladder.drop(columns="split").to_csv(tmp_path / "ladder.csv", index=False)
+    args = [
+        "backtest", str(tmp_path / "ladder.csv"), "--law", "chinchilla", "--n", "n", "--d", "d",
+        "--y", "loss", "--cut", "1.5e7", "1e9", "1e12", "--out", str(tmp_path / "out"),
+        "--draws", str(QUICK_SAMPLER["draws"]), "--tune", str(QUICK_SAMPLER["tune"]),
+        "--chains", str(QUICK_SAMPLER["chains"]), "--seed", "3",
+    ]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    payload = json.loads((tmp_path / "out" / "backtest.json").read_text())
+    assert [cut["cut"] for cut in payload["cuts"]] == [1e9]
+    assert payload["cuts"][0]["n_heldout"] == 2 and payload["cuts"][0]["max_decades"] > 1.9
+    assert any(note.startswith("--cut 1.5e+07 skipped") for note in payload["notes"])
+    assert any("nothing would be held out" in note for note in payload["notes"])
+    assert "note: --cut 1.5e+07 skipped" in out

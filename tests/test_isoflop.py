@@ -3,14 +3,22 @@ frontier, and (slow) interval coverage over simulated data sets."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from bayescale.analysis.isoflop import compare_approaches, fit_isoflop, group_budgets, isoflop_data
+from bayescale.analysis.isoflop import (
+    approach_disagreements,
+    compare_approaches,
+    fit_isoflop,
+    group_budgets,
+    isoflop_data,
+)
 from bayescale.data.curves import DataError
+from bayescale.inference.diagnostics import ExtrapolationWarning
 from bayescale.results.allocation import optimal_allocation
 from bayescale.studies.isoflop_simulate import chinchilla_for_frontier, simulate_isoflop
 from bayescale.studies.isoflop_study import TARGET, coverage_run, coverage_table
@@ -129,9 +137,29 @@ def test_approach2_and_approach3_agree_on_the_llama_frontier(llama_data, llama_f
     row = table.loc["n_opt at 3.8e+25"]
     assert row["approach2_lower"] < row["approach3_median"] < row["approach2_upper"]
     assert row["approach3_lower"] < row["approach2_median"] < row["approach3_upper"]
+    assert not table["disjoint"].any() and approach_disagreements(table) == []
     assert table.loc["a", "approach2_median"] == pytest.approx(
         1 - table.loc["b", "approach2_median"]
     )
+
+
+def test_an_optimum_outside_the_trained_sizes_warns_and_allocations_carry_their_distance(
+    llama_data, llama_fit
+):
+    """The smallest budget trained only on sizes above its optimum: its optimum is the
+    parabola's extrapolation, and the fit says so (warning, decades_outside > 0)."""
+    smallest = llama_data["compute"].min()
+    optimum = llama_fit.budget_table().set_index("compute").loc[smallest, "n_opt_median"]
+    keep = (llama_data["compute"] != smallest) | (llama_data["n"] > 1.5 * optimum)
+    with pytest.warns(ExtrapolationWarning, match="1 of 10 budgets put their optimum outside"):
+        shifted = fit_isoflop(llama_data[keep], n="n", draws=300, tune=300, chains=2, seed=3)
+    table = shifted.budget_table()
+    assert (~table["inside"]).sum() == 1 and table["decades_outside"].iloc[0] > 0
+    assert any("outside the sizes" in w for w in shifted.diagnostics["warnings"])
+    allocation = llama_fit.allocation(
+        [llama_data["compute"].max(), 10 * llama_data["compute"].max()]
+    )
+    assert allocation["decades_beyond"].tolist() == pytest.approx([0.0, 1.0])
 
 
 def test_bad_budgets_and_sampler_settings_are_refused(llama_fit, llama_data):
@@ -192,3 +220,32 @@ def test_runs_that_are_no_sweeps_are_told_so():
         DataError, match="its 40 distinct values fall into no clearly separated budgets"
     ):
         isoflop_data(frame, compute="C", n="N", y="L", budget_tolerance="auto")
+
+
+def test_backtest_holds_out_the_largest_budgets_and_scores_their_optima(llama_data, tmp_path):
+    """Fitted on the budgets up to 1e21, the larger budgets' own optima (vertices of their
+    parabolas) fall inside the predicted intervals of a new budget's optimum, on data
+    drawn from the model's own family; the CLI writes the same table."""
+    from bayescale.analysis.isoflop_backtest import backtest_isoflop
+    from bayescale.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = backtest_isoflop(
+            llama_data, [1e21, 1e30], n="n", draws=300, tune=300, chains=2, seed=3
+        )
+    table = result.table()
+    assert table["cut"].tolist() == [1e21] and table["n_heldout"].iloc[0] >= 1
+    assert table["max_decades"].iloc[0] > 0 and table["coverage_90"].iloc[0] >= 0.5
+    assert result.notes == ["cut 1e+30 skipped: no budget above it"]
+    llama_data.to_csv(tmp_path / "sweep.csv", index=False)
+    base = [
+        "backtest", str(tmp_path / "sweep.csv"), "--law", "isoflop", "--compute", "compute",
+        "--n", "n", "--y", "loss", "--draws", "200", "--tune", "200", "--chains", "2",
+        "--seed", "3",
+    ]  # fmt: skip
+    assert main([*base, "--cut", "1e21", "--out", str(tmp_path / "out")]) == 0
+    payload = json.loads((tmp_path / "out" / "backtest.json").read_text())
+    assert payload["law"] == "isoflop" and payload["cuts"][0]["cut"] == 1e21
+    assert main([*base, "--cut", "1e10", "--out", str(tmp_path / "none")]) == 2
+    assert not (tmp_path / "none").exists()

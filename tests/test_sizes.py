@@ -77,6 +77,9 @@ def test_load_sizes_labels_runs_by_size_and_needs_two_sizes(small_sizes):
 def test_fit_sizes_reports_the_law_and_every_sizes_parameters(sizes_fit):
     summary = sizes_fit.summary()
     assert {"A_max", "k_A", "gamma", "b", "c", "sigma_A_max", "residual_sd"} <= set(summary.index)
+    # the ceiling is a pass rate in every draw, by the parametrisation (not by clipping)
+    ceiling = sizes_fit.fit.draws_dataset["A_max"].to_numpy()
+    assert 0 < ceiling.min() and ceiling.max() < 1
     assert sizes_fit.sizes == SMALL
     table = sizes_fit.at_sizes([*SMALL, 1e10])
     assert len(table) == 4 * 4

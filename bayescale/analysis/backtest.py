@@ -1,7 +1,8 @@
-"""Extrapolation backtests: fit on compute <= a cut-off, predict the held-out rest.
+"""Extrapolation backtests: fit on the smaller scales, predict the held-out larger ones.
 
-For each cut-off the law is fitted to the points with ``x <= cut`` and judged on
-the points beyond it:
+For each cut-off the law is fitted to the points with ``axis <= cut`` (``x``, the
+compute, for curves of one input; ``n``, the model size, or ``d`` for laws of
+parameters and tokens) and judged on the points beyond it:
 
 - ``coverage_50``, ``coverage_90``: share of held-out points inside the 50% and
   90% predictive intervals of their own run (a fitted run's curve plus its
@@ -20,6 +21,10 @@ the points beyond it:
 - With ``truth_column``, also ``curve_coverage_50`` and ``curve_coverage_90``:
   share of held-out points whose true curve value lies in the run curve's
   credible interval.
+- ``max_decades``: how far the held-out points lie outside the fitted range
+  (decades, the largest over the inputs), and ``error_to_halfwidth``: the median
+  over held-out points of ``|observed - predicted median|`` over the half-width
+  of the 90% interval (below 1 when the intervals are wide enough).
 
 All fits of one backtest share a model structure, so they run in this process
 through the compile-once cache of :mod:`bayescale.inference.sampling`: one compile (none if
@@ -45,6 +50,7 @@ import pandas as pd
 
 from bayescale.data.curves import CurveData, DataError, read_table
 from bayescale.inference.fitting import curves_for_law
+from bayescale.inference.law_error import fold_axis
 from bayescale.inference.many import fit_many
 from bayescale.model.laws import get_law
 from bayescale.results.fit_result import Fit
@@ -70,6 +76,10 @@ class CutResult:
         Only with a truth column.
     max_r_hat : float
     divergences : int
+    max_decades : float
+        Largest distance of a held-out point outside the fitted range (decades).
+    error_to_halfwidth : float
+        Median of ``|observed - median| / half-width of the 90% interval``.
     """
 
     cut: float
@@ -84,6 +94,8 @@ class CutResult:
     curve_coverage_90: float | None = None
     max_r_hat: float = float("nan")
     divergences: int = 0
+    max_decades: float = float("nan")
+    error_to_halfwidth: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (the ``cuts`` entries of ``backtest.json``)."""
@@ -96,6 +108,8 @@ class CutResult:
             "asymptote_error": self.asymptote_error,
             "final_error": self.final_error,
             "asymptote": dict(self.asymptote),
+            "max_decades": self.max_decades,
+            "error_to_halfwidth": self.error_to_halfwidth,
             "max_r_hat": self.max_r_hat,
             "divergences": self.divergences,
         }
@@ -162,7 +176,11 @@ def backtest(
     y: str | None = None,
     run: str | None = None,
     recipe: str | None = None,
+    n: str | None = None,
+    d: str | None = None,
+    compute: str | None = None,
     trials: str | int | None = None,
+    axis: str | None = None,
     min_x: float | None = None,
     true_asymptote: float | Mapping[str, float] | None = None,
     truth_column: str | None = None,
@@ -170,18 +188,22 @@ def backtest(
     progress: bool = True,
     **fit_options: Any,
 ) -> Backtest:
-    """Fit on ``x <= cut`` for each cut-off and score the predictions beyond it.
+    """Fit on ``axis <= cut`` for each cut-off and score the predictions beyond it.
 
     Parameters
     ----------
     data : DataFrame or path
         As for :func:`bayescale.fit`.
     cuts : sequence of float
-        Cut-offs on ``x`` (e.g. ``[10_000, 20_000, 50_000]`` GPU-hours).
+        Cut-offs on the axis (e.g. ``[10_000, 20_000, 50_000]`` GPU-hours, or
+        ``[1e9, 5e9]`` parameters).
     law : str
-        A registered law of one input.
-    x, y, run, recipe, trials : str
+        A registered law.
+    x, y, run, recipe, n, d, compute, trials : str
         Columns, as for :func:`bayescale.fit`.
+    axis : str, optional
+        The input role the cuts apply to: ``"x"`` (default for laws of one
+        input), ``"n"`` (default for laws of parameters and tokens) or ``"d"``.
     min_x : float, optional
         Early-compute exclusion applied to training and held-out data alike.
     true_asymptote : float or mapping of recipe to float, optional
@@ -213,7 +235,7 @@ def backtest(
         On bad data, or when every cut-off leaves a run too few points to fit
         (a cut-off that does is skipped with a note when others remain).
     ValueError
-        On a law of several inputs or no cut-offs.
+        On an axis the law does not have, or no cut-offs.
 
     Examples
     --------
@@ -222,11 +244,15 @@ def backtest(
     >>> result.cuts[0].coverage_90  # doctest: +SKIP
     """
     law_obj = get_law(law)
-    if law_obj.inputs != ("x",):
-        raise ValueError(f"backtests need a law of one input x; {law!r} has {law_obj.inputs}")
+    axis = fold_axis(law_obj) if axis is None else axis
+    if axis not in law_obj.inputs:
+        raise ValueError(f"axis {axis!r}: law {law!r} has inputs {', '.join(law_obj.inputs)}")
     if not cuts:
         raise ValueError("give at least one cut-off")
     columns = {"x": x, "y": y, "run": run, "recipe": recipe, "trials": trials}
+    columns.update(
+        {role: value for role, value in (("n", n), ("d", d), ("compute", compute)) if value}
+    )
     load = {key: fit_options.pop(key) for key in ("repeats", "drop_highest") if key in fit_options}
     full = curves_for_law(data, law_obj, min_x=min_x, min_points=1, **columns, **load)
     truth = _truth_values(data, full, truth_column)
@@ -236,12 +262,19 @@ def backtest(
     first_error: DataError | None = None
     for cut in sorted(float(c) for c in cuts):
         try:
-            windows[f"{cut:g}"] = full.window(max_x=cut, min_points=min_points)
+            window = full.below(axis, cut, min_points=min_points)
         except DataError as err:
             first_error = first_error or err
             notes.append(f"cut {cut:g} skipped: {err}")
+            continue
+        if len(window) == len(full):
+            notes.append(
+                f"cut {cut:g} skipped: it holds out nothing (the largest {axis} is {full.frame[axis].max():g})"
+            )
+            continue
+        windows[f"{cut:g}"] = window
     if not windows:
-        raise first_error
+        raise first_error or DataError(f"{full.source}: {notes[0]}")
     if true_asymptote is None:
         windows["all"] = full.window(min_points=min_points)
     batch = fit_many(
@@ -268,7 +301,7 @@ def backtest(
     results, fits, likelihood = [], {}, ""
     for label, cut_fit in fitted.items():
         cut = float(label)
-        results.append(score_cut(cut_fit, full, cut, reference, truth))
+        results.append(score_cut(cut_fit, full, cut, reference, truth, axis=axis))
         likelihood = cut_fit.spec.likelihood
         if keep_fits:
             fits[cut] = cut_fit
@@ -367,29 +400,35 @@ def score_cut(
     cut: float,
     reference: Mapping[str, float],
     truth: np.ndarray | None = None,
+    *,
+    axis: str = "x",
 ) -> CutResult:
-    """Score one fit on the points of ``full`` beyond ``cut``.
+    """Score one fit on the points of ``full`` with ``axis`` beyond ``cut``.
 
     Examples
     --------
     >>> score_cut(fit, full, 50_000.0, {"all": 0.61}).coverage_90  # doctest: +SKIP
     """
     frame = full.frame
-    held = frame[frame["x"] > cut]
+    held = frame[frame[axis] > cut]
     inside = {ci: [] for ci in INTERVALS}
     curve_inside = {ci: [] for ci in INTERVALS}
-    final_errors = []
+    final_errors, decades, ratios = [], [], []
     for run, rows in held.groupby("run", sort=False):
         known = run in cut_fit.runs
         level = {"run": run} if known else {"recipe": full.run_recipe[run]}
-        xs, ys = rows["x"].to_numpy(), rows["y"].to_numpy()
+        inputs = {role: rows[role].to_numpy() for role in cut_fit.law.inputs}
+        ys = rows["y"].to_numpy()
         target = ys if truth is None else truth[rows.index.to_numpy()]
         for ci in INTERVALS:
-            pred = cut_fit.predict(xs, ci=ci, **level)
+            pred = cut_fit.predict(**inputs, ci=ci, **level)
             inside[ci].append((ys >= pred["obs_lower"]) & (ys <= pred["obs_upper"]))
             if truth is not None:
                 curve_inside[ci].append((target >= pred["lower"]) & (target <= pred["upper"]))
         final_errors.append(abs(float(pred["median"].iloc[-1]) - float(target[-1])))
+        decades.append(pred["decades_beyond"].to_numpy())
+        half = (pred["obs_upper"] - pred["obs_lower"]).to_numpy() / 2
+        ratios.append(np.abs(ys - pred["median"].to_numpy()) / np.where(half > 0, half, np.nan))
     predicted = asymptotes(cut_fit)
     errors = [abs(predicted[r] - reference[r]) for r in predicted if r in reference]
 
@@ -409,4 +448,6 @@ def score_cut(
         curve_coverage_90=share(curve_inside[0.9]) if truth is not None else None,
         max_r_hat=cut_fit.diagnostics.max_r_hat,
         divergences=cut_fit.diagnostics.divergences,
+        max_decades=float(np.concatenate(decades).max()) if decades else float("nan"),
+        error_to_halfwidth=float(np.nanmedian(np.concatenate(ratios))) if ratios else float("nan"),
     )

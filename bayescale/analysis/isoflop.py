@@ -52,10 +52,12 @@ from bayescale.data.curves import (
     read_source,
 )
 from bayescale.inference.interrupts import check_complete, interruptible
+from bayescale.inference.diagnostics import ExtrapolationWarning
 from bayescale.inference.sampler_settings import check_seed
 from bayescale.results.allocation import FLOP_PER_PARAMETER_TOKEN, STATISTICS
 from bayescale.results.intervals import DEFAULT_CI, check_ci
 from bayescale.results.provenance import SamplerSettings, SamplingTimes
+from bayescale.user_warnings import warn
 
 if TYPE_CHECKING:
     from bayescale.results.fit_result import Fit
@@ -459,20 +461,29 @@ class IsoflopFit:
         Returns
         -------
         pandas.DataFrame
-            ``compute``, then ``<q>_<stat>`` for ``q`` in ``n_opt``, ``d_opt``,
+            ``compute``, ``decades_beyond`` (decades of compute outside the fitted
+            budgets), then ``<q>_<stat>`` for ``q`` in ``n_opt``, ``d_opt``,
             ``ratio`` and ``stat`` in mean, median, lower, upper (the columns of
             :func:`bayescale.results.allocation.compute_optimal`).
         """
         check_ci(ci)
         budgets = _check_budgets(compute)
-        return _allocation_frame(budgets, self.log_n_opt(budgets), ci)
+        out = _allocation_frame(budgets, self.log_n_opt(budgets), ci)
+        largest, smallest = self.data.budgets.max(), self.data.budgets.min()
+        out.insert(
+            1,
+            "decades_beyond",
+            np.maximum(0.0, np.maximum(np.log10(budgets / largest), np.log10(smallest / budgets))),
+        )
+        return out
 
     def budget_table(self, ci: float = DEFAULT_CI) -> pd.DataFrame:
         """Each fitted budget's own optimum (vertex) with intervals.
 
         Columns: ``compute``, ``points``, ``n_opt_*``, ``d_opt_*``, ``ratio_*``,
-        ``loss_opt_*`` and ``inside`` (the median optimum lies within the sizes
-        trained at that budget; outside, it is an extrapolation of the parabola).
+        ``loss_opt_*``, ``inside`` (the median optimum lies within the sizes
+        trained at that budget; outside, it is an extrapolation of the parabola)
+        and ``decades_outside`` (how far outside, in decades of ``N``).
         """
         check_ci(ci)
         budgets = self.data.budgets
@@ -484,7 +495,34 @@ class IsoflopFit:
         low = frame.groupby("budget")["n"].min().to_numpy()
         high = frame.groupby("budget")["n"].max().to_numpy()
         out["inside"] = (out["n_opt_median"] >= low) & (out["n_opt_median"] <= high)
+        median = out["n_opt_median"].to_numpy()
+        out["decades_outside"] = np.maximum(
+            0.0, np.maximum(np.log10(median / high), np.log10(low / median))
+        )
         return out
+
+    def outside_messages(self, ci: float = DEFAULT_CI) -> list[str]:
+        """A warning when budgets put their optimum outside the sizes trained at
+        that budget: there the optimum is the parabola's extrapolation, and its
+        interval assumes the parabola holds beyond the runs."""
+        table = self.budget_table(ci)
+        outside = table[~table["inside"]]
+        if outside.empty:
+            return []
+        frame = self.data.frame
+        low = frame.groupby("budget")["n"].min().to_numpy()[~table["inside"].to_numpy()]
+        high = frame.groupby("budget")["n"].max().to_numpy()[~table["inside"].to_numpy()]
+        listed = "; ".join(
+            f"{row.compute:.3g} FLOP: N* {row.n_opt_median:.3g} where the runs span "
+            f"{lo:.3g}-{hi:.3g}"
+            for row, lo, hi in zip(outside.head(3).itertuples(), low, high, strict=False)
+        )
+        more = f" (and {len(outside) - 3} more)" if len(outside) > 3 else ""
+        return [
+            f"{len(outside)} of {len(table)} budgets put their optimum outside the sizes "
+            f"trained at that budget: {listed}{more}; those optima extrapolate the parabola "
+            "(column decades_outside): train sizes around them, or leave those budgets out"
+        ]
 
     def summary(self, ci: float = DEFAULT_CI) -> pd.DataFrame:
         """Frontier parameters, scatter and noise: mean, median, lower, upper."""
@@ -677,7 +715,12 @@ def fit_isoflop(
         "h1": flat("h1"),
         "s_h": flat("s_h"),
     }
-    return IsoflopFit(result_draws, data, settings, diagnostics, times)
+    result = IsoflopFit(result_draws, data, settings, diagnostics, times)
+    outside = result.outside_messages()
+    for message in outside:
+        warn(message, ExtrapolationWarning)
+    diagnostics["warnings"] = [*diagnostics["warnings"], *outside]
+    return result
 
 
 def _diagnostics(tree, settings: SamplerSettings) -> dict[str, Any]:
@@ -732,7 +775,13 @@ def compare_approaches(
     pandas.DataFrame
         Index ``quantity`` (``a``, ``b``, then ``n_opt``, ``d_opt``, ``ratio`` at
         each budget); columns ``approach2_median``, ``approach2_lower``,
-        ``approach2_upper`` and the same for ``approach3``.
+        ``approach2_upper``, the same for ``approach3``, and ``disjoint`` (the
+        two intervals do not overlap).
+
+    Warns
+    -----
+    ExtrapolationWarning
+        When the two approaches' intervals are disjoint (:func:`approach_disagreements`).
 
     Examples
     --------
@@ -758,4 +807,37 @@ def compare_approaches(
     columns = [f"{side}_{stat}" for side in sides for stat in ("median", "lower", "upper")]
     frame = pd.DataFrame.from_dict(rows, orient="index")[columns]
     frame.index.name = "quantity"
+    frame["disjoint"] = (frame["approach2_upper"] < frame["approach3_lower"]) | (
+        frame["approach3_upper"] < frame["approach2_lower"]
+    )
+    for message in approach_disagreements(frame):
+        warn(message, ExtrapolationWarning)
     return frame
+
+
+def approach_disagreements(comparison: pd.DataFrame) -> list[str]:
+    """A warning when Approach 2 and Approach 3 give disjoint intervals for the same
+    quantity (:func:`compare_approaches`): at least one of the two laws is wrong
+    for these runs, and each one's interval understates the uncertainty.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"approach2_median": [37.0], "approach2_lower": [20.0],
+    ...     "approach2_upper": [73.0], "approach3_median": [154.0], "approach3_lower": [83.0],
+    ...     "approach3_upper": [288.0], "disjoint": [True]}, index=["ratio at 1e+24"])
+    >>> approach_disagreements(table)[0][:60]
+    'Approach 2 and Approach 3 disagree beyond their intervals on'
+    """
+    disjoint = comparison[comparison["disjoint"]]
+    if disjoint.empty:
+        return []
+    listed = "; ".join(
+        f"{name}: {row.approach2_median:.3g} ({row.approach2_lower:.3g}-{row.approach2_upper:.3g})"
+        f" vs {row.approach3_median:.3g} ({row.approach3_lower:.3g}-{row.approach3_upper:.3g})"
+        for name, row in disjoint.iterrows()
+    )
+    return [
+        f"Approach 2 and Approach 3 disagree beyond their intervals on {listed}: the "
+        "isoFLOP parabolas and the Chinchilla law cannot both describe these runs; trust "
+        "neither interval alone (the spread between them is part of the uncertainty)"
+    ]

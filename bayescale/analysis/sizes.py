@@ -233,7 +233,7 @@ def fit_sizes(
         Observation model (``"auto"``: ``"drift"`` for checkpoints of runs).
     priors : dict, optional
         Overrides of the priors of :mod:`bayescale.model.size_law` (sampled names:
-        ``A_ref``, ``gap_ref``, ``slope_ref``, ``B_ref``, ``b``, ``C_mid_ref``, ``c``,
+        ``A_ref``, ``gap_share``, ``slope_ref``, ``B_ref``, ``b``, ``C_mid_ref``, ``c``,
         ``R0_ref``, ``r``) or of ``sigma_A_max`` and the noise.
     min_x, max_x, repeats
         As :func:`bayescale.fit`.

@@ -1,4 +1,4 @@
-"""``bayescale backtest``: fit on x <= each cut-off, score the held-out rest."""
+"""``bayescale backtest``: fit on the smaller scales up to each cut-off, score the held-out rest."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    add_size_options,
     check_fit,
     check_law,
     check_metric_value,
@@ -26,9 +27,15 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
+from bayescale.data.curves import CurveData
+from bayescale.inference.law_error import fold_axis
+from bayescale.model.laws import Law
 
 NAME = "backtest"
-HELP = "fit on compute up to each cut-off and check the predictions of the held-out rest"
+HELP = (
+    "fit on compute (or model size) up to each cut-off and check the predictions of the "
+    "held-out rest"
+)
 OUTPUTS = ("backtest.json",)
 #: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
 EXAMPLE = 'bayescale backtest "$(bayescale examples scalerl_3seeds)" --x gpu_hours --y pass_rate --run seed --min-x 1500 --cut 20000 50000 --out out/backtest'
@@ -38,8 +45,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``bayescale backtest``."""
     add_data_options(parser)
     add_recipe_option(parser)
+    add_size_options(parser)
     parser.add_argument(
-        "--cut", nargs="+", type=float, required=True, metavar="X", help="cut-offs on x"
+        "--cut",
+        nargs="+",
+        type=float,
+        required=True,
+        metavar="VALUE",
+        help="cut-offs on the axis (x; n for laws of parameters and tokens)",
+    )
+    parser.add_argument(
+        "--budget-tolerance",
+        type=float,
+        default=0.0,
+        metavar="DEX",
+        help="--law isoflop: runs whose compute lie within this many decades form one budget",
+    )
+    parser.add_argument(
+        "--axis",
+        choices=["x", "n", "d"],
+        help="input the cut-offs apply to (default: x, or n for chinchilla)",
     )
     parser.add_argument(
         "--true-asymptote",
@@ -60,32 +85,31 @@ def run(args: argparse.Namespace) -> int:
     sampler_kwargs(args)
     if args.max_x is not None:
         raise CommandError("--max-x does not apply: the cut-offs set the training window")
-    if args.x is None:
-        raise CommandError("--x is required: the cut-offs apply to it")
+    if args.law == "isoflop":
+        return run_isoflop(args)
     law = check_law("--law", args.law)
+    axis = args.axis or fold_axis(law)
+    if axis not in law.inputs:
+        raise CommandError(f"--axis {axis}: law {args.law!r} has inputs {', '.join(law.inputs)}")
+    if axis == "x" and args.x is None:
+        raise CommandError("--x is required: the cut-offs apply to it")
     check_window(args)
     check_numbers("--cut", args.cut, positive=True)
     curves = curves_from_args(args, law)
     check_metric_value("--true-asymptote", args.true_asymptote, law)
-    largest = float(curves.all_rows["x"].max())
-    beyond = [cut for cut in args.cut if not cut < largest]
-    if beyond:
-        raise CommandError(
-            f"--cut {beyond[0]:g}: no point of {curves.source} lies beyond it (largest "
-            f"'{curves.columns['x']}' is {largest:g}), so nothing would be held out"
-        )
-    for cut in [None, *args.cut]:  # every fit the backtest makes, checked before any sampling
-        if cut is not None and args.min_x is not None and cut <= args.min_x:
-            raise CommandError(f"--cut {cut:g}: must lie above --min-x {args.min_x:g}")
-        where = "the fit on all the data" if cut is None else f"--cut {cut:g}"
-        check_fit(where, args, curves, args.law, min_x=args.min_x, max_x=cut)
+    check_fit("the fit on all the data", args, curves, args.law, min_x=args.min_x)
+    cuts, refused = checked_cuts(args, curves, law, axis)
+    if not cuts:
+        raise CommandError(f"--cut {refused[0][0]:g}: {refused[0][1]}")
+    skipped = [f"--cut {cut:g} skipped: {reason}" for cut, reason in refused]
     with output_folder(args, OUTPUTS) as out:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = backtest(
                 curves,
-                args.cut,
+                cuts,
                 args.law,
+                axis=axis,
                 min_x=args.min_x,
                 true_asymptote=args.true_asymptote,
                 truth_column=args.truth_column,
@@ -93,14 +117,91 @@ def run(args: argparse.Namespace) -> int:
                 **fit_kwargs(args),
             )
         payload = result.to_dict()
+        payload["notes"] = [*skipped, *payload["notes"]]
         payload["data"] = args.data
         payload["files"] = file_names(out)
         written = stage_json(out, "backtest.json", payload)
     print(f"likelihood {result.likelihood}; asymptote_error against the {result.reference}")
     print(format_table(result.table().set_index("cut")))
-    for note in result.notes:
+    for note in [*skipped, *result.notes]:
         print(f"note: {note}")
     for message in result.warnings:
         print(f"warning: {message}")
+    print(f"wrote {written}")
+    return 0
+
+
+def checked_cuts(
+    args: argparse.Namespace, curves: CurveData, law: Law, axis: str
+) -> tuple[list[float], list[tuple[float, str]]]:
+    """The cut-offs that leave a fit to make and something to hold out, each checked
+    before any sampling, and (cut, reason) for each one refused (too early, or past
+    the data): with other cuts left, those are skipped with a note."""
+    cuts, refused = [], []
+    largest = float(curves.all_rows[axis].max())
+    for cut in sorted(args.cut):
+        where = f"--cut {cut:g}"
+        if cut >= largest:
+            refused.append(
+                (
+                    cut,
+                    f"no point of {curves.source} lies beyond it (largest "
+                    f"'{curves.columns.get(axis, axis)}' is {largest:g}), so nothing would be "
+                    "held out",
+                )
+            )
+            continue
+        if axis == "x" and args.min_x is not None and cut <= args.min_x:
+            refused.append((cut, f"must lie above --min-x {args.min_x:g}"))
+            continue
+        try:
+            window = curves.below(axis, cut, min_points=len(law.parameters) + 1)
+            check_fit(where, args, window, args.law, min_x=args.min_x)
+        except (CommandError, ValueError) as err:
+            refused.append((cut, str(err).removeprefix(where + ": ")))
+            continue
+        cuts.append(cut)
+    return cuts, refused
+
+
+def run_isoflop(args: argparse.Namespace) -> int:
+    """``--law isoflop``: fit the budgets up to each cut, score the larger budgets' optima."""
+    from bayescale.analysis.isoflop import isoflop_data
+    from bayescale.analysis.isoflop_backtest import backtest_isoflop
+
+    settings = sampler_kwargs(args)
+    check_numbers("--cut", args.cut, positive=True)
+    check_numbers("--budget-tolerance", args.budget_tolerance, positive=False)
+    if args.compute is None or (args.n is None and args.d is None):
+        raise CommandError("--law isoflop needs --compute and the size (--n) or token (--d) column")
+    try:
+        data = isoflop_data(
+            args.data,
+            compute=args.compute,
+            y=args.y,
+            n=args.n,
+            d=args.d,
+            budget_tolerance=args.budget_tolerance,
+        )
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    below = [cut for cut in args.cut if 2 <= (data.budgets <= cut).sum() < len(data.budgets)]
+    if not below:
+        raise CommandError(
+            f"--cut {args.cut[0]:g}: a cut must leave at least 2 budgets to fit and 1 to hold "
+            f"out; the budgets are {', '.join(f'{b:.3g}' for b in data.budgets)}"
+        )
+    with output_folder(args, OUTPUTS) as out:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = backtest_isoflop(data, args.cut, **settings)
+        payload = result.to_dict()
+        payload["data"] = args.data
+        payload["files"] = file_names(out)
+        written = stage_json(out, "backtest.json", payload)
+    print("isoFLOP optima of the held-out budgets against the frontier fitted below each cut")
+    print(format_table(result.table().set_index("cut")))
+    for note in result.notes:
+        print(f"note: {note}")
     print(f"wrote {written}")
     return 0

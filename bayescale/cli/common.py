@@ -118,6 +118,16 @@ def add_data_options(
     )
 
 
+def add_size_options(parser: argparse.ArgumentParser) -> None:
+    """--n and --d (or --compute): the input columns of laws of parameters and tokens."""
+    parser.add_argument("--n", help="parameters column, for two-input laws (chinchilla)")
+    tokens = parser.add_mutually_exclusive_group()
+    tokens.add_argument("--d", help="tokens column, for two-input laws (chinchilla)")
+    tokens.add_argument(
+        "--compute", help="training FLOP column, with --n: tokens are compute / (6 n)"
+    )
+
+
 def add_recipe_option(parser: argparse.ArgumentParser) -> None:
     """--recipe: the column naming the recipe of each run."""
     parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")

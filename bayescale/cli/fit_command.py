@@ -12,6 +12,7 @@ from bayescale.cli.common import (
     add_output_options,
     add_recipe_option,
     add_sampler_options,
+    add_size_options,
     check_law,
     check_numbers,
     check_window,
@@ -55,12 +56,7 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     """Recipe and input columns, model options, predictions, targets and budgets
     (shared with ``bayescale report``)."""
     add_recipe_option(parser)
-    parser.add_argument("--n", help="parameters column, for two-input laws (chinchilla)")
-    tokens = parser.add_mutually_exclusive_group()
-    tokens.add_argument("--d", help="tokens column, for two-input laws (chinchilla)")
-    tokens.add_argument(
-        "--compute", help="training FLOP column, with --n: tokens are compute / (6 n)"
-    )
+    add_size_options(parser)
     add_model_options(parser)
     parser.add_argument(
         "--predict",
@@ -175,6 +171,13 @@ def render(result, payload: dict) -> str:
     if payload["predictions"]:
         lines += ["", "predictions (curve interval; obs_* for a new observation):"]
         lines.append(format_table(pd.DataFrame(payload["predictions"])))
+        if payload["law_error"] is not None:
+            error = payload["law_error"]
+            lines.append(
+                f"beyond the fitted range the intervals include the law's own error: sd "
+                f"{error['sd_per_decade']:.3g} one decade out ({error['scale']} scale, learned "
+                f"from {len(error['folds'])} internal leave-largest-out folds)"
+            )
         lines += [f"note: {note}" for note in payload.get("prediction_notes", [])]
     if payload["targets"]:
         lines += ["", "compute to reach target (interval over draws that reach it):"]

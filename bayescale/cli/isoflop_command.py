@@ -94,7 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print the tables, write isoflop.json and isoflop.png; returns the exit status."""
-    from bayescale.analysis.isoflop import fit_isoflop
+    from bayescale.analysis.isoflop import approach_disagreements, compare_approaches, fit_isoflop
 
     settings = sampler_kwargs(args)
     check_numbers("--budget", args.budget, positive=True)
@@ -102,10 +102,16 @@ def run(args: argparse.Namespace) -> int:
     with output_folder(args, OUTPUTS) as out:
         result = fit_isoflop(data, **settings)
         approach3 = fit_chinchilla(data, settings) if args.approach3 else None
+        comparison = (
+            None
+            if approach3 is None
+            else compare_approaches(result, approach3, _comparison_budgets(result, args), args.ci)
+        )
         payload = result.to_dict(args.budget, ci=args.ci)
         payload["data"]["path"] = args.data
         if approach3 is not None:
             payload["approach3"] = _approach3_payload(approach3, result, args)
+            payload["approach3"]["disagreements"] = approach_disagreements(comparison)
             payload["diagnostics"] = _with_subfit(payload["diagnostics"], approach3)
         payload["converged"] = _converged(payload)
         payload["files"] = file_names(out)
@@ -114,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         figure = _figure(result, approach3, args)
         out.stage("isoflop.png", lambda path: save_png(figure, path))
         written = stage_json(out, "isoflop.json", payload)
-    print(_render(result, payload, approach3, args))
+    print(_render(result, payload, approach3, comparison, args))
     print(f"wrote {written}")
     return exit_status(payload["converged"])
 
@@ -158,7 +164,7 @@ def _figure(result, approach3, args):
     return plot_isoflop(result, ci=args.ci, extend_to=extend, approach3=approach3)
 
 
-def _render(result, payload: dict, approach3, args) -> str:
+def _render(result, payload: dict, approach3, comparison, args) -> str:
     ci = payload["ci"]
     lines = [
         f"{len(result.data.frame)} runs in {len(result.data.budgets)} budgets from "
@@ -174,15 +180,12 @@ def _render(result, payload: dict, approach3, args) -> str:
         lines += ["", "allocation at the given budgets (Approach 2):"]
         frame = result.allocation([r["compute"] for r in payload["allocations"]], ci)
         lines.append(format_table(_short(frame).set_index("compute")))
-    if approach3 is not None:
-        from bayescale.analysis.isoflop import compare_approaches
-
+    if comparison is not None:
         lines += [
             "",
             "Approach 2 (isoFLOP profiles) beside Approach 3 (Chinchilla law), same runs:",
+            format_table(comparison),
         ]
-        budgets = _comparison_budgets(result, args)
-        lines.append(format_table(compare_approaches(result, approach3, budgets, args.ci)))
     lines.append("")
     fits = [("isoFLOP fit", payload["diagnostics"])]
     if "approach3" in payload:
@@ -196,6 +199,7 @@ def _render(result, payload: dict, approach3, args) -> str:
     lines += [f"warning: {message}" for message in payload["diagnostics"]["warnings"]]
     if approach3 is not None:
         lines += [f"note: {SUBFIT}{note}" for note in approach3.diagnostics.notes]
+    lines += [f"warning: {m}" for m in payload.get("approach3", {}).get("disagreements", [])]
     return "\n".join(lines)
 
 

@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar='NAME="Dist(arg=v, ...)"',
-        help="override a prior, e.g. --prior 'gap_ref=LogNormal(mu=-2, sigma=1)'",
+        help="override a prior, e.g. --prior 'gap_share=Beta(alpha=2, beta=2)'",
     )
     add_sampler_options(parser)
     add_output_options(parser)

@@ -162,6 +162,47 @@ class CurveData:
             sha256=self.sha256,
         )
 
+    def below(self, role: str, cut: float, *, min_points: int | None = None) -> CurveData:
+        """The rows with ``role <= cut`` (e.g. the models with ``n <= 5e9``).
+
+        On ``x`` this is :meth:`window`; on another input the rows beyond the cut
+        are dropped for good (a later :meth:`window` does not bring them back)
+        and a note says how many.
+
+        Raises
+        ------
+        DataError
+            When no row is left, or a run keeps too few points.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"c": [1.0, 2, 3, 4, 5, 6], "r": [.1, .2, .3, .35, .4, .42]})
+        >>> data = load_curves(df, x="c", y="r", min_points=3)
+        >>> len(data.below("x", 4)), len(data.below("x", 4).excluded)
+        (4, 2)
+        >>> sized = load_curves(df.assign(n=df["c"] * 1e8, d=1e10), n="n", d="d", y="r", min_points=3)
+        >>> len(sized.below("n", 3e8).window())
+        3
+        """
+        if role == "x":
+            return self.window(max_x=cut, min_points=min_points)
+        rows = self.all_rows
+        keep = rows[role] <= cut
+        name = self.columns.get(role, role)
+        if not keep.any():
+            raise DataError(f"{self.source}: no rows left with {name} <= {cut:g}")
+        note = f"excluded {int((~keep).sum())} of {len(rows)} rows with {name} > {cut:g}"
+        return _windowed(
+            rows[keep],
+            columns=self.columns,
+            source=self.source,
+            base_notes=[*self.base_notes, note],
+            bounds=(None, None),
+            min_points=self.min_points if min_points is None else min_points,
+            path=self.path,
+            sha256=self.sha256,
+        )
+
     @property
     def runs(self) -> list[str]:
         """Run labels in model order."""

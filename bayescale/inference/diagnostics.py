@@ -41,6 +41,11 @@ class LawMisfitWarning(BayescaleWarning):
     (:mod:`bayescale.inference.law_misfit`)."""
 
 
+class ExtrapolationWarning(BayescaleWarning):
+    """Extrapolating is riskier than the fit alone says: the law drifts away from
+    the data in internal backtests, or a question lies far outside the fitted range."""
+
+
 def reported_variables(spec: ModelSpec) -> list[str]:
     """Names of the posterior variables a summary reports."""
     law = spec.law_obj

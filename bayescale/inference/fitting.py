@@ -16,6 +16,7 @@ from bayescale.data.curves import CurveData, load_curves
 from bayescale.inference.convergence import attempt_record, can_converge, retry_settings
 from bayescale.inference.diagnostics import (
     ConvergenceWarning,
+    ExtrapolationWarning,
     IdentificationWarning,
     LawMisfitWarning,
     PredictiveCheckWarning,
@@ -29,7 +30,12 @@ from bayescale.inference.identification import (
     single_run_notes,
 )
 from bayescale.inference.interrupts import check_complete, interruptible
-from bayescale.inference.law_checks import check_direction, check_prior_ranges
+from bayescale.inference.law_checks import (
+    check_direction,
+    check_prior_ranges,
+    learning_curve_message,
+)
+from bayescale.inference.law_error import LawError, estimate_law_error
 from bayescale.inference.law_misfit import check_law_fit
 from bayescale.inference.predictive_check import predictive_check
 from bayescale.inference.sampler_settings import checked_settings
@@ -492,19 +498,36 @@ def fit_curves(
     )
     predictive = predictive_check(fitted)
     law_check = check_law_fit(fitted, curve_at_observations(fitted).to_numpy())
+    fitted.law_error = learn_law_error(fitted)
+    extrapolation = [
+        m for m in [fitted.law_error.message(), learning_curve_message(spec.law_obj, curves)] if m
+    ]
     emit(convergence, ConvergenceWarning)
     emit(identification, IdentificationWarning)
     emit(predictive.messages(), PredictiveCheckWarning)
     emit(law_check.messages(), LawMisfitWarning)
+    emit(extrapolation, ExtrapolationWarning)
     fitted.diagnostics = Diagnostics(
         max_r_hat=r_hat,
         min_ess_bulk=ess,
         divergences=divergences,
-        warnings=convergence + identification + predictive.messages() + law_check.messages(),
+        warnings=[
+            *convergence,
+            *identification,
+            *predictive.messages(),
+            *law_check.messages(),
+            *extrapolation,
+        ],
         prior_reliance=[row.to_dict() for row in reliance],
         predictive=predictive.to_dict(),
         law_check=law_check.to_dict(),
-        notes=[*notes, *weak_nuisance, *predictive.notes(), *single_run_notes(spec, curves)],
+        notes=[
+            *notes,
+            *weak_nuisance,
+            *predictive.notes(),
+            *single_run_notes(spec, curves),
+            *fitted.law_error.notes,
+        ],
         attempts=attempts,
     )
     return fitted
@@ -538,6 +561,19 @@ def retry_note(first: SamplerSettings, attempts: Sequence[Mapping[str, Any]]) ->
         f"an automatic second attempt (--tune {after['tune']} --draws {after['draws']} "
         f"--target-accept {after['target_accept']:g}) {outcome}"
     )
+
+
+def learn_law_error(fitted: Fit) -> LawError:
+    """The law-error scale of ``fitted`` from internal leave-largest-out folds,
+    started at its posterior medians (:mod:`bayescale.inference.law_error`)."""
+    start = {
+        recipe: {
+            name: float(draws.median())
+            for name, draws in fitted.parameter_draws(recipe=recipe).items()
+        }
+        for recipe in fitted.recipes
+    }
+    return estimate_law_error(fitted.data, fitted.law, start)
 
 
 def attach_data(tree: xr.DataTree, curves: CurveData) -> xr.DataTree:

@@ -112,3 +112,54 @@ def check_prior_ranges(law: Law, priors: Mapping[str, Prior]) -> None:
                 f"[{low:g}, {high:g}] for law '{law.name}'; use a prior on that range "
                 "(e.g. Beta or TruncatedNormal with lower/upper)"
             )
+
+
+LEARNING_CURVE_MIN_POINTS = 10
+"""Fewest checkpoints of a single run before it is taken for a learning curve."""
+
+LEARNING_CURVE_SPACING_CV = 0.25
+"""Largest coefficient of variation of the input's steps of an evenly logged run."""
+
+
+def learning_curve_message(law: Law, curves: CurveData) -> str | None:
+    """A warning when the data look like one training run's loss against steps.
+
+    One run of a loss (a log-response law of one input) logged at evenly spaced
+    inputs over more than a factor of 5 is a learning curve, not a ladder of
+    models (a ladder's sizes or budgets are spaced geometrically). Its shape comes
+    from the learning-rate schedule (warm-up, cosine decay): it does not
+    extrapolate like a scaling law in compute, and the intervals past the last
+    checkpoint assume that it does.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from bayescale.data.curves import load_curves
+    >>> from bayescale.model.laws import get_law
+    >>> steps = np.arange(1000.0, 21000.0, 1000.0)
+    >>> curve = load_curves(pd.DataFrame({"step": steps, "loss": 3 + 50 / steps**0.5}),
+    ...                     x="step", y="loss", bounded=False, positive_y=True)
+    >>> learning_curve_message(get_law("power_e"), curve).split(":")[0]
+    'one run of 20 evenly spaced checkpoints of a loss'
+    >>> ladder = load_curves(pd.DataFrame({"n": np.geomspace(1e7, 1e9, 20),
+    ...                                    "loss": 3 + np.geomspace(1, 0.1, 20)}),
+    ...                      x="n", y="loss", bounded=False, positive_y=True)
+    >>> learning_curve_message(get_law("power_e"), ladder) is None
+    True
+    """
+    if law.response != "log" or law.inputs != ("x",) or len(curves.runs) != 1:
+        return None
+    x = np.unique(curves.frame["x"].to_numpy(float))
+    if len(x) < LEARNING_CURVE_MIN_POINTS or x[-1] < 5 * x[0]:
+        return None
+    steps = np.diff(x)
+    if steps.std() > LEARNING_CURVE_SPACING_CV * steps.mean():
+        return None
+    name = curves.columns.get("x", "x")
+    return (
+        f"one run of {len(x)} evenly spaced checkpoints of a loss: this looks like a "
+        f"learning curve (loss against {name}), whose shape follows the learning-rate "
+        "schedule, not a scaling law across models; predictions past the last checkpoint "
+        "assume the law holds there and can miss badly. For a scaling law, fit the final "
+        "losses of several models (one row per model)"
+    )

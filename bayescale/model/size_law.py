@@ -13,11 +13,13 @@ the model size ``N`` (parameters, or any positive size measure):
 Sampled at the reference size ``N_ref`` (the geometric mean of the data's sizes),
 as the other reparametrised laws are (:class:`bayescale.model.laws.Law`): the
 asymptote there ``A_ref = A(N_ref)``, its rise per e-fold of size
-``slope_ref = dA/dlog N (N_ref) = gamma gap_ref`` and the headroom
-``gap_ref = A_max - A(N_ref)``; ``B_ref = B(N_ref)``, ``C_mid_ref = C_mid(N_ref)``,
+``slope_ref = dA/dlog N (N_ref) = gamma (A_max - A_ref)`` and the headroom as a
+share of the room left below a pass rate of 1, ``gap_share = (A_max - A_ref) /
+(1 - A_ref)`` in (0, 1), so that the ceiling ``A_max`` stays a rate (below 1) by
+construction; ``B_ref = B(N_ref)``, ``C_mid_ref = C_mid(N_ref)``,
 ``R0_ref = R0(N_ref)``; the slopes ``b``, ``c``, ``r`` as they are. The data fix
 ``A_ref`` and ``slope_ref`` (the level and trend of the sizes' asymptotes) well and
-``gap_ref`` only through the curvature; sampled as ``(A_max, gap_ref, gamma)``
+the headroom only through the curvature; sampled as ``(A_max, gap, gamma)``
 instead, the three lie on a curved ridge (measured on 5 sizes x 3 seeds: 15
 divergences and bulk ESS 180 of 4000 draws).
 
@@ -87,10 +89,11 @@ def _mean(ops, log_inputs, p):
 
 def _derive(ops, s, log_ref):
     ref = log_ref["n"]
-    gamma = s["slope_ref"] / s["gap_ref"]
+    gap = s["gap_share"] * (1.0 - s["A_ref"])
+    gamma = s["slope_ref"] / gap
     return {
-        "A_max": s["A_ref"] + s["gap_ref"],
-        "k_A": s["gap_ref"] * ops.exp(gamma * ref),
+        "A_max": s["A_ref"] + gap,
+        "k_A": gap * ops.exp(gamma * ref),
         "gamma": gamma,
         "B_0": s["B_ref"] * ops.exp(-s["b"] * ref),
         "b": s["b"],
@@ -104,15 +107,15 @@ def _derive(ops, s, log_ref):
 def _size_priors(data: CurveData) -> dict[str, Prior]:
     """Default priors: the sigmoid's at the reference size, weak slopes.
 
-    ``A_ref`` ~ Beta(2, 2) as the sigmoid's ``A``; ``gap_ref`` ~ LogNormal(log 0.1, 1):
-    the reference size sits 0.02-0.5 below the ceiling (90%); ``slope_ref`` ~
+    ``A_ref`` ~ Beta(2, 2) as the sigmoid's ``A``; ``gap_share`` ~ Beta(1.5, 3): the
+    ceiling takes 5-70% of the room between ``A_ref`` and 1 (90%); ``slope_ref`` ~
     LogNormal(log 0.03, 1): A rises 0.006-0.15 per e-fold of size (ScaleRL's 8B
     and 17Bx16 MoE: ~0.04); slopes per e-fold of size: ``b``, ``c`` ~ Normal(0, 0.5),
     ``r`` ~ Normal(0, 0.05).
     """
     return {
         "A_ref": Prior("Beta", alpha=2.0, beta=2.0),
-        "gap_ref": Prior("LogNormal", mu=float(np.log(0.1)), sigma=1.0),
+        "gap_share": Prior("Beta", alpha=1.5, beta=3.0),
         "slope_ref": Prior("LogNormal", mu=float(np.log(0.03)), sigma=1.0),
         "B_ref": Prior("LogNormal", mu=float(np.log(1.5)), sigma=0.75),
         "b": Prior("Normal", mu=0.0, sigma=0.5),
@@ -136,20 +139,18 @@ SIGMOID_SIZES = register_law(
         ),
         inputs=("x", "n"),
         parameters=("A_max", "k_A", "gamma", "B_0", "b", "C_0", "c", "R0_0", "r"),
-        positive=frozenset(
-            {"k_A", "gamma", "B_0", "C_0", "gap_ref", "slope_ref", "B_ref", "C_mid_ref"}
-        ),
+        positive=frozenset({"k_A", "gamma", "B_0", "C_0", "slope_ref", "B_ref", "C_mid_ref"}),
         response="identity",
         bounded=True,
         mean=_mean,
         default_varying=("A_max",),
         linear=frozenset({"A_max"}),
-        sampled=("A_ref", "gap_ref", "slope_ref", "B_ref", "b", "C_mid_ref", "c", "R0_ref", "r"),
+        sampled=("A_ref", "gap_share", "slope_ref", "B_ref", "b", "C_mid_ref", "c", "R0_ref", "r"),
         derive=_derive,
         references=("n",),
         adaptation="low_rank",
         direction="increasing",
-        ranges={"A_ref": (0.0, 1.0)},
+        ranges={"A_ref": (0.0, 1.0), "gap_share": (0.0, 1.0), "A_max": (0.0, 1.0)},
         default_priors=_size_priors,
     )
 )

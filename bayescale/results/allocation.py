@@ -103,8 +103,10 @@ def compute_optimal(
     Returns
     -------
     pandas.DataFrame
-        One row per budget: ``compute``, then ``<q>_mean``, ``<q>_median``,
-        ``<q>_lower``, ``<q>_upper`` for each ``q`` in :data:`QUANTITIES`.
+        One row per budget: ``compute``, ``decades_beyond`` (of the median optimal
+        ``N`` and ``D``, outside the fitted range: how far the allocation
+        extrapolates), then ``<q>_mean``, ``<q>_median``, ``<q>_lower``,
+        ``<q>_upper`` for each ``q`` in :data:`QUANTITIES`.
 
     Raises
     ------
@@ -126,6 +128,12 @@ def compute_optimal(
     params = fit.parameter_draws(recipe=recipe)
     optimum = optimal_allocation(params, xr.DataArray(budgets, dims="budget"))
     out = pd.DataFrame({"compute": budgets})
+    out["decades_beyond"] = fit.decades_beyond(
+        {
+            "n": optimum["n_opt"].median(SAMPLE_DIMS).to_numpy(),
+            "d": optimum["d_opt"].median(SAMPLE_DIMS).to_numpy(),
+        }
+    )
     for name in QUANTITIES:
         draws = optimum[name]
         out[f"{name}_mean"] = draws.mean(SAMPLE_DIMS).to_numpy()
@@ -152,6 +160,8 @@ def allocation_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         record: dict[str, Any] = {"compute": float(row["compute"])}
         if "recipe" in frame:
             record["recipe"] = row["recipe"]
+        if "decades_beyond" in frame:
+            record["decades_beyond"] = float(row["decades_beyond"])
         for name in QUANTITIES:
             record[name] = {stat: float(row[f"{name}_{stat}"]) for stat in STATISTICS}
         records.append(record)
@@ -190,6 +200,7 @@ def frontier_predict(
     recipe: str | None = None,
     ci: float = DEFAULT_CI,
     seed: int | None = 0,
+    law_error: bool = True,
 ) -> pd.DataFrame:
     """Loss predicted along the compute-optimal frontier (``fit.predict(compute=...)``).
 
@@ -198,9 +209,11 @@ def frontier_predict(
     Returns
     -------
     pandas.DataFrame
-        ``compute``, the median optimal ``n`` and ``d``, then ``mean``, ``median``,
+        ``compute``, the median optimal ``n`` and ``d``, ``decades_beyond`` (of the
+        median ``n`` and ``d``, outside the fitted range), then ``mean``, ``median``,
         ``lower``, ``upper`` of the loss curve and ``obs_lower``, ``obs_upper``
-        for a new observation (as :meth:`bayescale.Fit.predict`).
+        for a new observation and ``law_error_sd`` (as :meth:`bayescale.Fit.predict`,
+        law error included unless ``law_error=False``).
     """
     from bayescale.model.laws import NUMPY_OPS
 
@@ -224,8 +237,13 @@ def frontier_predict(
             "d": optimum["d_opt"].median(SAMPLE_DIMS).to_numpy(),
         }
     )
+    decades = fit.decades_beyond({"n": out["n"].to_numpy(), "d": out["d"].to_numpy()})
+    out["decades_beyond"] = decades
+    if law_error:
+        curve, observed = fit.with_law_error(decades, rng, curve, observed)
     out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
     out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
     out["lower"], out["upper"] = eti(curve, ci)
     out["obs_lower"], out["obs_upper"] = eti(observed, ci)
+    out["law_error_sd"] = fit.law_error_sd(decades, law_error)
     return out

@@ -7,12 +7,16 @@ Keys (other tools rely on them):
   recipe-level law parameters (``A[recipe]`` when there are several recipes)
 - ``runs``: run -> {parameter -> stats} for the parameters that vary by run
 - ``hyperparameters``: run-to-run spreads and noise parameters, same stats
-- ``predictions``: list of {x, mean, lower, upper, obs_lower, obs_upper,
-  extrapolation} (``recipe`` too when there are several; by default at 2x and
-  10x each recipe's own largest x; ``extrapolation`` = x / that largest x)
+- ``predictions``: list of {x, decades_beyond, mean, lower, upper, obs_lower,
+  obs_upper, law_error_sd, extrapolation} (``recipe`` too when there are several;
+  by default at 2x and 10x each recipe's own largest x; ``extrapolation`` = x /
+  that largest x; ``decades_beyond``: decades outside the fitted range; the
+  intervals include the law's own error there, of sd ``law_error_sd``)
+- ``law_error``: the law-error scale learned by internal leave-largest-out
+  folds: {scale, sd_per_decade, axis, folds} (:mod:`bayescale.inference.law_error`)
 - ``prediction_notes``: one line per prediction beyond 10x its recipe's data
 - ``targets``: list of {target, p_reachable, median, lower, upper}
-- ``allocations`` (chinchilla): list of {compute, n_opt, d_opt, ratio, loss_opt},
+- ``allocations`` (chinchilla): list of {compute, decades_beyond, n_opt, d_opt, ratio, loss_opt},
   each quantity a dict {mean, median, lower, upper} (``recipe`` too when there
   are several); see :mod:`bayescale.results.allocation`
 - ``inference_allocations`` (chinchilla, with inference tokens): list of
@@ -41,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.data.curves import CurveData, DataError
+from bayescale.inference.law_error import LawError
 from bayescale.results.allocation import allocation_records
 from bayescale.results.fit_result import Fit
 from bayescale.results.inference_allocation import inference_records
@@ -120,6 +125,16 @@ def predictions_with_distance(
     return table, notes
 
 
+def law_error_summary(error: LawError) -> dict[str, Any]:
+    """The ``law_error`` entry of ``fit.json``: scale, sd one decade out, folds."""
+    return {
+        "scale": error.scale,
+        "sd_per_decade": error.sd_per_decade,
+        "axis": error.axis,
+        "folds": [dict(fold) for fold in error.folds],
+    }
+
+
 def fit_to_dict(
     fit: Fit,
     *,
@@ -168,6 +183,7 @@ def fit_to_dict(
         "allocations": [],
         "inference_allocations": [],
         "diagnostics": fit.diagnostics.to_dict(),
+        "law_error": None if fit.law_error is None else law_error_summary(fit.law_error),
         "data": {
             "source": fit.data.source,
             "path": fit.data.path,

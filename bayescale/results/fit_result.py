@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale.data.curves import CurveData, DataError
+from bayescale.inference.law_error import LawError, decades_outside, input_ranges
 from bayescale.model.build import ModelSpec
 from bayescale.model.laws import NUMPY_OPS, Law
 from bayescale.model.likelihoods.registry import Likelihood
@@ -136,6 +137,10 @@ class Fit:
         Compile and sampling seconds (``None`` for a loaded fit).
     version : str
         bayescale version that made the fit.
+    law_error : LawError or None
+        The law's own error beyond the fitted range, learned by internal
+        leave-largest-out folds (:mod:`bayescale.inference.law_error`); predictions
+        outside the fitted range include it.
 
     Examples
     --------
@@ -153,6 +158,7 @@ class Fit:
     diagnostics: Diagnostics
     times: SamplingTimes | None = None
     version: str = ""
+    law_error: LawError | None = None
 
     # ------------------------------------------------------------------ access
     @property
@@ -354,6 +360,7 @@ class Fit:
         ci: float = DEFAULT_CI,
         seed: int | None = 0,
         compute: Sequence[float] | np.ndarray | float | None = None,
+        law_error: bool = True,
     ) -> pd.DataFrame:
         """Predicted metric with credible and predictive intervals.
 
@@ -375,11 +382,15 @@ class Fit:
         compute : array-like, optional
             Chinchilla fits: training budgets in FLOP; the loss is predicted along
             the compute-optimal frontier (:func:`bayescale.results.allocation.frontier_predict`).
+        law_error : bool
+            Include the law's own error beyond the fitted range (default); with
+            ``False``, the intervals assume the law is exactly right.
 
         Returns
         -------
         pandas.DataFrame
-            One row per input with the inputs, ``mean`` and ``median`` of the
+            One row per input with the inputs, ``decades_beyond`` (decades outside
+            the fitted range of the inputs, 0 inside), ``mean`` and ``median`` of the
             curve, ``lower``/``upper`` (credible interval of the curve: for the
             recipe, the typical seed's curve) and ``obs_lower``/``obs_upper``
             (interval for a new observation: for the recipe, from a new seed,
@@ -394,7 +405,9 @@ class Fit:
         if compute is not None:
             from bayescale.results.allocation import frontier_predict
 
-            return frontier_predict(self, compute, recipe=recipe, ci=ci, seed=seed)
+            return frontier_predict(
+                self, compute, recipe=recipe, ci=ci, seed=seed, law_error=law_error
+            )
         check_ci(ci)
         inputs = self._inputs(x=x, n=n, d=d)
         rng = np.random.default_rng(seed)
@@ -413,11 +426,47 @@ class Fit:
         if self.law.response == "log":
             observed = np.exp(observed)
         out = pd.DataFrame(inputs)
+        out["decades_beyond"] = self.decades_beyond(inputs)
+        if law_error:
+            curve, observed = self.with_law_error(
+                out["decades_beyond"].to_numpy(), rng, curve, observed
+            )
         out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
         out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
         out["lower"], out["upper"] = eti(curve, ci)
         out["obs_lower"], out["obs_upper"] = eti(observed, ci)
+        out["law_error_sd"] = self.law_error_sd(out["decades_beyond"].to_numpy(), law_error)
         return out
+
+    def decades_beyond(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Decades outside the fitted range of the inputs (0 inside), per point.
+
+        Parameters
+        ----------
+        inputs : dict of str to array
+            Input values by role (``x``, or ``n`` and ``d``).
+        """
+        return decades_outside(inputs, input_ranges(self.data.frame, self.law))
+
+    def with_law_error(
+        self, decades: np.ndarray, rng: np.random.Generator, *draws: xr.DataArray
+    ) -> tuple[xr.DataArray, ...]:
+        """``draws`` (dims chain, draw, point; metric scale) moved by one law-error
+        draw per posterior draw (the same for all of them), ``decades`` outside the
+        fitted range. Unchanged without a learned :attr:`law_error` or inside the range."""
+        if self.law_error is None or not np.any(decades > 0):
+            return draws
+        ordered = [draw.transpose(*SAMPLE_DIMS, "point") for draw in draws]
+        error = self.law_error.draw(decades, ordered[0].shape[:2], rng)
+        return tuple(
+            draw.copy(data=self.law_error.apply(draw.to_numpy(), error)) for draw in ordered
+        )
+
+    def law_error_sd(self, decades: np.ndarray, include: bool = True) -> np.ndarray:
+        """The law error's sd at ``decades`` outside the fitted range (error scale)."""
+        if self.law_error is None or not include:
+            return np.zeros_like(decades, dtype=float)
+        return self.law_error.sd_per_decade * np.sqrt(decades)
 
     def _continue_run(
         self,
@@ -432,8 +481,10 @@ class Fit:
         drift persists for a while past the data). The steps ahead count the
         run's mean evaluation spacing. Other points keep the stationary draw."""
         forecast = self.likelihood.forecast
+        if forecast is None or tuple(self.law.inputs) != ("x",):
+            return observed
         seen = self.data.frame[self.data.frame["run"] == run].sort_values("x")
-        if forecast is None or tuple(self.law.inputs) != ("x",) or len(seen) < 2:
+        if len(seen) < 2:
             return observed
         x_seen = seen["x"].to_numpy(float)
         ahead = inputs["x"] > x_seen[-1]

@@ -49,6 +49,7 @@ import xarray as xr
 
 from bayescale.data.curves import CurveData
 from bayescale.inference.sampler_settings import check_seed
+from bayescale.inference.law_error import LawError
 from bayescale.model.build import ModelSpec
 from bayescale.model.laws import POSITIVE_FAMILIES, get_law
 from bayescale.model.likelihoods.registry import get_likelihood
@@ -62,7 +63,15 @@ ENGINE = "h5netcdf"
 #: Groups of the format; ``excluded_data`` is optional.
 GROUPS = ("posterior", "sample_stats", "observed_data", "excluded_data")
 #: Root attributes of the format (others are ignored, never read).
-ATTRIBUTES = ("bayescale_format", "bayescale_version", "spec", "sampler", "diagnostics", "data")
+ATTRIBUTES = (
+    "bayescale_format",
+    "bayescale_version",
+    "spec",
+    "sampler",
+    "diagnostics",
+    "law_error",
+    "data",
+)
 #: The checksums of the groups in :data:`CHECKED_GROUPS`.
 CHECKSUMS = "checksums"
 CHECKED_GROUPS = ("posterior", "observed_data", "excluded_data")
@@ -131,6 +140,7 @@ def netcdf_bytes(fit: Fit) -> bytes:
         "spec": json.dumps(fit.spec.to_dict()),
         "sampler": json.dumps(fit.sampler.to_dict()),
         "diagnostics": json.dumps(fit.diagnostics.to_dict()),
+        "law_error": json.dumps(None if fit.law_error is None else fit.law_error.to_dict()),
         "data": json.dumps(
             {
                 "columns": fit.data.columns,
@@ -200,6 +210,7 @@ def load_fit(
     try:
         spec, sampler, diagnostics, data_info = _read_attributes(attrs)
         recorded = _json(attrs, CHECKSUMS)
+        law_error = _law_error(attrs, spec)
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as err:
         raise FitFileError(f"{path}: damaged bayescale attributes ({_reason(err)})") from None
     tree = _read_groups(path, spec)
@@ -231,6 +242,7 @@ def load_fit(
         diagnostics=diagnostics,
         times=None,
         version=str(attrs.get("bayescale_version", "")),
+        law_error=law_error,
     )
 
 
@@ -445,6 +457,18 @@ def _check_checksums(tree: xr.DataTree, recorded: Mapping[str, Any]) -> None:
     for group, digest in found.items():
         if recorded[group] != digest:
             raise ValueError(f"{group} does not match its recorded SHA-256 (edited or damaged)")
+
+
+def _law_error(attrs: Mapping[str, Any], spec: ModelSpec) -> LawError | None:
+    """The fit's learned law error (``None`` for fits that learned none), checked
+    against the law's inputs."""
+    values = json.loads(attrs["law_error"])
+    if values is None:
+        return None
+    error = LawError.from_dict(values)
+    if set(error.ranges) != set(spec.law_obj.inputs):
+        raise ValueError("law_error.ranges do not name the law's inputs")
+    return error
 
 
 def _json(attrs: Mapping[str, Any], name: str) -> dict[str, Any]:

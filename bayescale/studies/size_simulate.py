@@ -22,7 +22,7 @@ from bayescale.studies.simulate import simulate_recipes
 
 SCALERL_LIKE: dict[str, float] = {
     "A_ref": 0.61,
-    "gap_ref": 0.17,
+    "gap_share": 0.17 / (1 - 0.61),
     "slope_ref": 0.34 * 0.17,
     "B_ref": 1.92,
     "b": -0.05,

@@ -51,8 +51,8 @@ from bayescale.data.curves import (
     describe_rows,
     read_source,
 )
-from bayescale.inference.interrupts import check_complete, interruptible
 from bayescale.inference.diagnostics import ExtrapolationWarning
+from bayescale.inference.interrupts import check_complete, interruptible
 from bayescale.inference.sampler_settings import check_seed
 from bayescale.results.allocation import FLOP_PER_PARAMETER_TOKEN, STATISTICS
 from bayescale.results.intervals import DEFAULT_CI, check_ci

@@ -48,8 +48,8 @@ import pandas as pd
 import xarray as xr
 
 from bayescale.data.curves import CurveData
-from bayescale.inference.sampler_settings import check_seed
 from bayescale.inference.law_error import LawError
+from bayescale.inference.sampler_settings import check_seed
 from bayescale.model.build import ModelSpec
 from bayescale.model.laws import POSITIVE_FAMILIES, get_law
 from bayescale.model.likelihoods.registry import get_likelihood

@@ -239,10 +239,10 @@ def frontier_predict(
     )
     decades = fit.decades_beyond({"n": out["n"].to_numpy(), "d": out["d"].to_numpy()})
     out["decades_beyond"] = decades
-    if law_error:
-        curve, observed = fit.with_law_error(decades, rng, curve, observed)
     out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
     out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
+    if law_error:
+        curve, observed = fit.with_law_error(decades, rng, curve, observed)
     out["lower"], out["upper"] = eti(curve, ci)
     out["obs_lower"], out["obs_upper"] = eti(observed, ci)
     out["law_error_sd"] = fit.law_error_sd(decades, law_error)

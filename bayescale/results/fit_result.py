@@ -427,12 +427,12 @@ class Fit:
             observed = np.exp(observed)
         out = pd.DataFrame(inputs)
         out["decades_beyond"] = self.decades_beyond(inputs)
+        out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
+        out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
         if law_error:
             curve, observed = self.with_law_error(
                 out["decades_beyond"].to_numpy(), rng, curve, observed
             )
-        out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
-        out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
         out["lower"], out["upper"] = eti(curve, ci)
         out["obs_lower"], out["obs_upper"] = eti(observed, ci)
         out["law_error_sd"] = self.law_error_sd(out["decades_beyond"].to_numpy(), law_error)

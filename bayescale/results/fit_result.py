@@ -397,6 +397,10 @@ class Fit:
             including run-to-run spread and measurement noise; for a fitted
             run past its last evaluation, given that run's own data when the
             observation model has correlated noise, as ``"drift"`` has).
+            Beyond the fitted range both intervals include the law's own error
+            (:attr:`law_error`), which grows with ``decades_beyond``;
+            ``law_error_sd`` is its sd on the error scale (log of the metric for
+            losses, logit for rates). ``mean`` and ``median`` are the law's own.
 
         Examples
         --------

@@ -27,6 +27,7 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
+from bayescale.cli.isoflop_command import add_budget_tolerance_option, sweep_data
 from bayescale.data.curves import CurveData
 from bayescale.inference.law_error import fold_axis
 from bayescale.model.laws import Law
@@ -54,13 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="VALUE",
         help="cut-offs on the axis (x; n for laws of parameters and tokens)",
     )
-    parser.add_argument(
-        "--budget-tolerance",
-        type=float,
-        default=0.0,
-        metavar="DEX",
-        help="--law isoflop: runs whose compute lie within this many decades form one budget",
-    )
+    add_budget_tolerance_option(parser)
     parser.add_argument(
         "--axis",
         choices=["x", "n", "d"],
@@ -166,25 +161,13 @@ def checked_cuts(
 
 def run_isoflop(args: argparse.Namespace) -> int:
     """``--law isoflop``: fit the budgets up to each cut, score the larger budgets' optima."""
-    from bayescale.analysis.isoflop import isoflop_data
     from bayescale.analysis.isoflop_backtest import backtest_isoflop
 
     settings = sampler_kwargs(args)
     check_numbers("--cut", args.cut, positive=True)
-    check_numbers("--budget-tolerance", args.budget_tolerance, positive=False)
-    if args.compute is None or (args.n is None and args.d is None):
-        raise CommandError("--law isoflop needs --compute and the size (--n) or token (--d) column")
-    try:
-        data = isoflop_data(
-            args.data,
-            compute=args.compute,
-            y=args.y,
-            n=args.n,
-            d=args.d,
-            budget_tolerance=args.budget_tolerance,
-        )
-    except ValueError as err:
-        raise CommandError(str(err)) from None
+    if args.compute is None:
+        raise CommandError("--law isoflop needs --compute (the column of each run's FLOP)")
+    data = sweep_data(args)
     below = [cut for cut in args.cut if 2 <= (data.budgets <= cut).sum() < len(data.budgets)]
     if not below:
         raise CommandError(

@@ -34,6 +34,16 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--y", required=True, help="column of the final loss")
     parser.add_argument("--n", help="column of parameters")
     parser.add_argument("--d", help="column of tokens (with --n: kept as given)")
+    add_budget_tolerance_option(parser)
+
+
+def _tolerance(text: str) -> float | str:
+    """A number of decades, or ``auto``."""
+    return text if text == "auto" else float(text)
+
+
+def add_budget_tolerance_option(parser: argparse.ArgumentParser) -> None:
+    """--budget-tolerance: how runs group into budgets (isoflop, next-run, backtest)."""
     parser.add_argument(
         "--budget-tolerance",
         type=_tolerance,
@@ -42,11 +52,6 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
         help="runs whose compute lie within this many decades form one budget (default 0: "
         "equal values; 'auto': the smallest that gives every budget three sizes)",
     )
-
-
-def _tolerance(text: str) -> float | str:
-    """A number of decades, or ``auto``."""
-    return text if text == "auto" else float(text)
 
 
 def sweep_data(args: argparse.Namespace):

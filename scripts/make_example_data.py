@@ -34,6 +34,8 @@ from bayescale.model.laws import get_law
 from bayescale.studies.isoflop_simulate import chinchilla_for_frontier, simulate_isoflop
 from bayescale.studies.simulate import simulate_recipes, simulate_runs
 from bayescale.studies.size_simulate import simulate_sizes
+from bayescale.studies.task_study import LOSS_LAW, TASKS
+from bayescale.studies.task_study import simulate_ladder as simulate_task_ladder
 
 HERE = Path(__file__).resolve().parents[1] / "bayescale" / "data" / "examples"
 
@@ -115,6 +117,13 @@ SIZES_FILE = {
 }
 
 DECIMALS = 6
+
+
+TASK_FILE = {
+    "file": "task_ladder.csv",
+    "rng": 20261203,
+    "settings": {"questions": 1000, "loss_scatter": 0.01, "task_scatter": 0.01, "jitter": False},
+}
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -225,6 +234,21 @@ def make_sizes() -> dict[str, Any]:
     return truth
 
 
+def make_task() -> dict[str, Any]:
+    """Simulate ``task_ladder.csv`` and return its entry of ``truth.json``."""
+    spec = TASK_FILE
+    frame = simulate_task_ladder(rng=spec["rng"], **spec["settings"])
+    write_csv(frame, HERE / spec["file"])
+    return {
+        "rng_seed": spec["rng"],
+        "settings": spec["settings"],
+        "loss_law": LOSS_LAW,
+        "tasks": TASKS,
+        "chance": 0.25,
+        "n_rows": len(frame),
+    }
+
+
 def main() -> None:
     """Write the CSV files and ``truth.json`` into the package's example folder."""
     truth = {
@@ -234,6 +258,7 @@ def main() -> None:
         CHINCHILLA_FILE["file"]: make_chinchilla(),
         ISOFLOP_FILE["file"]: make_isoflop(),
         SIZES_FILE["file"]: make_sizes(),
+        TASK_FILE["file"]: make_task(),
     }
     text = json.dumps(truth, indent=2) + "\n"
     (HERE / "truth.json").write_text(text, encoding="utf-8")

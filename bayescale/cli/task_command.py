@@ -23,6 +23,7 @@ from bayescale.data.curves import DataError, read_table
 
 NAME = "task"
 HELP = "predict benchmark accuracy at a larger scale (loss -> accuracy, or accuracy vs compute)"
+EXAMPLE = 'bayescale task "$(bayescale examples task_ladder)" --task smooth emergent --loss loss --compute compute --chance 0.25 --questions 1000 --hold-out-above 1e22 --out out/task'
 OUTPUTS = ("task.json", "task.png")
 
 

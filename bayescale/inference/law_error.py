@@ -52,8 +52,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.optimize
-import scipy.special
 
 from bayescale.data.curves import CurveData
 from bayescale.model.laws import NUMPY_OPS, Law
@@ -149,7 +147,7 @@ class LawError:
             return metric * np.exp(error)
         if self.scale == "logit":
             clipped = np.clip(metric, 1e-12, 1 - 1e-12)
-            return scipy.special.expit(scipy.special.logit(clipped) + error)
+            return _expit(_logit(clipped) + error)
         return metric + error
 
     def drifting_folds(self) -> tuple[int, int, str] | None:
@@ -245,6 +243,14 @@ def decades_outside(
         values = np.log10(np.asarray(inputs[role], dtype=float))
         out = np.maximum(out, np.maximum(values - np.log10(high), np.log10(low) - values))
     return out
+
+
+def _logit(p: Any) -> Any:
+    return np.log(p) - np.log1p(-p)
+
+
+def _expit(u: Any) -> Any:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(u)))
 
 
 def error_scale(law: Law) -> str:
@@ -362,7 +368,7 @@ def _on_scale(y: np.ndarray, scale: str) -> np.ndarray:
     if scale == "log":
         return np.log(y)
     if scale == "logit":
-        return scipy.special.logit(np.clip(y, 1e-4, 1 - 1e-4))
+        return _logit(np.clip(y, 1e-4, 1 - 1e-4))
     return y
 
 
@@ -371,7 +377,7 @@ def _predict(law: Law, frame: pd.DataFrame, params: Mapping[str, float], scale: 
     with np.errstate(all="ignore"):
         mean = np.asarray(law.mean(NUMPY_OPS, log_inputs, params), dtype=float)
     if scale == "logit":
-        return scipy.special.logit(np.clip(mean, 1e-4, 1 - 1e-4))
+        return _logit(np.clip(mean, 1e-4, 1 - 1e-4))
     return np.broadcast_to(mean, (len(frame),))
 
 
@@ -383,10 +389,8 @@ def _transforms(law: Law) -> dict[str, tuple[Any, Any]]:
         if np.isfinite(low) and np.isfinite(high):
             width = high - low
             out[name] = (
-                lambda v, lo=low, w=width: scipy.special.logit(
-                    np.clip((v - lo) / w, 1e-6, 1 - 1e-6)
-                ),
-                lambda u, lo=low, w=width: lo + w * scipy.special.expit(u),
+                lambda v, lo=low, w=width: _logit(np.clip((v - lo) / w, 1e-6, 1 - 1e-6)),
+                lambda u, lo=low, w=width: lo + w * _expit(u),
             )
         elif low == 0 and not np.isfinite(high):
             out[name] = (lambda v: np.log(max(v, 1e-300)), np.exp)
@@ -404,6 +408,8 @@ def least_squares_refit(
     row's prediction sd from the parameter uncertainty (delta method), or
     ``None`` when the fit fails.
     """
+    from scipy.optimize import least_squares
+
     transforms = _transforms(law)
     names = list(law.parameters)
     target = _on_scale(train["y"].to_numpy(float), scale)
@@ -422,9 +428,7 @@ def least_squares_refit(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
-            result = scipy.optimize.least_squares(
-                residuals, u0, method="trf", x_scale="jac", max_nfev=2000
-            )
+            result = least_squares(residuals, u0, method="trf", x_scale="jac", max_nfev=2000)
         except (ValueError, np.linalg.LinAlgError):
             return None
     if not np.all(np.isfinite(result.fun)) or np.max(np.abs(result.fun)) >= 1e5:

@@ -51,6 +51,10 @@ EXAMPLES = {
         "rl_sizes.csv",
         "RL curves of 5 model sizes x 3 seeds to 30k GPU-hours (size, seed, gpu_hours, pass_rate)",
     ),
+    "task_ladder": (
+        "task_ladder.csv",
+        "24 models 60M-1B and 2 held out (7B, 13B): loss and 3 four-choice task accuracies",
+    ),
     "truth": ("truth.json", "the true parameters of every simulated data set above"),
 }
 

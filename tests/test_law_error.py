@@ -74,28 +74,54 @@ def test_a_law_drifting_in_every_fold_warns_and_names_the_side():
     assert LawError(**{**error.__dict__, "folds": mixed}).message() is None
 
 
-def test_predictions_inside_the_range_do_not_widen_and_beyond_it_they_do(scalerl_fit):
-    inside = [5_000.0, 20_000.0]
-    beyond = [200_000.0, 1e6]
-    with_error = scalerl_fit.predict(inside + beyond)
-    without = scalerl_fit.predict(inside + beyond, law_error=False)
+@pytest.fixture(scope="module")
+def ladder_fit() -> bs.Fit:
+    """The Chinchilla law fitted to a simulated ladder of a curved truth (quick sampler)."""
+    ladder = simulate_ladder("curvature", rng=5, departure=0.04)
+    rows = ladder[ladder["split"] == "fit"].drop(columns="split")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bs.fit(rows, "chinchilla", n="n", d="d", y="loss", **QUICK_SAMPLER)
+
+
+def test_predictions_inside_the_range_do_not_widen_and_beyond_it_they_do(ladder_fit):
+    n = np.array([1e8, 5e8, 1e10, 1e11])
+    d = 20 * n
+    with_error = ladder_fit.predict(n=n, d=d)
+    without = ladder_fit.predict(n=n, d=d, law_error=False)
     assert with_error["decades_beyond"].tolist()[:2] == [0.0, 0.0]
-    assert with_error["decades_beyond"].iloc[3] == pytest.approx(np.log10(1e6 / 50_000), abs=0.01)
-    columns = ["lower", "upper", "obs_lower", "obs_upper"]
+    assert with_error["decades_beyond"].iloc[3] == pytest.approx(2.0, abs=0.01)
+    columns = ["mean", "median", "lower", "upper", "obs_lower", "obs_upper"]
     pd.testing.assert_frame_equal(with_error[columns].iloc[:2], without[columns].iloc[:2])
+    pd.testing.assert_series_equal(with_error["median"], without["median"])
     width = with_error["obs_upper"] - with_error["obs_lower"]
     width_without = without["obs_upper"] - without["obs_lower"]
     assert np.all(width.iloc[2:] > width_without.iloc[2:])
-    # a pass rate stays a rate: the law error acts on the logit scale
-    assert with_error[columns].to_numpy().max() <= 1 and with_error[columns].to_numpy().min() >= 0
-    assert scalerl_fit.law_error.scale == "logit"
+    assert with_error["law_error_sd"].iloc[3] > with_error["law_error_sd"].iloc[2] > 0
+    assert ladder_fit.law_error.scale == "log"
 
 
-def test_a_saved_fit_keeps_its_law_error(scalerl_fit, tmp_path):
-    path = scalerl_fit.save(tmp_path / "fit.nc")
+def test_rates_get_no_learned_law_error_and_the_logit_scale_keeps_them_rates(scalerl_fit):
+    """Pass-rate curves extrapolate through their observation model (the drift forecast):
+    no law error is learned for them, and their predictions still carry their distance.
+    Applied on the logit scale, a law error cannot move a rate out of [0, 1]."""
+    assert scalerl_fit.law_error is None
+    table = scalerl_fit.predict([20_000.0, 500_000.0])
+    assert table["decades_beyond"].iloc[1] == pytest.approx(1.0, abs=0.01)
+    assert table["law_error_sd"].tolist() == [0.0, 0.0]
+    error = LawError(
+        scale="logit", axis="x", ranges={"x": (1.0, 10.0)}, kappa=(2.0,), weights=(1.0,)
+    )
+    moved = error.apply(np.array([0.01, 0.5, 0.99]), np.array([8.0, -8.0, 8.0]))
+    assert np.all((moved > 0) & (moved < 1))
+
+
+def test_a_saved_fit_keeps_its_law_error(ladder_fit, tmp_path):
+    path = ladder_fit.save(tmp_path / "fit.nc")
     loaded = bs.load(path)
-    assert loaded.law_error == scalerl_fit.law_error
-    pd.testing.assert_frame_equal(loaded.predict([2e5]), scalerl_fit.predict([2e5]))
+    assert loaded.law_error == ladder_fit.law_error
+    n = np.array([1e10])
+    pd.testing.assert_frame_equal(loaded.predict(n=n, d=20 * n), ladder_fit.predict(n=n, d=20 * n))
 
 
 @pytest.fixture(scope="module")

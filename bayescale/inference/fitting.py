@@ -499,9 +499,8 @@ def fit_curves(
     predictive = predictive_check(fitted)
     law_check = check_law_fit(fitted, curve_at_observations(fitted).to_numpy())
     fitted.law_error = learn_law_error(fitted)
-    extrapolation = [
-        m for m in [fitted.law_error.message(), learning_curve_message(spec.law_obj, curves)] if m
-    ]
+    drift = None if fitted.law_error is None else fitted.law_error.message()
+    extrapolation = [m for m in [drift, learning_curve_message(spec.law_obj, curves)] if m]
     emit(convergence, ConvergenceWarning)
     emit(identification, IdentificationWarning)
     emit(predictive.messages(), PredictiveCheckWarning)
@@ -526,7 +525,7 @@ def fit_curves(
             *weak_nuisance,
             *predictive.notes(),
             *single_run_notes(spec, curves),
-            *fitted.law_error.notes,
+            *([] if fitted.law_error is None else fitted.law_error.notes),
         ],
         attempts=attempts,
     )
@@ -563,9 +562,16 @@ def retry_note(first: SamplerSettings, attempts: Sequence[Mapping[str, Any]]) ->
     )
 
 
-def learn_law_error(fitted: Fit) -> LawError:
+def learn_law_error(fitted: Fit) -> LawError | None:
     """The law-error scale of ``fitted`` from internal leave-largest-out folds,
-    started at its posterior medians (:mod:`bayescale.inference.law_error`)."""
+    started at its posterior medians (:mod:`bayescale.inference.law_error`).
+
+    Learned for laws of a loss (log response), where the real-data and simulated
+    backtests checked it; ``None`` for rates, whose curves' extrapolation is the
+    observation model's (the drift forecast) and whose internal folds mistake a
+    run's persistent drift for the law's error."""
+    if fitted.law.response != "log":
+        return None
     start = {
         recipe: {
             name: float(draws.median())

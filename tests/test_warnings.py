@@ -197,3 +197,18 @@ def test_small_chinchilla_tables_converge_at_defaults_and_cover_the_truth():
             )
             good += bool(fit.diagnostics.converged and inside)
     assert good >= 11
+
+
+def test_trend_statistic_sees_a_bend_that_noise_does_not_make():
+    """A parabola in the residuals explains most of their variance; white noise about
+    2 of 10 degrees of freedom."""
+    from bayescale.inference.law_misfit import _trend_share
+
+    rng = np.random.default_rng(5)
+    t = np.linspace(-1, 1, 10)
+    basis, _ = np.linalg.qr(np.column_stack([np.ones_like(t), t, t**2]))
+    runs, bases = [np.arange(10)], [basis[:, 1:]]
+    noise = rng.standard_normal((400, 10))
+    bent = t**2 + 0.1 * noise
+    assert np.median(_trend_share(bent, runs, bases)) > 0.9
+    assert abs(np.median(_trend_share(noise, runs, bases)) - 2 / 9) < 0.1

@@ -13,10 +13,12 @@ does not make:
   computed twice: on the residuals (a curve that lies below every seed, which a
   slow drift of each run would otherwise absorb) and on the residuals less
   each run's mean (a shape the law misses; a run's own level no longer counts);
-- **residual runs along the input** (one run per recipe, or one point per
-  model): the lag-one autocorrelation of the residuals in input order. Noise
-  correlated along a run (drift, AR(1)) is drawn as such in the replicates, so
-  only correlation beyond the model's own counts.
+- **residual runs and bends along the input** (one run per recipe, or one
+  point per model): the lag-one autocorrelation of the residuals in input
+  order, and the share of their variance that a line and a parabola in log
+  input explain (a law without a floor bends away from data that level off).
+  Noise correlated along a run (drift, AR(1)) is drawn as such in the
+  replicates, so only structure beyond the model's own counts.
 
 Each statistic is computed, for :data:`REPLICATES` pairs of posterior draws, on
 the residuals of the data and of a data set drawn from the fitted model with the
@@ -52,7 +54,7 @@ class LawCheck:
 
     Attributes
     ----------
-    statistic : {"shared", "shared shape", "lag"} or None
+    statistic : {"shared", "shared shape", "lag", "trend"} or None
         The statistic with the smallest p-value (``None``: too few points for
         any check).
     observed, replicated : float
@@ -82,6 +84,12 @@ class LawCheck:
                 f"({self.observed:.0%} of the residual variance is common to the seeds, "
                 f"{self.replicated:.0%} in data drawn from the fitted model; p = "
                 f"{self.p_value:.3f}): a misfit the noise model absorbed"
+            )
+        elif self.statistic == "trend":
+            what = (
+                f"the residuals bend along the input ({self.observed:.0%} of their variance "
+                f"follows a line or parabola in log input, {self.replicated:.0%} in data "
+                f"drawn from the fitted model; p = {self.p_value:.3f})"
             )
         else:
             what = (
@@ -125,7 +133,11 @@ def check_law_fit(fit: Fit, mu: np.ndarray, *, seed: int = 1) -> LawCheck:
             "shared shape": lambda r: _shared_share(_centred(r, every_run), groups),
         }
     elif runs and fit.law.inputs == ("x",):
-        statistics = {"lag": lambda r: _lag_one(r, runs)}
+        bases = _trend_bases(fit, runs)
+        statistics = {
+            "lag": lambda r: _lag_one(r, runs),
+            "trend": lambda r: _trend_share(r, runs, bases),
+        }
     else:
         return LawCheck(None, np.nan, np.nan, None, True, fit.law.name)
     rng = np.random.default_rng(seed)
@@ -197,6 +209,33 @@ def _shared_share(residual: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
         common += len(rows) * part.mean(axis=1) ** 2
         total += (part**2).sum(axis=1)
     return common / np.where(total > 0, total, np.inf)
+
+
+def _trend_bases(fit: Fit, runs: list[np.ndarray]) -> list[np.ndarray]:
+    """Per run: an orthonormal basis of a line and a parabola in the log input."""
+    log_x = np.log(fit.data.frame["x"].to_numpy(float))
+    bases = []
+    for rows in runs:
+        t = log_x[rows] - log_x[rows].mean()
+        t = t / (np.abs(t).max() or 1.0)
+        basis, _ = np.linalg.qr(np.column_stack([np.ones_like(t), t, t**2]))
+        bases.append(basis[:, 1:])
+    return bases
+
+
+def _trend_share(
+    residual: np.ndarray, runs: list[np.ndarray], bases: list[np.ndarray]
+) -> np.ndarray:
+    """Per draw: the share of the residuals' variance (about each run's mean) that a
+    line and a parabola in the log input explain, pooled over runs."""
+    explained = np.zeros(residual.shape[0])
+    total = np.zeros(residual.shape[0])
+    for rows, basis in zip(runs, bases, strict=True):
+        part = residual[:, rows]
+        part = part - part.mean(axis=1, keepdims=True)
+        explained += ((part @ basis) ** 2).sum(axis=1)
+        total += (part**2).sum(axis=1)
+    return explained / np.where(total > 0, total, np.inf)
 
 
 def _lag_one(residual: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:

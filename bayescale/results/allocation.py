@@ -177,10 +177,21 @@ def allocation_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     >>> list(allocation_table([{"compute": 1e21, **{q: stats for q in QUANTITIES}}]).columns[:4])
     ['compute', 'n_opt', 'n_opt_lower', 'n_opt_upper']
     """
+    return records_table(records, QUANTITIES)
+
+
+def records_table(
+    records: Sequence[Mapping[str, Any]],
+    quantities: Sequence[str],
+    shown: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Records of ``{quantity: {mean, median, lower, upper}, other: value}`` as a
+    table: the other keys, then each ``shown`` quantity's median and interval bounds
+    (default: every quantity)."""
     rows = []
     for record in records:
-        row = {key: value for key, value in record.items() if key not in QUANTITIES}
-        for name in QUANTITIES:
+        row = {key: value for key, value in record.items() if key not in quantities}
+        for name in quantities if shown is None else shown:
             stats = record[name]
             row.update(
                 {

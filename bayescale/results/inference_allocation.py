@@ -48,7 +48,7 @@ import pandas as pd
 
 from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN
 from bayescale.model.laws import get_law
-from bayescale.results.allocation import STATISTICS, optimal_allocation
+from bayescale.results.allocation import STATISTICS, optimal_allocation, records_table
 from bayescale.results.intervals import DEFAULT_CI, check_ci, eti
 
 if TYPE_CHECKING:
@@ -326,17 +326,4 @@ def inference_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     ['inference_tokens', 'budget', 'n', 'n_lower', 'n_upper']
     """
     shown = ("n", "d", "ratio", "loss", "total_flops", "saving")
-    rows = []
-    for record in records:
-        row = {key: value for key, value in record.items() if key not in QUANTITIES}
-        for name in shown:
-            stats = record[name]
-            row.update(
-                {
-                    name: stats["median"],
-                    f"{name}_lower": stats["lower"],
-                    f"{name}_upper": stats["upper"],
-                }
-            )
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return records_table(records, QUANTITIES, shown)

@@ -16,7 +16,20 @@ from bayescale.cli import build_parser
 PAGES = sorted((ROOT / "docs").glob("*.md"))
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if python_blocks(p)], ids=lambda p: p.name)
+#: Pages whose examples take minutes (planning simulations, fits across sizes): their
+#: examples run with the slow statistical tests (``pytest -m slow``).
+SLOW_PAGES = ("planning.md", "sizes.md")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW_PAGES else p
+        for p in PAGES
+        if python_blocks(p)
+    ],
+    ids=lambda p: p.name,
+)
 def test_python_examples_of_the_page_run_in_order(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     quick_sampling(monkeypatch)

@@ -14,7 +14,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from doc_examples import ROOT, command_lines, python_blocks, quick_sampling, run_command, run_python
+from doc_examples import (
+    ROOT,
+    command_lines,
+    python_blocks,
+    quick_sampling,
+    run_command,
+    run_python,
+)
+
+from bayescale.cli.common import NOT_CONVERGED
 
 README = ROOT / "README.md"
 
@@ -34,14 +43,21 @@ def test_readme_python_blocks_run_in_order_in_one_process(tmp_path, monkeypatch)
 
 
 def test_readme_commands_exit_0_in_order(tmp_path, monkeypatch, capsys):
+    """Every ``bayescale`` line runs and writes its results: exit 0, or 3 (written, but
+    a fit did not pass the convergence rule) because the examples run with
+    ``doc_examples.QUICK`` draws, too few for a bulk ESS of 400; at the README's default
+    settings its fit converges (docs/warnings.md, seeds 1-4). Bad input (2) or an
+    interrupt never passes."""
     lines = command_lines(README)
     assert any(line.startswith("bayescale report --from") for line in lines)
     monkeypatch.chdir(tmp_path)
     quick_sampling(monkeypatch)
     for line in lines:
         status = run_command(line)
-        err = capsys.readouterr().err
-        assert status == 0, f"{line}\nexit {status}: {err}"
+        captured = capsys.readouterr()
+        assert status in (0, NOT_CONVERGED), f"{line}\nexit {status}: {captured.err}"
+        if status == NOT_CONVERGED:
+            assert "converged: NO" in captured.out, line
 
 
 def test_the_installed_command_runs_where_the_readme_says():

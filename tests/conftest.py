@@ -47,6 +47,9 @@ QUICK_SAMPLER = {"draws": 100, "tune": 150, "chains": 2, "seed": 7}
 #: Exit status of CLI commands run with QUICK_SAMPLER: 100 draws x 2 chains cannot reach
 #: bulk ESS 400, so such fits are not converged and the results are flagged (status 3).
 QUICK_STATUS = 3
+#: Exit statuses of a command that wrote its outputs: 0, or 3 when a fit with the
+#: quick sampler settings did not pass the convergence rule.
+WROTE = (0, QUICK_STATUS)
 #: QUICK_SAMPLER as command-line options.
 QUICK_CLI = [item for key, value in QUICK_SAMPLER.items() for item in (f"--{key}", str(value))]
 

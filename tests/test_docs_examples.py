@@ -19,6 +19,8 @@ PAGES = sorted((ROOT / "docs").glob("*.md"))
 #: Pages whose examples take minutes (planning simulations, fits across sizes): their
 #: examples run with the slow statistical tests (``pytest -m slow``).
 SLOW_PAGES = ("planning.md", "sizes.md")
+#: Pages whose examples read files a test writes first (tests/test_trackers.py runs them).
+OWN_TEST_PAGES = ("reading_curves.md",)
 
 
 @pytest.mark.parametrize(
@@ -26,7 +28,7 @@ SLOW_PAGES = ("planning.md", "sizes.md")
     [
         pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW_PAGES else p
         for p in PAGES
-        if python_blocks(p)
+        if python_blocks(p) and p.name not in OWN_TEST_PAGES
     ],
     ids=lambda p: p.name,
 )

@@ -12,7 +12,7 @@ budgets lie beyond the fitted ones, in decades of compute).
 Examples
 --------
 >>> from bayescale.studies.isoflop_simulate import simulate_isoflop
->>> result = backtest_isoflop(simulate_isoflop(seed=1), [1e21], n="n")  # doctest: +SKIP
+>>> result = backtest_isoflop(simulate_isoflop(rng=1), [1e21], n="n")  # doctest: +SKIP
 >>> result.table()[["cut", "n_heldout", "coverage_90"]]  # doctest: +SKIP
 """
 

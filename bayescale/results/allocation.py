@@ -253,7 +253,7 @@ def frontier_predict(
     out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
     out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
     if law_error:
-        curve, observed = fit.with_law_error(decades, rng, curve, observed)
+        observed = fit.with_law_error(decades, rng, observed)
     out["lower"], out["upper"] = eti(curve, ci)
     out["obs_lower"], out["obs_upper"] = eti(observed, ci)
     out["law_error_sd"] = fit.law_error_sd(decades, law_error)

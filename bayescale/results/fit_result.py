@@ -383,8 +383,9 @@ class Fit:
             Chinchilla fits: training budgets in FLOP; the loss is predicted along
             the compute-optimal frontier (:func:`bayescale.results.allocation.frontier_predict`).
         law_error : bool
-            Include the law's own error beyond the fitted range (default); with
-            ``False``, the intervals assume the law is exactly right.
+            Include the law's own error beyond the fitted range in the
+            new-observation interval (default); with ``False``, it assumes the law
+            is exactly right.
 
         Returns
         -------
@@ -397,10 +398,10 @@ class Fit:
             including run-to-run spread and measurement noise; for a fitted
             run past its last evaluation, given that run's own data when the
             observation model has correlated noise, as ``"drift"`` has).
-            Beyond the fitted range both intervals include the law's own error
-            (:attr:`law_error`), which grows with ``decades_beyond``;
-            ``law_error_sd`` is its sd on the error scale (log of the metric for
-            losses, logit for rates). ``mean`` and ``median`` are the law's own.
+            Beyond the fitted range the new-observation interval includes the
+            law's own error (:attr:`law_error`), which grows with
+            ``decades_beyond``; ``law_error_sd`` is its sd in log loss. The curve's
+            ``mean``, ``median`` and interval are the law's own.
 
         Examples
         --------
@@ -434,9 +435,7 @@ class Fit:
         out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
         out["median"] = curve.median(SAMPLE_DIMS).to_numpy()
         if law_error:
-            curve, observed = self.with_law_error(
-                out["decades_beyond"].to_numpy(), rng, curve, observed
-            )
+            observed = self.with_law_error(out["decades_beyond"].to_numpy(), rng, observed)
         out["lower"], out["upper"] = eti(curve, ci)
         out["obs_lower"], out["obs_upper"] = eti(observed, ci)
         out["law_error_sd"] = self.law_error_sd(out["decades_beyond"].to_numpy(), law_error)
@@ -453,18 +452,16 @@ class Fit:
         return decades_outside(inputs, input_ranges(self.data.frame, self.law))
 
     def with_law_error(
-        self, decades: np.ndarray, rng: np.random.Generator, *draws: xr.DataArray
-    ) -> tuple[xr.DataArray, ...]:
-        """``draws`` (dims chain, draw, point; metric scale) moved by one law-error
-        draw per posterior draw (the same for all of them), ``decades`` outside the
-        fitted range. Unchanged without a learned :attr:`law_error` or inside the range."""
+        self, decades: np.ndarray, rng: np.random.Generator, observed: xr.DataArray
+    ) -> xr.DataArray:
+        """New-observation draws (dims chain, draw, point; metric scale) moved by one
+        law-error draw per posterior draw, ``decades`` outside the fitted range.
+        Unchanged without a learned :attr:`law_error` or inside the range."""
         if self.law_error is None or not np.any(decades > 0):
-            return draws
-        ordered = [draw.transpose(*SAMPLE_DIMS, "point") for draw in draws]
-        error = self.law_error.draw(decades, ordered[0].shape[:2], rng)
-        return tuple(
-            draw.copy(data=self.law_error.apply(draw.to_numpy(), error)) for draw in ordered
-        )
+            return observed
+        ordered = observed.transpose(*SAMPLE_DIMS, "point")
+        error = self.law_error.draw(decades, ordered.shape[:2], rng)
+        return ordered.copy(data=self.law_error.apply(ordered.to_numpy(), error))
 
     def law_error_sd(self, decades: np.ndarray, include: bool = True) -> np.ndarray:
         """The law error's sd at ``decades`` outside the fitted range (error scale)."""

@@ -80,7 +80,7 @@ def test_report_escapes_links_and_prints_no_library_warnings(named_fit, tmp_path
         text=True,
         timeout=600,
     )
-    assert child.returncode == 0, child.stderr
+    assert child.returncode in WROTE, child.stderr
     assert child.stderr == ""  # used to hold six matplotlib "Glyph ... missing" warnings
     markdown = (out / "report.md").read_text()
     assert r"\[click\](http://evil.example)" in markdown

@@ -278,7 +278,9 @@ def test_nested_tensorboard_folders_name_runs_by_their_path_and_can_be_recipes(t
     assert by_folder.runs == curves.runs and by_folder.recipes == ["recipe_a", "recipe_b"]
 
 
-@pytest.mark.parametrize("command", [["compare", "--by"], ["plan", "--baseline", "a", "--by"]])
+@pytest.mark.parametrize(
+    "command", [["compare", "--by"], ["plan", "--baseline", "a", "--sims", "5", "--by"]]
+)
 def test_recipes_of_tracker_logs_reach_compare_and_plan(
     command,
     tmp_path,

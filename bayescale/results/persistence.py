@@ -85,7 +85,7 @@ MAX_OTHER_BYTES = 16 << 20
 #: Most HDF5 objects (groups and variables) in a fit file.
 MAX_OBJECTS = 2000
 #: Columns observed data may hold besides the law's inputs.
-DATA_COLUMNS = ("y", "run", "recipe", "trials", "row", "y_start")
+DATA_COLUMNS = ("y", "run", "recipe", "trials", "row", "y_start", "compute")
 #: Label variables (strings); every other variable must be numeric.
 LABELS = ("run", "recipe")
 

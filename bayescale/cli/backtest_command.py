@@ -167,6 +167,10 @@ def run_isoflop(args: argparse.Namespace) -> int:
     check_numbers("--cut", args.cut, positive=True)
     if args.compute is None:
         raise CommandError("--law isoflop needs --compute (the column of each run's FLOP)")
+    if not isinstance(args.y, str):  # --y takes several run columns for curves
+        if len(args.y) != 1:
+            raise CommandError("--law isoflop: --y names one column, the final loss")
+        args.y = args.y[0]
     data = sweep_data(args)
     below = [cut for cut in args.cut if 2 <= (data.budgets <= cut).sum() < len(data.budgets)]
     if not below:

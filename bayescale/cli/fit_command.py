@@ -174,7 +174,7 @@ def render(result, payload: dict) -> str:
         if payload["law_error"] is not None:
             error = payload["law_error"]
             lines.append(
-                f"beyond the fitted range the intervals include the law's own error: sd "
+                f"beyond the fitted range obs_* include the law's own error: sd "
                 f"{error['sd_per_decade']:.3g} one decade out ({error['scale']} scale, learned "
                 f"from {len(error['folds'])} internal leave-largest-out folds)"
             )

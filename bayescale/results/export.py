@@ -10,10 +10,11 @@ Keys (other tools rely on them):
 - ``predictions``: list of {x, decades_beyond, mean, lower, upper, obs_lower,
   obs_upper, law_error_sd, extrapolation} (``recipe`` too when there are several;
   by default at 2x and 10x each recipe's own largest x; ``extrapolation`` = x /
-  that largest x; ``decades_beyond``: decades outside the fitted range; the
-  intervals include the law's own error there, of sd ``law_error_sd``)
+  that largest x; ``decades_beyond``: decades outside the fitted range, where
+  ``obs_lower``/``obs_upper`` include the law's own error, of sd ``law_error_sd``)
 - ``law_error``: the law-error scale learned by internal leave-largest-out
-  folds: {scale, sd_per_decade, axis, folds} (:mod:`bayescale.inference.law_error`)
+  folds: {scale, sd_per_decade, axis, folds}, or null for laws of a rate
+  (:mod:`bayescale.inference.law_error`)
 - ``prediction_notes``: one line per prediction beyond 10x its recipe's data
 - ``targets``: list of {target, p_reachable, median, lower, upper}
 - ``allocations`` (chinchilla): list of {compute, decades_beyond, n_opt, d_opt, ratio, loss_opt},

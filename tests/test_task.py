@@ -92,10 +92,13 @@ def test_accuracy_draws_are_the_task_law_at_each_loss_draw(two_step):
     np.testing.assert_allclose(curve.to_numpy()[:, 0], by_hand)
 
 
+@pytest.mark.slow
 def test_two_step_interval_is_wider_than_plugging_in_the_loss(two_step):
     """The loss step's uncertainty reaches the accuracy: the interval at 1e23 FLOPs
-    is wider than the task law's alone at the median predicted loss."""
-    row = bs.predict_task(two_step, compute=[1e23], tasks=["smooth"]).iloc[0]
+    is wider than the task law's alone at the median predicted loss. Slow: with the
+    quick sampler's 200 draws the widths' Monte Carlo error (~10%) is as large as
+    the effect (measured 0.040 vs 0.035 in one cache state, 0.042 vs 0.044 in another)."""
+    row = bs.predict_task(two_step, compute=[1e23], tasks=["smooth"], ci=0.9).iloc[0]
     step = two_step.task_fits["smooth"]
     plugged = step.predict([row["loss_median"]], ci=0.9)
     assert row["upper"] - row["lower"] > plugged.loc[0, "upper"] - plugged.loc[0, "lower"]

@@ -248,8 +248,11 @@ def test_every_crafted_file_is_refused_in_one_line_in_bounded_time_and_memory(
         assert expected in result["cli"], name
     peak_mb = lines[-1]["maxrss_kb"] / 1024
     print(f"peak RSS of the loading child: {peak_mb:.0f} MB")
-    # the bomb alone would need 160 MB x 1000 and the attribute 24 MB several times over
-    assert peak_mb < 1500
+    # the bomb alone would need 160 MB x 1000 and the attribute 24 MB several times over;
+    # the child also imports bayescale and renders the valid fit's report, which with
+    # empty compile caches compiles its functions first (measured: 532 MB with warm
+    # caches, 2.4 GB with empty ones)
+    assert peak_mb < 4000
 
 
 def test_the_source_path_is_neither_read_nor_hashed_unless_asked(saved, tmp_path, monkeypatch):

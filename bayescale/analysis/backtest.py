@@ -167,6 +167,48 @@ class Backtest:
         }
 
 
+def split_at_cuts(
+    curves: CurveData, axis: str, cuts: Sequence[float], *, min_points: int
+) -> tuple[dict[float, CurveData], list[tuple[float, str]]]:
+    """The training window below each cut, and why each refused cut cannot be one.
+
+    A cut is refused when nothing lies beyond it (it would hold out nothing) or
+    when the rows up to it leave a run fewer than ``min_points`` points. Both the
+    API (:func:`backtest`) and the CLI (before any sampling) apply this one rule.
+
+    Parameters
+    ----------
+    curves : CurveData
+        The whole data set.
+    axis : str
+        The input role the cuts apply to (``"x"``, ``"n"``, ``"d"``).
+    cuts : sequence of float
+        The cut-offs, in any order.
+    min_points : int
+        Fewest points a run must keep below a cut.
+
+    Returns
+    -------
+    windows : dict of float to CurveData
+        Cut -> the data up to it, in increasing order of cut.
+    refused : list of (float, str)
+        Cut and the reason, for each cut that cannot be used.
+    """
+    largest = float(curves.frame[axis].max())
+    windows: dict[float, CurveData] = {}
+    refused: list[tuple[float, str]] = []
+    for cut in sorted(float(c) for c in cuts):
+        if cut >= largest:
+            name = curves.columns.get(axis, axis)
+            refused.append((cut, f"it holds out nothing (the largest {name!r} is {largest:g})"))
+            continue
+        try:
+            windows[cut] = curves.below(axis, cut, min_points=min_points)
+        except DataError as err:
+            refused.append((cut, str(err).removeprefix(f"{curves.source}: ")))
+    return windows, refused
+
+
 def backtest(
     data: pd.DataFrame | str | Path,
     cuts: Sequence[float],
@@ -257,24 +299,11 @@ def backtest(
     full = curves_for_law(data, law_obj, min_x=min_x, min_points=1, **columns, **load)
     truth = _truth_values(data, full, truth_column)
     min_points = len(law_obj.parameters) + 1
-    windows: dict[str, CurveData] = {}
-    notes: list[str] = []
-    first_error: DataError | None = None
-    for cut in sorted(float(c) for c in cuts):
-        try:
-            window = full.below(axis, cut, min_points=min_points)
-        except DataError as err:
-            first_error = first_error or err
-            notes.append(f"cut {cut:g} skipped: {err}")
-            continue
-        if len(window) == len(full):
-            notes.append(
-                f"cut {cut:g} skipped: it holds out nothing (the largest {axis} is {full.frame[axis].max():g})"
-            )
-            continue
-        windows[f"{cut:g}"] = window
-    if not windows:
-        raise first_error or DataError(f"{full.source}: {notes[0]}")
+    below, refused = split_at_cuts(full, axis, cuts, min_points=min_points)
+    notes = [f"cut {cut:g} skipped: {reason}" for cut, reason in refused]
+    if not below:
+        raise DataError(f"{full.source}: {notes[0]}")  # every cut refused: name the first
+    windows = {f"{cut:g}": window for cut, window in below.items()}
     if true_asymptote is None:
         windows["all"] = full.window(min_points=min_points)
     batch = fit_many(

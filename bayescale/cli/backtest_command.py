@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from bayescale.analysis.backtest import backtest
+from bayescale.analysis.backtest import backtest, split_at_cuts
 from bayescale.cli.common import (
     CommandError,
     add_data_options,
@@ -130,33 +130,28 @@ def checked_cuts(
     args: argparse.Namespace, curves: CurveData, law: Law, axis: str
 ) -> tuple[list[float], list[tuple[float, str]]]:
     """The cut-offs that leave a fit to make and something to hold out, each checked
-    before any sampling, and (cut, reason) for each one refused (too early, or past
-    the data): with other cuts left, those are skipped with a note."""
-    cuts, refused = [], []
-    largest = float(curves.all_rows[axis].max())
-    for cut in sorted(args.cut):
+    before any sampling (:func:`~bayescale.analysis.backtest.split_at_cuts`, the rule
+    the API applies, then the fit's own checks), and (cut, reason) for each one
+    refused: with other cuts left, those are skipped with a note."""
+    if axis == "x" and args.min_x is not None:
+        early = [
+            (cut, f"must lie above --min-x {args.min_x:g}") for cut in args.cut if cut <= args.min_x
+        ]
+    else:
+        early = []
+    candidates = [cut for cut in args.cut if cut not in {c for c, _ in early}]
+    windows, refused = split_at_cuts(curves, axis, candidates, min_points=len(law.parameters) + 1)
+    refused = [*early, *refused]
+    cuts = []
+    for cut, window in windows.items():
         where = f"--cut {cut:g}"
-        if cut >= largest:
-            refused.append(
-                (
-                    cut,
-                    f"no point of {curves.source} lies beyond it (largest "
-                    f"'{curves.columns.get(axis, axis)}' is {largest:g}), so nothing would be "
-                    "held out",
-                )
-            )
-            continue
-        if axis == "x" and args.min_x is not None and cut <= args.min_x:
-            refused.append((cut, f"must lie above --min-x {args.min_x:g}"))
-            continue
         try:
-            window = curves.below(axis, cut, min_points=len(law.parameters) + 1)
             check_fit(where, args, window, args.law, min_x=args.min_x)
         except (CommandError, ValueError) as err:
             refused.append((cut, str(err).removeprefix(where + ": ")))
             continue
         cuts.append(cut)
-    return cuts, refused
+    return cuts, sorted(refused)
 
 
 def run_isoflop(args: argparse.Namespace) -> int:

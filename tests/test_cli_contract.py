@@ -24,12 +24,22 @@ SAMPLER = ["--draws", "20", "--tune", "20", "--chains", "1"]
 #: Arguments of each command that pass every check (without --out).
 BASE = {
     "fit": ["fit", SCALERL, *COLUMNS, "--max-x", "50000"],
-    "compare": ["compare", RECIPES, *COLUMNS, "--by", "recipe"],
+    "compare": ["compare", RECIPES, *COLUMNS, "--recipe", "recipe"],
     "backtest": ["backtest", SCALERL, *COLUMNS, "--cut", "50000"],
     "windows": ["windows", SCALERL, *COLUMNS[:6], "--window", "1500:50000"],
     "compare-laws": ["compare-laws", SCALERL, *COLUMNS],
     "report": ["report", SCALERL, *COLUMNS, "--max-x", "50000"],
-    "plan": ["plan", RECIPES, *COLUMNS, "--by", "recipe", "--baseline", "baseline", "--sims", "5"],
+    "plan": [
+        "plan",
+        RECIPES,
+        *COLUMNS,
+        "--recipe",
+        "recipe",
+        "--baseline",
+        "baseline",
+        "--sims",
+        "5",
+    ],
 }
 #: Faults every command must refuse: extra arguments -> part of the message.
 COMMON_FAULTS = {

@@ -229,7 +229,7 @@ def test_one_recipe_or_fit_options_with_a_fit_are_refused(recipes_fit):
 CLI_ARGS = [
     "compare",
     str(RECIPES_CSV),
-    "--by",
+    "--recipe",
     "recipe",
     "--x",
     "gpu_hours",
@@ -268,7 +268,7 @@ def test_cli_writes_compare_json_and_a_table(tmp_path, capsys):
     ("change", "message"),
     [
         (("--baseline", "nope"), "baseline 'nope' is not a recipe"),
-        (("--by", "missing"), "missing column 'missing'"),
+        (("--recipe", "missing"), "missing column 'missing'"),
         (("--parameter", "compute"), "needs a target"),
     ],
 )

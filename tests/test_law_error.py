@@ -143,7 +143,8 @@ def test_backtest_cuts_a_pretraining_ladder_along_the_model_size(ladder_backtest
     assert table.loc[1e9, "max_decades"] == pytest.approx(1.0, abs=0.01)
     assert (table["error_to_halfwidth"] > 0).all()
     assert ladder_backtest.notes == [
-        "cut 1e+11 skipped: it holds out nothing (the largest 'n' is 1e+10)"
+        "cut 1e+11 skipped: no point of DataFrame lies beyond it (the largest 'n' is 1e+10): "
+        "it holds out nothing"
     ]
 
 

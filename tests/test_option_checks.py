@@ -132,11 +132,11 @@ def test_one_recipe_plan_and_compare_name_file_and_column(
     one_recipe, tmp_path, capsys, no_sampling
 ):
     out = ["--out", str(tmp_path / "o")]
-    plan = ["plan", one_recipe, *COLUMNS, "--by", "recipe", "--baseline", "baseline"]
+    plan = ["plan", one_recipe, *COLUMNS, "--recipe", "recipe", "--baseline", "baseline"]
     line = _refused([*plan, *SAMPLER, "--sims", "5", *out], capsys)
     assert f"{one_recipe}: column 'recipe' holds only the baseline recipe 'baseline'" in line
     assert not line.endswith("choose from ")
-    compare = ["compare", one_recipe, *COLUMNS, "--by", "recipe"]
+    compare = ["compare", one_recipe, *COLUMNS, "--recipe", "recipe"]
     line = _refused([*compare, *SAMPLER, *out], capsys)
     assert f"{one_recipe}: column 'recipe' holds one recipe (baseline)" in line
 
@@ -222,7 +222,7 @@ def test_an_all_decided_plan_reports_the_decisions_instead_of_failing(tmp_path, 
     frame = pd.read_csv(DATA / "recipes.csv")
     path = tmp_path / "two.csv"
     frame[frame["recipe"].isin(["baseline", "better"])].to_csv(path, index=False)
-    args = ["plan", str(path), *COLUMNS, "--by", "recipe", "--baseline", "baseline"]
+    args = ["plan", str(path), *COLUMNS, "--recipe", "recipe", "--baseline", "baseline"]
     args += ["--rope", "1e-9", "--sims", "5"]  # so narrow a ROPE decides at once
     sampler = [item for k, v in QUICK_SAMPLER.items() for item in (f"--{k}", str(v))]
     with warnings.catch_warnings():

@@ -314,7 +314,7 @@ def test_calibration_and_stopping_tables():
 CLI_ARGS = [
     "plan",
     str(DATA / "recipes.csv"),
-    "--by",
+    "--recipe",
     "recipe",
     "--x",
     "gpu_hours",
@@ -358,7 +358,7 @@ def test_cli_writes_plan_json_and_a_ranked_table(tmp_path, capsys):
         (("--plan-for", "nope"), "--plan-for: nope not a recipe"),
         (("--extend-to", "-5"), "--extend-to -5: must be a finite number > 0"),
         (("--sims", "0"), "--sims must be at least 1"),
-        (("--by", "missing"), "missing column 'missing'"),
+        (("--recipe", "missing"), "missing column 'missing'"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, change, message):

@@ -279,7 +279,7 @@ def test_nested_tensorboard_folders_name_runs_by_their_path_and_can_be_recipes(t
 
 
 @pytest.mark.parametrize(
-    "command", [["compare", "--by"], ["plan", "--baseline", "a", "--sims", "5", "--by"]]
+    "command", [["compare", "--recipe"], ["plan", "--baseline", "a", "--sims", "5", "--recipe"]]
 )
 def test_recipes_of_tracker_logs_reach_compare_and_plan(
     command,

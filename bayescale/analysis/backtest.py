@@ -200,7 +200,13 @@ def split_at_cuts(
     for cut in sorted(float(c) for c in cuts):
         if cut >= largest:
             name = curves.columns.get(axis, axis)
-            refused.append((cut, f"it holds out nothing (the largest {name!r} is {largest:g})"))
+            refused.append(
+                (
+                    cut,
+                    f"no point of {curves.source} lies beyond it (the largest {name!r} is "
+                    f"{largest:g}): it holds out nothing",
+                )
+            )
             continue
         try:
             windows[cut] = curves.below(axis, cut, min_points=min_points)

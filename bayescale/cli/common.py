@@ -128,9 +128,15 @@ def add_size_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_recipe_option(parser: argparse.ArgumentParser) -> None:
-    """--recipe: the column naming the recipe of each run."""
-    parser.add_argument("--recipe", help="column naming the recipe (runs are nested in recipes)")
+def add_recipe_option(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """--recipe: the column naming the recipe of each run (``default``: the column
+    that commands comparing recipes read when none is given)."""
+    suffix = f" (default: {default})" if default else ""
+    parser.add_argument(
+        "--recipe",
+        default=default,
+        help=f"column naming the recipe (runs are nested in recipes){suffix}",
+    )
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:

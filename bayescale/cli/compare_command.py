@@ -10,6 +10,7 @@ from bayescale.cli.common import (
     add_data_options,
     add_model_options,
     add_output_options,
+    add_recipe_option,
     add_sampler_options,
     check_law,
     check_metric_value,
@@ -30,15 +31,13 @@ NAME = "compare"
 HELP = "compare recipes: posterior of the difference, P(beyond the ROPE) and a decision"
 OUTPUTS = ("compare.json",)
 #: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
-EXAMPLE = 'bayescale compare "$(bayescale examples recipes)" --by recipe --x gpu_hours --y pass_rate --run seed --min-x 1500 --baseline baseline --out out/compare'
+EXAMPLE = 'bayescale compare "$(bayescale examples recipes)" --recipe recipe --x gpu_hours --y pass_rate --run seed --min-x 1500 --baseline baseline --out out/compare'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``bayescale compare``."""
     add_data_options(parser)
-    parser.add_argument(
-        "--by", dest="recipe", default="recipe", help="column naming the recipe (default: recipe)"
-    )
+    add_recipe_option(parser, default="recipe")
     add_decision_options(parser)
     parser.add_argument("--target", type=float, help="metric value to reach (--parameter compute)")
     parser.add_argument(

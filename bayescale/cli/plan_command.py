@@ -14,6 +14,7 @@ from bayescale.cli.common import (
     add_data_options,
     add_model_options,
     add_output_options,
+    add_recipe_option,
     add_sampler_options,
     check_law,
     check_numbers,
@@ -31,15 +32,13 @@ NAME = "plan"
 HELP = "plan the next runs: P(the comparison resolves) per option of extra seeds or compute"
 OUTPUTS = ("plan.json",)
 #: Shown at the end of ``--help``; run as written by tests/test_cli_help.py.
-EXAMPLE = 'bayescale plan "$(bayescale examples recipes)" --by recipe --x gpu_hours --y pass_rate --run seed --min-x 1500 --baseline baseline --plan-for baseline_repeat --add-seeds 3 6 --sims 25 --out out/plan'
+EXAMPLE = 'bayescale plan "$(bayescale examples recipes)" --recipe recipe --x gpu_hours --y pass_rate --run seed --min-x 1500 --baseline baseline --plan-for baseline_repeat --add-seeds 3 6 --sims 25 --out out/plan'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``bayescale plan``."""
     add_data_options(parser)
-    parser.add_argument(
-        "--by", dest="recipe", default="recipe", help="column naming the recipe (default: recipe)"
-    )
+    add_recipe_option(parser, default="recipe")
     parser.add_argument("--baseline", required=True, help="recipe the others are compared with")
     parser.add_argument(
         "--plan-for",

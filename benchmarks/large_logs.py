@@ -57,7 +57,7 @@ def main() -> int:
         spec, arrays = arrays_for(points_per_run)
         prepared = time.perf_counter() - start
         if compiled is None:
-            compiled, compile_seconds = compiled_model(spec, arrays, RUNS, 1)
+            compiled, _, compile_seconds = compiled_model(spec, arrays, RUNS, 1)
             print(f"compiled in {compile_seconds:.1f} s")
         rows = len(arrays["y"])
         seconds = gradient_seconds(compiled, arrays, repeats=7)

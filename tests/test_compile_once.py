@@ -50,7 +50,7 @@ def _fresh_logp(spec, arrays, compiled):
 def cached(scalerl_fit, scalerl_csv):
     """The compiled model of the session fit's structure (a cache hit), and its inputs."""
     spec, arrays = _spec_and_arrays(scalerl_csv, 50_000)
-    compiled, seconds = compiled_model(spec, arrays, n_runs=3, n_recipes=1)
+    compiled, _, seconds = compiled_model(spec, arrays, n_runs=3, n_recipes=1)
     assert seconds == 0.0
     return spec, arrays, compiled
 
@@ -79,3 +79,32 @@ def test_swapped_data_give_the_log_density_of_a_fresh_model(cached, scalerl_csv,
         original = original_logp(point)
         assert compiled_log_density(base, point) == pytest.approx(original, rel=1e-9)
         assert abs(fresh - original) > 1e-3
+
+
+def test_a_reused_model_starts_where_a_fresh_one_does():
+    """Same seed, same numbers, whatever ran before in the process: a compiled model
+    reused for another data set starts its chains at that data set's default point
+    (its priors are centred on its own data), not at the first data set's."""
+    import warnings
+
+    import pandas as pd
+
+    import bayescale as bs
+    from bayescale.inference.sampling import clear_cache
+
+    def ladder(scale: float) -> pd.DataFrame:
+        x = np.geomspace(1e6, 1e9, 8) * scale
+        rng = np.random.default_rng(0)
+        return pd.DataFrame({"x": x, "loss": 30 * x**-0.1 * np.exp(0.01 * rng.standard_normal(8))})
+
+    def draws(frame: pd.DataFrame) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = bs.fit(frame, "power", x="x", y="loss", draws=20, tune=20, chains=1, seed=3)
+        return fit.parameter_draws()["alpha"].to_numpy()
+
+    clear_cache()
+    fresh = draws(ladder(1.0))
+    clear_cache()
+    draws(ladder(1e6))  # another data set of the same structure, other prior centres
+    assert np.array_equal(draws(ladder(1.0)), fresh)

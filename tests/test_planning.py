@@ -217,7 +217,7 @@ def test_refits_start_at_the_posterior_mean(recipes_fit):
     fit = recipes_fit
     point = start_point(fit, fit.data)
     arrays = model_arrays(fit.spec, fit.data)
-    compiled, _ = compiled_model(fit.spec, arrays, len(fit.data.runs), len(fit.recipes))
+    compiled, _, _ = compiled_model(fit.spec, arrays, len(fit.data.runs), len(fit.recipes))
     assert point.shape == (compiled.n_dim,)
     a = fit.draws_dataset["A"].mean(("chain", "draw")).to_numpy()
     assert np.allclose(point[_slice(compiled, "A_logodds__")], np.log(a / (1 - a)))
@@ -240,7 +240,7 @@ def test_a_new_run_starts_at_its_recipes_mean_run():
     grown = with_future(fit.data, future)
     point = start_point(fit, grown)
     arrays = model_arrays(fit.spec, grown)
-    compiled, _ = compiled_model(fit.spec, arrays, len(grown.runs), len(grown.recipes))
+    compiled, _, _ = compiled_model(fit.spec, arrays, len(grown.runs), len(grown.recipes))
     starts = dict(zip(grown.runs, point[_slice(compiled, "A_run")], strict=True))
     means = fit.draws_dataset["A_run"].mean(("chain", "draw")).to_numpy()
     old = dict(zip(fit.data.runs, means, strict=True))

@@ -128,18 +128,21 @@ def compute_optimal(
     params = fit.parameter_draws(recipe=recipe)
     optimum = optimal_allocation(params, xr.DataArray(budgets, dims="budget"))
     out = pd.DataFrame({"compute": budgets})
-    out["decades_beyond"] = fit.decades_beyond(
-        {
-            "n": optimum["n_opt"].median(SAMPLE_DIMS).to_numpy(),
-            "d": optimum["d_opt"].median(SAMPLE_DIMS).to_numpy(),
-        }
-    )
+    out["decades_beyond"] = fit.decades_beyond(median_allocation(optimum, budgets))
     for name in QUANTITIES:
         draws = optimum[name]
         out[f"{name}_mean"] = draws.mean(SAMPLE_DIMS).to_numpy()
         out[f"{name}_median"] = draws.median(SAMPLE_DIMS).to_numpy()
         out[f"{name}_lower"], out[f"{name}_upper"] = eti(draws, ci)
     return out
+
+
+def median_allocation(optimum: xr.Dataset, budgets: np.ndarray) -> dict[str, np.ndarray]:
+    """The median optimal ``n`` at each budget and the tokens that spend the budget
+    with it, ``d = C / (6 n)``: an allocation one can train (the median of ``d_opt``
+    alone, beside the median of ``n_opt``, need not add up to the budget)."""
+    n = optimum["n_opt"].median(SAMPLE_DIMS).to_numpy()
+    return {"n": n, "d": budgets / (FLOP_PER_PARAMETER_TOKEN * n)}
 
 
 def allocation_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -241,13 +244,7 @@ def frontier_predict(
     mean = fit.law.mean(NUMPY_OPS, log_inputs, params)
     rng = np.random.default_rng(seed)
     observed = np.exp(fit.likelihood.draw(mean, fit.noise_draws(), rng, None))
-    out = pd.DataFrame(
-        {
-            "compute": budgets,
-            "n": optimum["n_opt"].median(SAMPLE_DIMS).to_numpy(),
-            "d": optimum["d_opt"].median(SAMPLE_DIMS).to_numpy(),
-        }
-    )
+    out = pd.DataFrame({"compute": budgets, **median_allocation(optimum, budgets)})
     decades = fit.decades_beyond({"n": out["n"].to_numpy(), "d": out["d"].to_numpy()})
     out["decades_beyond"] = decades
     out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import QUICK_SAMPLER, STAT_SAMPLER
+from conftest import QUICK_SAMPLER, QUICK_STATUS, STAT_SAMPLER
 
 from bayescale.analysis.backtest import CutResult, asymptotes, backtest, coverage_warnings
 from bayescale.analysis.windows import fit_windows
@@ -85,21 +85,28 @@ def test_coverage_far_below_nominal_warns():
 
 
 def test_cli_backtest_writes_the_cuts_and_refuses_to_overwrite(scalerl_csv, tmp_path, capsys):
-    """Without a known asymptote the reference is the all-data fit."""
+    """Without a known asymptote the reference is the all-data fit. With 100 draws x 2
+    chains no fit can reach bulk ESS 400: the results are written, both fits are named
+    as not converged in backtest.json and the printout, and the exit status is 3."""
     args = [
         "backtest", str(scalerl_csv), "--x", "gpu_hours", "--y", "pass_rate", "--run", "seed",
         "--min-x", "1500", "--cut", "50000", "--out", str(tmp_path),
         "--draws", str(QUICK_SAMPLER["draws"]), "--tune", str(QUICK_SAMPLER["tune"]),
         "--chains", str(QUICK_SAMPLER["chains"]), "--seed", "3",
     ]  # fmt: skip
-    assert main(args) == 0
+    assert main(args) == QUICK_STATUS
     payload = json.loads((tmp_path / "backtest.json").read_text())
     assert payload["reference"] == "all-data fit"
+    assert payload["unconverged"] == ["50000", "all-data fit"]
+    assert payload["reference_converged"] is False
     (cut,) = payload["cuts"]
+    assert cut["converged"] is False
     expected = {"cut", "n_train", "n_heldout", "coverage_50", "coverage_90"}
     assert expected | {"asymptote_error", "final_error"} <= set(cut)
     assert cut["n_heldout"] == 150 and 0 <= cut["coverage_90"] <= 1
-    assert "coverage_90" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "coverage_90" in out
+    assert "converged: NO" in out and "(not converged: cut 50000, all-data fit)" in out
     assert main(args) == 2
     assert "already exists" in capsys.readouterr().err
 
@@ -123,14 +130,20 @@ def test_fit_windows_shows_how_the_parameters_move(scalerl_csv):
     assert set(table["parameter"]) == {"A", "B", "C_mid", "R0"}
 
 
-def test_cli_windows_writes_the_table(scalerl_csv, tmp_path):
+def test_cli_windows_writes_the_table(scalerl_csv, tmp_path, capsys):
+    """With 100 draws x 2 chains neither window's fit converges: the table is written,
+    both windows are named in windows.json and the printout, and the status is 3."""
     args = [
         "windows", str(scalerl_csv), "--x", "gpu_hours", "--y", "pass_rate", "--run", "seed",
         "--window", "1500:50000", "5000:", "--out", str(tmp_path),
         "--draws", "100", "--tune", "150", "--chains", "2", "--seed", "1",
     ]  # fmt: skip
-    assert main(args) == 0
-    rows = pd.DataFrame(json.loads((tmp_path / "windows.json").read_text())["windows"])
+    assert main(args) == QUICK_STATUS
+    payload = json.loads((tmp_path / "windows.json").read_text())
+    assert payload["unconverged"] == ["1500-50000", "5000-"]
+    assert "(not converged: window 1500-50000, window 5000-)" in capsys.readouterr().out
+    rows = pd.DataFrame(payload["windows"])
+    assert (rows["converged"] == False).all()  # noqa: E712
     assert set(rows["window"]) == {"1500-50000", "5000-"}
     assert np.isnan(rows.loc[rows["window"] == "5000-", "max_x"].astype(float)).all()
     bad = ["windows", str(scalerl_csv), "--y", "pass_rate", "--window", "5000", "--out", "x"]
@@ -148,7 +161,7 @@ def test_cli_backtest_cuts_a_ladder_by_size_and_skips_a_cut_too_early(tmp_path, 
         "--draws", str(QUICK_SAMPLER["draws"]), "--tune", str(QUICK_SAMPLER["tune"]),
         "--chains", str(QUICK_SAMPLER["chains"]), "--seed", "3",
     ]  # fmt: skip
-    assert main(args) == 0
+    assert main(args) == QUICK_STATUS
     out = capsys.readouterr().out
     payload = json.loads((tmp_path / "out" / "backtest.json").read_text())
     assert [cut["cut"] for cut in payload["cuts"]] == [1e9]

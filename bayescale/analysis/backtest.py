@@ -76,6 +76,9 @@ class CutResult:
         Only with a truth column.
     max_r_hat : float
     divergences : int
+    converged : bool or None
+        Whether the cut's fit passed the convergence rule
+        (:attr:`bayescale.Diagnostics.converged`).
     max_decades : float
         Largest distance of a held-out point outside the fitted range (decades).
     error_to_halfwidth : float
@@ -94,6 +97,7 @@ class CutResult:
     curve_coverage_90: float | None = None
     max_r_hat: float = float("nan")
     divergences: int = 0
+    converged: bool | None = None
     max_decades: float = float("nan")
     error_to_halfwidth: float = float("nan")
 
@@ -112,6 +116,7 @@ class CutResult:
             "error_to_halfwidth": self.error_to_halfwidth,
             "max_r_hat": self.max_r_hat,
             "divergences": self.divergences,
+            "converged": self.converged,
         }
         if self.curve_coverage_90 is not None:
             out["curve_coverage_50"] = self.curve_coverage_50
@@ -138,6 +143,8 @@ class Backtest:
         Cuts whose held-out coverage is far below nominal (:func:`coverage_warnings`).
     notes : list of str
         Cut-offs skipped because they leave too little data to fit, with the reason.
+    reference_converged : bool or None
+        Whether the all-data reference fit converged (None with a true asymptote).
     """
 
     cuts: list[CutResult]
@@ -148,6 +155,16 @@ class Backtest:
     fits: dict[float, Fit] = field(default_factory=dict, repr=False)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    reference_converged: bool | None = None
+
+    @property
+    def unconverged(self) -> list[str]:
+        """Labels of the fits that did not converge: each such cut-off, and
+        ``"all-data fit"`` when the reference fit did not."""
+        labels = [f"{cut.cut:g}" for cut in self.cuts if cut.converged is False]
+        if self.reference_converged is False:
+            labels.append("all-data fit")
+        return labels
 
     def table(self) -> pd.DataFrame:
         """One row per cut-off (the asymptotes per recipe left out)."""
@@ -164,6 +181,8 @@ class Backtest:
             "cuts": [cut.to_dict() for cut in self.cuts],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "reference_converged": self.reference_converged,
+            "unconverged": self.unconverged,
         }
 
 
@@ -324,8 +343,11 @@ def backtest(
         name, error = next(iter(failed.items()))
         raise DataError(f"backtest fit {name!r} failed: {error}")
     fitted = dict(zip(batch.names, batch.fits, strict=True))
+    reference_converged = None
     if true_asymptote is None:
-        reference, reference_name = asymptotes(fitted.pop("all")), "all-data fit"
+        all_data = fitted.pop("all")
+        reference, reference_name = asymptotes(all_data), "all-data fit"
+        reference_converged = all_data.diagnostics.converged
     else:
         reference_name = "true_asymptote"
         reference = (
@@ -352,6 +374,7 @@ def backtest(
         fits=fits,
         warnings=found,
         notes=notes,
+        reference_converged=reference_converged,
     )
 
 
@@ -483,6 +506,7 @@ def score_cut(
         curve_coverage_90=share(curve_inside[0.9]) if truth is not None else None,
         max_r_hat=cut_fit.diagnostics.max_r_hat,
         divergences=cut_fit.diagnostics.divergences,
+        converged=cut_fit.diagnostics.converged,
         max_decades=float(np.concatenate(decades).max()) if decades else float("nan"),
         error_to_halfwidth=float(np.nanmedian(np.concatenate(ratios))) if ratios else float("nan"),
     )

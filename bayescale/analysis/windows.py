@@ -76,7 +76,8 @@ def fit_windows(
         One row per window and parameter: ``window``, ``min_x``, ``max_x``,
         ``n_points``, ``parameter`` (``A``, or ``A[recipe]`` with several
         recipes), ``mean``, ``lower``, ``upper``, ``shift`` (mean minus the first
-        window's), ``divergences``.
+        window's), ``divergences``, ``converged`` (whether that window's fit passed
+        the convergence rule, :attr:`bayescale.Diagnostics.converged`).
 
     Examples
     --------
@@ -111,10 +112,11 @@ def fit_windows(
                 max_x=high,
                 n_points=len(result.data),
                 divergences=result.diagnostics.divergences,
+                converged=result.diagnostics.converged,
             )
         )
     out = pd.concat(frames, ignore_index=True)
     first = out.groupby("parameter", sort=False)["mean"].transform("first")
     out["shift"] = out["mean"] - first
     columns = ["window", "min_x", "max_x", "n_points", "parameter", "mean", "lower", "upper"]
-    return out[[*columns, "shift", "divergences"]]
+    return out[[*columns, "shift", "divergences", "converged"]]

@@ -20,12 +20,14 @@ from bayescale.cli.common import (
     check_numbers,
     check_window,
     curves_from_args,
+    exit_status,
     file_names,
     fit_kwargs,
     format_table,
     output_folder,
     sampler_kwargs,
     stage_json,
+    unconverged_line,
 )
 from bayescale.cli.isoflop_command import add_budget_tolerance_option, sweep_data
 from bayescale.data.curves import CurveData
@@ -122,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     for message in result.warnings:
         print(f"warning: {message}")
+    print(unconverged_line(result.unconverged, "cut"))
     print(f"wrote {written}")
-    return 0
+    return exit_status(not result.unconverged)
 
 
 def checked_cuts(

@@ -55,6 +55,15 @@ def convergence_line(*converged: bool | None) -> str:
     )
 
 
+def unconverged_line(labels: list[str], kind: str) -> str:
+    """The convergence verdict of a command that fits several times, naming each fit
+    that did not converge (``kind`` and label, e.g. ``cut 50000``; the label
+    ``all-data fit`` stands alone)."""
+    line = convergence_line(not labels)
+    named = [label if label == "all-data fit" else f"{kind} {label}" for label in labels]
+    return f"{line} (not converged: {', '.join(named)})" if labels else line
+
+
 def add_data_options(
     parser: argparse.ArgumentParser, *, inputs: bool = True, required: bool = True
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+import pandas as pd
+
 from bayescale.analysis.windows import Window, fit_windows
 from bayescale.cli.common import (
     CommandError,
@@ -16,6 +18,7 @@ from bayescale.cli.common import (
     check_fit,
     check_law,
     curves_from_args,
+    exit_status,
     file_names,
     fit_kwargs,
     format_table,
@@ -23,6 +26,7 @@ from bayescale.cli.common import (
     records,
     sampler_kwargs,
     stage_json,
+    unconverged_line,
 )
 
 NAME = "windows"
@@ -85,10 +89,17 @@ def run(args: argparse.Namespace) -> int:
             "law": args.law,
             "ci": args.ci,
             "windows": records(table),
+            "unconverged": unconverged(table),
             "files": file_names(out),
         }
         written = stage_json(out, "windows.json", payload)
     print(f"recipe-level parameters per window ({args.ci:.0%} intervals; shift from the first):")
     print(format_table(table.set_index(["window", "parameter"]).drop(columns=["min_x", "max_x"])))
+    print(unconverged_line(payload["unconverged"], "window"))
     print(f"wrote {written}")
-    return 0
+    return exit_status(not payload["unconverged"])
+
+
+def unconverged(table: pd.DataFrame) -> list[str]:
+    """Labels of the windows whose fit did not converge, in table order."""
+    return list(dict.fromkeys(table.loc[table["converged"] == False, "window"]))  # noqa: E712

@@ -9,7 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
-PYTEST_ARGS ?= -m "not slow" --durations=15
+# two workers, each test file on one of them (a file's shared fits are made once)
+PYTEST_ARGS ?= -m "not slow" --durations=15 -n 2 --dist loadfile
 
 .PHONY: demo test test-slow lint docs venv clean
 

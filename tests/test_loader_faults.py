@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bayescale.data.curves import DataError, load_curves, read_source
-from bayescale.reporting.report import Report, Section, Table
+from bayescale.reporting.document import Report, Section, Table
 
 
 def _rows(recipe: str, run: str, n: int = 6) -> list[dict]:

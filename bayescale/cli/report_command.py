@@ -35,7 +35,8 @@ from bayescale.cli.fit_command import (
     render,
 )
 from bayescale.model.laws import Law
-from bayescale.reporting.report import OUTPUTS, build_report
+from bayescale.reporting.document import OUTPUTS
+from bayescale.reporting.report import build_report
 from bayescale.results.export import fit_to_dict
 from bayescale.results.fit_result import Fit
 from bayescale.results.persistence import load_fit

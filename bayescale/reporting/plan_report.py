@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bayescale.analysis.planning import SHOWN_COLUMNS, Plan, ranked_options
+from bayescale.reporting.document import Items, Section, Table, figure_image
 from bayescale.reporting.plots import axes_for, plain
 
 if TYPE_CHECKING:
@@ -81,8 +82,6 @@ def plot_plan(plan: Plan | Sequence[Plan], *, ax: Axes | None = None) -> Axes:
 
 def plan_section(plan: Plan | Sequence[Plan]):
     """The report section of a plan: what it is, the ranked options, the figure."""
-    from bayescale.reporting.report import Items, Section, Table, figure_image
-
     plans = _plans(plan)
     first = plans[0]
     now = [

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bayescale.data.curves import DataError, load_curves, read_source
+from bayescale.data.curves import load_curves
+from bayescale.data.sources import DataError, read_source
 from bayescale.reporting.document import Report, Section, Table
 
 

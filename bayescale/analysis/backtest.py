@@ -48,7 +48,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale.data.curves import CurveData, DataError, read_table
+from bayescale.data.curves import CurveData
+from bayescale.data.sources import DataError, read_table
 from bayescale.inference.fitting import curves_for_law
 from bayescale.inference.law_error import fold_axis
 from bayescale.inference.many import fit_many

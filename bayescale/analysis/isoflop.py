@@ -49,8 +49,8 @@ from bayescale.data.curves import (
     check_columns_exist,
     check_data_type,
     describe_rows,
-    read_source,
 )
+from bayescale.data.sources import read_source
 from bayescale.inference.diagnostics import ExtrapolationWarning
 from bayescale.inference.interrupts import check_complete, interruptible
 from bayescale.inference.sampler_settings import check_seed

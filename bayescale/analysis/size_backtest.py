@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.analysis.sizes import SizesFit, fit_sizes, load_sizes
-from bayescale.data.curves import DataError, read_table
+from bayescale.data.sources import DataError, read_table
 from bayescale.inference.fitting import fit
 from bayescale.results.fit_result import Fit
 

@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN, DataError, read_table
+from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN
+from bayescale.data.sources import DataError, read_table
 from bayescale.inference.fitting import fit
 from bayescale.model.laws import NUMPY_OPS
 from bayescale.model.task_law import chance_prior, task_inverse

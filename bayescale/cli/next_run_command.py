@@ -108,7 +108,8 @@ def _fit(data, model: str, settings: dict):
 
 
 def _read_candidates(path: str):
-    from bayescale.data.curves import ColumnChecker, DataError, check_columns_exist, read_source
+    from bayescale.data.curves import ColumnChecker, check_columns_exist
+    from bayescale.data.sources import DataError, read_source
 
     frame, info = read_source(path)
     if frame.empty:

@@ -19,7 +19,7 @@ from bayescale.cli.common import (
     sampler_kwargs,
     stage_json,
 )
-from bayescale.data.curves import DataError, read_table
+from bayescale.data.sources import DataError, read_table
 
 NAME = "task"
 HELP = "predict benchmark accuracy at a larger scale (loss -> accuracy, or accuracy vs compute)"

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale.data.curves import MAX_ROWS_NAMED, DataError, SourceFile, read_source
+from bayescale.data.sources import MAX_ROWS_NAMED, DataError, SourceFile, read_source
 
 FORMATS = ("auto", "table", "wide", "wandb", "wandb-history", "tensorboard", "mlflow")
 """The source formats :func:`read_tracked` reads (``"auto"`` detects one)."""

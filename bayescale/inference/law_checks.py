@@ -15,7 +15,7 @@ Examples
 >>> check_direction(get_law("sigmoid"), load_curves(falling, x="c", y="r"))
 Traceback (most recent call last):
 ...
-bayescale.data.curves.DataError: DataFrame: column 'r' falls as 'c' grows (Spearman rho -1.00), but law 'sigmoid' rises; use a decreasing law (power, power_e, task_sigmoid) or flip the metric
+bayescale.data.sources.DataError: DataFrame: column 'r' falls as 'c' grows (Spearman rho -1.00), but law 'sigmoid' rises; use a decreasing law (power, power_e, task_sigmoid) or flip the metric
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN, read_table
+from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN
+from bayescale.data.sources import read_table
 from bayescale.model.laws import ASYMPTOTE_ROPE
 from bayescale.model.priors import hierarchy_prior_name
 from bayescale.results.fit_result import Fit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import warnings
 
 from bayescale.analysis.backtest import backtest, split_at_cuts
@@ -136,13 +137,9 @@ def checked_cuts(
     before any sampling (:func:`~bayescale.analysis.backtest.split_at_cuts`, the rule
     the API applies, then the fit's own checks), and (cut, reason) for each one
     refused: with other cuts left, those are skipped with a note."""
-    if axis == "x" and args.min_x is not None:
-        early = [
-            (cut, f"must lie above --min-x {args.min_x:g}") for cut in args.cut if cut <= args.min_x
-        ]
-    else:
-        early = []
-    candidates = [cut for cut in args.cut if cut not in {c for c, _ in early}]
+    floor = args.min_x if axis == "x" and args.min_x is not None else -math.inf
+    early = [(cut, f"must lie above --min-x {floor:g}") for cut in args.cut if cut <= floor]
+    candidates = [cut for cut in args.cut if cut > floor]
     windows, refused = split_at_cuts(curves, axis, candidates, min_points=len(law.parameters) + 1)
     refused = [*early, *refused]
     cuts = []

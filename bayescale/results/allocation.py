@@ -244,8 +244,9 @@ def frontier_predict(
     mean = fit.law.mean(NUMPY_OPS, log_inputs, params)
     rng = np.random.default_rng(seed)
     observed = np.exp(fit.likelihood.draw(mean, fit.noise_draws(), rng, None))
-    out = pd.DataFrame({"compute": budgets, **median_allocation(optimum, budgets)})
-    decades = fit.decades_beyond({"n": out["n"].to_numpy(), "d": out["d"].to_numpy()})
+    allocation = median_allocation(optimum, budgets)
+    out = pd.DataFrame({"compute": budgets, **allocation})
+    decades = fit.decades_beyond(allocation)
     out["decades_beyond"] = decades
     out["mean"] = curve.mean(SAMPLE_DIMS).to_numpy()
     out["median"] = curve.median(SAMPLE_DIMS).to_numpy()

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import STAT_SAMPLER
+from conftest import QUICK_CLI, QUICK_STATUS, STAT_SAMPLER
 
 import bayescale as bs
 from bayescale.analysis.law_comparison import compare_loo
@@ -84,14 +84,18 @@ def test_comparison_refuses_fits_of_different_data(scalerl_fit):
         compare_loo({"one": scalerl_fit})
 
 
-def test_cli_compare_laws(scalerl_csv, loglinear_fit, tmp_path):
-    """Same options as the fixtures, so both fits are warm."""
-    args = [
+def _compare_laws_cli(scalerl_csv, out, sampler: list[str]) -> list[str]:
+    return [
         "compare-laws", str(scalerl_csv), "--x", "gpu_hours", "--y", "pass_rate", "--run", "seed",
         "--min-x", "1500", "--max-x", "50000", "--laws", "sigmoid", LOGLINEAR.name,
-        "--draws", "200", "--tune", "300", "--seed", "2", "--out", str(tmp_path),
+        *sampler, "--out", str(out),
     ]  # fmt: skip
-    assert main(args) == 0
+
+
+def test_cli_compare_laws(scalerl_csv, loglinear_fit, tmp_path, capsys):
+    """The fixtures' sampler settings: both fits converge, so the exit status is 0."""
+    sampler = [item for key, value in STAT_SAMPLER.items() for item in (f"--{key}", str(value))]
+    assert main(_compare_laws_cli(scalerl_csv, tmp_path, sampler)) == 0
     payload = json.loads((tmp_path / "compare_laws.json").read_text())
     assert [row["model"] for row in payload["models"]] == ["sigmoid", LOGLINEAR.name]
     assert isinstance(payload["warnings"], list)
@@ -99,18 +103,34 @@ def test_cli_compare_laws(scalerl_csv, loglinear_fit, tmp_path):
         entry = payload["laws"][law]
         assert {"max_r_hat", "divergences", "prior_reliance"} <= set(entry["diagnostics"])
         assert entry["parameters"][0]["parameter"] and "median" in entry["parameters"][0]
-    for row in payload["models"]:
-        if not row["converged"]:
-            assert any(
-                w.startswith(f"{row['model']}: did not converge") for w in payload["warnings"]
-            )
+    assert payload["unconverged"] == []
+    assert all(row["converged"] for row in payload["models"])
+    assert "converged: yes" in capsys.readouterr().out
+
+
+def test_cli_compare_laws_names_the_laws_that_did_not_converge(
+    scalerl_csv, loglinear_fit, tmp_path, capsys
+):
+    """100 draws x 2 chains cannot reach bulk ESS 400: compare_laws.json is written,
+    each law is marked and named, and the exit status is 3."""
+    assert main(_compare_laws_cli(scalerl_csv, tmp_path, QUICK_CLI)) == QUICK_STATUS
+    payload = json.loads((tmp_path / "compare_laws.json").read_text())
+    assert payload["unconverged"] == ["sigmoid", LOGLINEAR.name]
+    assert not any(row["converged"] for row in payload["models"])
+    assert payload["laws"]["sigmoid"]["diagnostics"]["converged"] is False
+    for law in ("sigmoid", LOGLINEAR.name):
+        assert any(w.startswith(f"{law}: did not converge") for w in payload["warnings"])
+    out = capsys.readouterr().out
+    assert "converged: NO" in out and f"(not converged: law sigmoid, law {LOGLINEAR.name})" in out
 
 
 def test_unconverged_candidates_are_marked(scalerl_fit, loglinear_fit):
     """A candidate with divergences is marked and warned about (issue 13, item 6)."""
     broken = dataclasses.replace(
         loglinear_fit,
-        diagnostics=dataclasses.replace(loglinear_fit.diagnostics, max_r_hat=1.05, divergences=19),
+        diagnostics=dataclasses.replace(
+            loglinear_fit.diagnostics, max_r_hat=1.05, divergences=19, converged=None
+        ),
     )
     result = compare_loo({"sigmoid": scalerl_fit, "broken": broken})
     assert not result.frame.loc["broken", "converged"]
@@ -119,3 +139,4 @@ def test_unconverged_candidates_are_marked(scalerl_fit, loglinear_fit):
         for w in result.warnings
     )
     assert result.to_dict()["laws"]["broken"]["diagnostics"]["divergences"] == 19
+    assert result.unconverged == ["broken"] and result.to_dict()["unconverged"] == ["broken"]

@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale.inference.diagnostics import ESS_MIN, R_HAT_MAX
 from bayescale.inference.progress import Progress
 from bayescale.model.laws import get_law
 from bayescale.results.fit_result import Fit
@@ -55,8 +54,9 @@ class LawComparison:
         predictive density), ``se``, ``elpd_diff`` and ``dse`` (difference to the
         best, <= 0, and its standard error), ``p_loo`` (effective parameters),
         ``weight`` (stacking), ``n_bad_pareto_k``, ``max_pareto_k`` and
-        ``converged`` (R-hat, ESS and divergences within the limits of
-        :mod:`bayescale.inference.diagnostics`; an unconverged model's rank is not to be trusted).
+        ``converged`` (the fit passed the convergence rule,
+        :attr:`bayescale.Diagnostics.converged`; an unconverged model's rank is not
+        to be trusted).
     pareto_k : dict of str to numpy.ndarray
         Pareto shape of every observation, per model.
     warnings : list of str
@@ -71,9 +71,16 @@ class LawComparison:
     warnings: list[str] = field(default_factory=list)
     fits: dict[str, Fit] = field(default_factory=dict)
 
+    @property
+    def unconverged(self) -> list[str]:
+        """Names of the models whose fit did not converge, in the order fitted."""
+        flags = self.frame["converged"]
+        return [name for name in self.fits if not flags.get(name, True)]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form: ``models`` (the rows), ``laws`` (per model: the
-        parameter summary and the fit's diagnostics) and ``warnings``."""
+        parameter summary and the fit's diagnostics), ``warnings`` and
+        ``unconverged`` (:attr:`unconverged`)."""
         rows = self.frame.reset_index(names="model").to_dict(orient="records")
         laws = {
             name: {
@@ -83,7 +90,12 @@ class LawComparison:
             }
             for name, fit in self.fits.items()
         }
-        return {"models": rows, "laws": laws, "warnings": list(self.warnings)}
+        return {
+            "models": rows,
+            "laws": laws,
+            "warnings": list(self.warnings),
+            "unconverged": self.unconverged,
+        }
 
 
 def compare_loo(fits: Mapping[str, Fit]) -> LawComparison:
@@ -130,7 +142,7 @@ def compare_loo(fits: Mapping[str, Fit]) -> LawComparison:
             "weight": table["weight"],
             "n_bad_pareto_k": [int((pareto_k[name] > PARETO_K_GOOD).sum()) for name in table.index],
             "max_pareto_k": [float(pareto_k[name].max()) for name in table.index],
-            "converged": [converged(fits[name]) for name in table.index],
+            "converged": [bool(fits[name].diagnostics.converged) for name in table.index],
         },
         index=table.index,
     )
@@ -149,20 +161,6 @@ def compare_loo(fits: Mapping[str, Fit]) -> LawComparison:
         if not frame.loc[name, "converged"]
     ]
     return LawComparison(frame=frame, pareto_k=pareto_k, warnings=warnings, fits=dict(fits))
-
-
-DIVERGENT_SHARE_MAX = 0.001
-"""A candidate with more divergent transitions than this share of its draws is unconverged."""
-
-
-def converged(fit: Fit) -> bool:
-    """Whether a fit's R-hat and bulk ESS are within the diagnostics' limits and at
-    most :data:`DIVERGENT_SHARE_MAX` of its draws diverged (a few divergences in
-    thousands of draws are reported by the fit itself, not held against its rank)."""
-    d = fit.diagnostics
-    draws = fit.sampler.draws * fit.sampler.chains
-    few_divergences = d.divergences <= DIVERGENT_SHARE_MAX * draws
-    return bool(d.max_r_hat <= R_HAT_MAX and d.min_ess_bulk >= ESS_MIN and few_divergences)
 
 
 def _check_same_observations(fits: Mapping[str, Fit]) -> None:

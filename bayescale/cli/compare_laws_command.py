@@ -17,12 +17,14 @@ from bayescale.cli.common import (
     check_law,
     check_window,
     curves_from_args,
+    exit_status,
     file_names,
     fit_kwargs,
     format_table,
     output_folder,
     sampler_kwargs,
     stage_json,
+    unconverged_line,
 )
 from bayescale.model.laws import available_laws
 
@@ -73,5 +75,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(result.frame))
     for message in result.warnings:
         print(f"warning: {message}")
+    print(unconverged_line(result.unconverged, "law"))
     print(f"wrote {written}")
-    return 0
+    return exit_status(not result.unconverged)

@@ -15,6 +15,8 @@ from bayescale.cli.common import NOT_CONVERGED
 from bayescale.studies.isoflop_simulate import simulate_isoflop
 
 QUICK = ["--draws", "150", "--tune", "150", "--chains", "2", "--seed", "3"]
+#: Sampler settings with which the isoFLOP fit of :func:`sweeps` converges.
+CONVERGING = ["--draws", "1000", "--tune", "1000", "--chains", "4"]
 
 
 @pytest.fixture(scope="module")
@@ -96,16 +98,31 @@ def test_isoflop_writes_json_and_figure_and_refuses_to_overwrite(sweeps, tmp_pat
     assert "already exists; pass --overwrite to replace it" in line
 
 
-def test_next_run_writes_json_and_figure(sweeps, tmp_path):
+def _next_run(sweeps: str, tmp_path, sampler: list[str]) -> tuple[int, dict]:
     candidates = tmp_path / "candidates.csv"
     candidates.write_text("candidate,compute,n\na,1e22,5e9\na,1e22,2e10\na,1e22,8e10\nb,6e18,1e9\n")
     out = tmp_path / "out"
-    argv = [*_base("next-run", sweeps), "--candidates", str(candidates), *QUICK, "--out", str(out)]
-    assert main(argv) == 0
-    payload = json.loads((out / "next_run.json").read_text())
+    argv = [*_base("next-run", sweeps), "--candidates", str(candidates), *sampler]
+    status = main([*argv, "--out", str(out)])
+    assert (out / "next_run.png").stat().st_size > 0
+    return status, json.loads((out / "next_run.json").read_text())
+
+
+def test_next_run_writes_json_and_figure(sweeps, tmp_path, capsys):
+    """150 draws x 2 chains cannot reach bulk ESS 400: the design is written, flagged
+    as resting on an unconverged fit, and the exit status is 3."""
+    status, payload = _next_run(sweeps, tmp_path, QUICK)
+    assert status == NOT_CONVERGED and payload["converged"] is False
     assert payload["run_budget"] == 1e23 and payload["expected_sd"] <= payload["prior_sd"]
     assert {c["candidate"] for c in payload["candidates"]} == {"a", "b"}
-    assert (out / "next_run.png").stat().st_size > 0
+    assert any("ESS" in message for message in payload["warnings"])
+    assert "converged: NO" in capsys.readouterr().out
+
+
+def test_next_run_on_a_converged_fit_exits_0(sweeps, tmp_path, capsys):
+    status, payload = _next_run(sweeps, tmp_path, [*CONVERGING, "--seed", "3"])
+    assert status == 0 and payload["converged"] is True
+    assert "converged: yes" in capsys.readouterr().out
 
 
 def test_bad_candidate_values_are_one_line(sweeps, tmp_path, capsys, no_sampling):

@@ -26,7 +26,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -212,6 +212,11 @@ class Design:
         ``total_cost``, ``expected_sd`` after the choices so far.
     runs : DataFrame
         The chosen runs: ``candidate``, ``compute``, ``n``, ``d``.
+    converged : bool or None
+        Whether the fit the design rests on passed the convergence rule
+        (:func:`bayescale.inference.convergence.is_converged`); ``None``: not known.
+    warnings : list of str
+        That fit's diagnostics warnings.
     """
 
     target: str
@@ -221,6 +226,8 @@ class Design:
     candidates: pd.DataFrame
     chosen: pd.DataFrame
     runs: pd.DataFrame
+    converged: bool | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def expected_sd(self) -> float:
@@ -228,7 +235,8 @@ class Design:
         return float(self.chosen["expected_sd"].iloc[-1]) if len(self.chosen) else self.prior_sd
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``next_run.json`` contract: target, budgets, sds, chosen, candidates, runs."""
+        """The ``next_run.json`` contract: target, budgets, sds, chosen, candidates,
+        runs, and the fit's ``converged`` and ``warnings``."""
         return {
             "target": self.target,
             "target_compute": self.target_compute,
@@ -239,6 +247,8 @@ class Design:
             "chosen": self.chosen.to_dict(orient="records"),
             "runs": self.runs.to_dict(orient="records"),
             "candidates": self.candidates.to_dict(orient="records"),
+            "converged": self.converged,
+            "warnings": list(self.warnings),
         }
 
 
@@ -504,6 +514,7 @@ def suggest_runs(
     runs = candidates[candidates["candidate"].isin(chosen["candidate"])][
         ["candidate", "compute", "n", "d"]
     ]
+    converged, warnings = _checks(fit)
     return Design(
         target=target,
         target_compute=float(target_compute),
@@ -512,7 +523,16 @@ def suggest_runs(
         candidates=table,
         chosen=chosen,
         runs=runs.reset_index(drop=True),
+        converged=converged,
+        warnings=warnings,
     )
+
+
+def _checks(fit: IsoflopFit | Fit) -> tuple[bool | None, list[str]]:
+    """Whether ``fit`` converged, and its diagnostics warnings."""
+    if isinstance(fit, IsoflopFit):
+        return fit.diagnostics.get("converged"), list(fit.diagnostics.get("warnings", []))
+    return fit.diagnostics.converged, list(fit.diagnostics.warnings)
 
 
 # ------------------------------------------------------------------ accuracy

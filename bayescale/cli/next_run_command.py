@@ -10,6 +10,8 @@ from bayescale.cli.common import (
     add_output_options,
     add_sampler_options,
     check_numbers,
+    convergence_line,
+    exit_status,
     file_names,
     format_table,
     output_folder,
@@ -95,8 +97,11 @@ def run(args: argparse.Namespace) -> int:
         f"{args.run_budget:.3g} FLOP"
     )
     print(format_table(design.chosen.set_index("step")[["label", "cost", "expected_sd"]]))
+    for message in design.warnings:
+        print(f"warning: {message}")
+    print(convergence_line(design.converged))
     print(f"wrote {written}")
-    return 0
+    return exit_status(design.converged)
 
 
 def _fit(data, model: str, settings: dict):

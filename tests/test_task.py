@@ -18,7 +18,7 @@ from bayescale.studies.task_study import (
     simulate_ladder,
     summarise_study,
 )
-from tests.conftest import QUICK_SAMPLER
+from tests.conftest import QUICK_SAMPLER, QUICK_STATUS
 
 TASKS = ["smooth", "emergent"]
 
@@ -152,21 +152,43 @@ def test_plot_draws_both_steps_with_held_out_points(two_step, ladder):
     plt.close(loss_ax.figure)
 
 
-def test_cli_task_writes_json_and_figure_and_scores_held_out(tmp_path, ladder):
-    """`bayescale task ... --hold-out-above` fits the ladder, scores the 7B and 13B."""
+def _task_cli(ladder, tmp_path, tasks: list[str], sampler: dict) -> list[str]:
     data = tmp_path / "ladder.csv"
     ladder.drop(columns="held_out").to_csv(data, index=False)
-    out = tmp_path / "out"
-    argv = ["task", str(data), "--task", *TASKS, "--loss", "loss", "--compute", "compute"]
+    argv = ["task", str(data), "--task", *tasks, "--loss", "loss", "--compute", "compute"]
     argv += ["--chance", "0.25", "--questions", "1000", "--reach", "0.6", "--hold-out-above"]
-    argv += ["1e22", *(f"--{k}={v}" for k, v in QUICK_SAMPLER.items()), "--out", str(out)]
-    assert main(argv) == 0
+    return [*argv, "1e22", *(f"--{k}={v}" for k, v in sampler.items())]
+
+
+def test_cli_task_writes_json_and_figure_and_scores_held_out(tmp_path, ladder, capsys):
+    """`bayescale task ... --hold-out-above` fits the ladder, scores the 7B and 13B.
+    With 100 draws x 2 chains no step can reach bulk ESS 400: everything is written,
+    each step is named as not converged, and the exit status is 3."""
+    out = tmp_path / "out"
+    argv = [*_task_cli(ladder, tmp_path, TASKS, QUICK_SAMPLER), "--out", str(out)]
+    assert main(argv) == QUICK_STATUS
     payload = json.loads((out / "task.json").read_text())
     assert payload["tasks"] == TASKS and len(payload["predictions"]) == 4
     assert len(payload["held_out"]) == 4 and 0 <= payload["held_out_coverage"] <= 1
     assert [r["task"] for r in payload["reach"]] == TASKS
     assert (out / "task.png").stat().st_size > 0
+    assert payload["unconverged"] == ["loss", *TASKS]
+    assert [(f["step"], f["law"]) for f in payload["fits"]] == [
+        ("loss", "power_e"), ("smooth", "task_sigmoid"), ("emergent", "task_sigmoid"),
+    ]  # fmt: skip
+    assert not any(f["converged"] for f in payload["fits"])
+    printed = capsys.readouterr().out
+    assert "(not converged: step loss, step smooth, step emergent)" in printed
     assert main(argv) == 2  # never overwrites
+
+
+def test_cli_task_on_converged_fits_exits_0(tmp_path, ladder, capsys):
+    sampler = {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1}
+    out = tmp_path / "out"
+    assert main([*_task_cli(ladder, tmp_path, ["smooth"], sampler), "--out", str(out)]) == 0
+    payload = json.loads((out / "task.json").read_text())
+    assert payload["unconverged"] == [] and [f["converged"] for f in payload["fits"]] == [True] * 2
+    assert "converged: yes" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -88,11 +88,37 @@ class TaskFit:
             return ("x",)
         return self.loss_fit.law.inputs
 
+    @property
+    def fits(self) -> dict[str, Fit]:
+        """Every fit by step: ``"loss"`` (step 1, ``"two_step"`` only), then each task."""
+        steps = {"loss": self.loss_fit} if self.loss_fit is not None else {}
+        return {**steps, **self.task_fits}
+
+    @property
+    def unconverged(self) -> list[str]:
+        """The steps (keys of :attr:`fits`) whose fit did not converge, in fitting order."""
+        return [name for name, step in self.fits.items() if step.diagnostics.converged is False]
+
     def warnings(self) -> dict[str, list[str]]:
         """Each step's diagnostics warnings (``"loss"`` and the task names)."""
-        steps = {"loss": self.loss_fit} if self.loss_fit is not None else {}
-        steps.update(self.task_fits)
-        return {name: list(step.diagnostics.warnings) for name, step in steps.items()}
+        return {name: list(step.diagnostics.warnings) for name, step in self.fits.items()}
+
+    def diagnostics(self) -> pd.DataFrame:
+        """One row per fit: ``step`` (as :attr:`fits`), ``law``, ``max_r_hat``,
+        ``min_ess_bulk``, ``divergences`` and ``converged``
+        (:attr:`bayescale.Diagnostics.converged`)."""
+        rows = [
+            {
+                "step": name,
+                "law": step.law.name,
+                "max_r_hat": step.diagnostics.max_r_hat,
+                "min_ess_bulk": step.diagnostics.min_ess_bulk,
+                "divergences": step.diagnostics.divergences,
+                "converged": step.diagnostics.converged,
+            }
+            for name, step in self.fits.items()
+        ]
+        return pd.DataFrame(rows)
 
 
 def _per_task(value: Any, tasks: Sequence[str], option: str) -> dict[str, Any]:
@@ -220,9 +246,7 @@ def _flat(draws: Mapping[str, xr.DataArray], size: int) -> dict[str, xr.DataArra
 
 
 def _sample_size(task_fit: TaskFit) -> int:
-    fits = [*task_fit.task_fits.values()]
-    if task_fit.loss_fit is not None:
-        fits.append(task_fit.loss_fit)
+    fits = task_fit.fits.values()
     return min(f.draws_dataset.sizes["chain"] * f.draws_dataset.sizes["draw"] for f in fits)
 
 

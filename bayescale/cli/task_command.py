@@ -12,12 +12,14 @@ from bayescale.cli.common import (
     add_output_options,
     add_sampler_options,
     check_numbers,
+    exit_status,
     file_names,
     format_table,
     output_folder,
     records,
     sampler_kwargs,
     stage_json,
+    unconverged_line,
 )
 from bayescale.data.sources import DataError, read_table
 
@@ -138,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
             "predictions": records(predictions),
             "reach": records(pd.concat(reach, ignore_index=True)) if reach else [],
             "warnings": result.warnings(),
+            "fits": records(result.diagnostics()),
+            "unconverged": result.unconverged,
         }
         if held is not None:
             scored = _score(result, held, args)
@@ -158,8 +162,9 @@ def run(args: argparse.Namespace) -> int:
     for step, messages in result.warnings().items():
         for message in messages:
             print(f"warning ({step}): {message}")
+    print(unconverged_line(result.unconverged, "step"))
     print(f"wrote {', '.join(payload['files'].values())}")
-    return 0
+    return exit_status(not result.unconverged)
 
 
 def _score(result, held: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:

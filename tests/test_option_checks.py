@@ -233,4 +233,5 @@ def test_an_all_decided_plan_reports_the_decisions_instead_of_failing(tmp_path, 
     assert "every comparison is already decided" in captured.out
     payload = json.loads((tmp_path / "out" / "plan.json").read_text())
     assert payload["plans"] == [] and payload["current"][0]["decision"] != "undecided"
+    assert payload["converged"] is (status == 0)  # the comparison's fit, also with no plan
     assert np.isfinite(payload["current"][0]["mean"])

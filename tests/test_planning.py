@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DATA, QUICK_CLI, fit_bundled_recipes
+from conftest import DATA, QUICK_CLI, QUICK_STATUS, fit_bundled_recipes
 
 from bayescale.analysis.future_data import Draw, evaluation_grid, future_frame, with_future
 from bayescale.analysis.planning import (
@@ -334,21 +334,38 @@ CLI_ARGS = [
     "54000",
     "--sims",
     "2",
-    *QUICK_CLI,
 ]
 
 
 def test_cli_writes_plan_json_and_a_ranked_table(tmp_path, capsys):
+    """With 100 draws x 2 chains the comparison's fit cannot reach bulk ESS 400: the
+    plan is written, flagged as resting on an unconverged fit, and the status is 3."""
     out = tmp_path / "plan"
-    assert main([*CLI_ARGS, "--out", str(out)]) == 0
+    assert main([*CLI_ARGS, *QUICK_CLI, "--out", str(out)]) == QUICK_STATUS
     printed = capsys.readouterr().out
     assert "ranked by P(resolved)" in printed and "better" in printed
+    assert "converged: NO" in printed
     payload = json.loads((out / "plan.json").read_text())
+    assert payload["converged"] is False
     assert {"options", "current", "sims", "max_mc_error", "refit"} <= set(payload)
     assert payload["options"][0]["extend_to"] == 54_000.0
     assert math.isclose(payload["max_mc_error"], 0.5 / math.sqrt(2))
-    assert main([*CLI_ARGS, "--out", str(out)]) == 2
+    assert main([*CLI_ARGS, *QUICK_CLI, "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_cli_plan_on_a_converged_fit_exits_0(tmp_path, capsys):
+    """Two recipes, a Normal model without per-run parameters, the default sampler:
+    the comparison's fit converges, so the status is 0 whatever the short simulated
+    refits do (they are counted in divergent_refits, not in the status)."""
+    frame = pd.read_csv(DATA / "recipes.csv")
+    path = tmp_path / "two.csv"
+    frame[frame["recipe"].isin(["baseline", "better"])].to_csv(path, index=False)
+    args = [*CLI_ARGS, "--likelihood", "normal", "--vary", "none", "--seed", "1"]
+    args[1], out = str(path), tmp_path / "plan"
+    assert main([*args, "--out", str(out)]) == 0
+    assert json.loads((out / "plan.json").read_text())["converged"] is True
+    assert "converged: yes" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -362,7 +379,7 @@ def test_cli_writes_plan_json_and_a_ranked_table(tmp_path, capsys):
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, change, message):
-    args = list(CLI_ARGS)
+    args = [*CLI_ARGS, *QUICK_CLI]
     flag, value = change
     args[args.index(flag) + 1] = value
     assert main([*args, "--out", str(tmp_path / "bad")]) == 2

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import pandas as pd
-
 from bayescale.analysis.planning import SHOWN_COLUMNS, Plan, plan, ranked_options, sims_for
-from bayescale.analysis.recipes import compare_recipes
+from bayescale.analysis.recipes import Comparison, compare_recipes
 from bayescale.cli.common import (
     CommandError,
     add_data_options,
@@ -19,7 +17,9 @@ from bayescale.cli.common import (
     check_law,
     check_numbers,
     check_window,
+    convergence_line,
     curves_from_args,
+    exit_status,
     file_names,
     fit_kwargs,
     format_table,
@@ -143,14 +143,17 @@ def run(args: argparse.Namespace) -> int:
             for recipe in recipes
         ]
         written = file_names(out)["plan.json"]
-        payload = plan_payload(comparison.pairs, plans, time.perf_counter() - start)
+        payload = plan_payload(comparison, plans, time.perf_counter() - start)
         stage_json(out, "plan.json", {**payload, "file": written})
     if plans:
         print(render(plans, payload))
     else:
         print(f"{payload['note']}:\n{format_table(comparison.pairs)}")
+    for message in comparison.fit.diagnostics.warnings:
+        print(f"warning: {message}")
+    print(convergence_line(payload["converged"]))
     print(f"wrote {written}")
-    return 0
+    return exit_status(payload["converged"])
 
 
 def _check_plan_for(args: argparse.Namespace, recipes: list[str], where: str) -> None:
@@ -209,12 +212,21 @@ def _recipes(args: argparse.Namespace, comparison) -> list[str]:
     return [r for r, word in decisions.items() if word == "undecided"]
 
 
-def plan_payload(pairs: pd.DataFrame, plans: list[Plan], seconds: float) -> dict:
+def plan_payload(comparison: Comparison, plans: list[Plan], seconds: float) -> dict:
     """The ``plan.json`` content: current decisions, ranked options of every plan
-    (only the decisions, with a note, when every comparison is decided)."""
+    (only the decisions, with a note, when every comparison is decided), and
+    ``converged``: whether the comparison's fit, which every plan starts from,
+    converged (the simulated refits are not counted; see ``divergent_refits``)."""
+    current = comparison.pairs.to_dict(orient="records")
+    converged = comparison.fit.diagnostics.converged
     if not plans:
-        current = pairs.to_dict(orient="records")
-        return {"current": current, "plans": [], "options": [], "note": ALL_DECIDED}
+        return {
+            "current": current,
+            "plans": [],
+            "options": [],
+            "note": ALL_DECIDED,
+            "converged": converged,
+        }
     first = plans[0]
     options = ranked_options(plans)
     return {
@@ -222,7 +234,7 @@ def plan_payload(pairs: pd.DataFrame, plans: list[Plan], seconds: float) -> dict
         "parameter": first.parameter,
         "rope": first.rope,
         "ci": first.ci,
-        "current": pairs.to_dict(orient="records"),
+        "current": current,
         "sims": first.sims,
         "max_mc_error": first.max_mc_error,
         "refit": first.refit.to_dict(),
@@ -230,6 +242,7 @@ def plan_payload(pairs: pd.DataFrame, plans: list[Plan], seconds: float) -> dict
         "seconds": seconds,
         "options": options.to_dict(orient="records"),
         "plans": [p.to_dict() for p in plans],
+        "converged": converged,
     }
 
 

@@ -415,7 +415,7 @@ class IsoflopFit:
     data : IsoflopData
     sampler : SamplerSettings
     diagnostics : dict
-        ``max_r_hat``, ``min_ess_bulk``, ``divergences``, ``warnings``.
+        ``max_r_hat``, ``min_ess_bulk``, ``divergences``, ``converged``, ``warnings``.
     times : SamplingTimes or None
     """
 

@@ -52,6 +52,7 @@ def test_numpy_log_likelihood_equals_the_pymc_model_term(name):
     model = build_model(spec, arrays, n_runs=2, n_recipes=1)
     point = model.initial_point()
     values = {**TRUTH, **{k: v for k, v in NOISE.items() if k in spec.likelihood_obj.parameters}}
+    values["R_first"] = SIGMOID.curve({"x": arrays["ref_log_x"]}, TRUTH)[0]  # sampled coordinate
     for var in model.free_RVs:
         transform = model.rvs_to_transforms[var]
         value = np.full(point[model.rvs_to_values[var].name].shape, values[var.name])

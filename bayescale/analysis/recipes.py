@@ -59,7 +59,7 @@ from bayescale.baselines.least_squares import (
     least_squares_by_run,
     least_squares_summary,
 )
-from bayescale.data.curves import CurveData
+from bayescale.data.curves import CurveData, run_label
 from bayescale.inference.fitting import LOAD_OPTIONS, curves_for_law
 from bayescale.inference.fitting import fit as fit_model
 from bayescale.model.laws import SIGMOID, Law, get_law
@@ -716,19 +716,6 @@ def _recipes_at_grid_edge(per_seed: pd.DataFrame) -> set[str]:
         return set()
     hit = per_seed[columns].astype(bool).any(axis=1)
     return set(per_seed.loc[hit, "recipe"].astype(str))
-
-
-def run_label(recipe: str, run: str) -> str:
-    """``recipe/run``, or ``run`` alone when it already starts with its recipe
-    (``baseline/seed0``, not ``baseline/baseline/seed0``).
-
-    Examples
-    --------
-    >>> run_label("baseline", "baseline/seed0"), run_label("baseline", "seed0")
-    ('baseline/seed0', 'baseline/seed0')
-    """
-    run, recipe = str(run), str(recipe)
-    return run if run.startswith(f"{recipe}/") else f"{recipe}/{run}"
 
 
 def _grid_edge_notes(per_seed: pd.DataFrame) -> list[str]:

@@ -456,7 +456,9 @@ def load_curves(
     # Without a run column each recipe's rows are one run (one model per size is
     # a common shape); a shared label would merge the recipes' runs into one.
     run_labels = check.labels(run) if run else canonical["recipe"]
-    canonical["run"] = canonical["recipe"] + "/" + run_labels if recipe and run else run_labels
+    canonical["run"] = (
+        _joined_labels(canonical["recipe"], run_labels) if recipe and run else run_labels
+    )
     canonical["trials"] = _trials(check, trials)
     canonical["row"] = frame["row"]
     if canonical["trials"].isna().all():
@@ -694,6 +696,26 @@ def _check_duplicated_columns(
             raise DataError(f"{source}: {where} column '{col}' (given as {role}) more than once")
 
 
+def run_label(recipe: str, run: str) -> str:
+    """``recipe/run``, or ``run`` alone when it already starts with its recipe
+    (``baseline/seed0``, not ``baseline/baseline/seed0``).
+
+    Examples
+    --------
+    >>> run_label("baseline", "baseline/seed0"), run_label("baseline", "seed0")
+    ('baseline/seed0', 'baseline/seed0')
+    """
+    run, recipe = str(run), str(recipe)
+    return run if run.startswith(f"{recipe}/") else f"{recipe}/{run}"
+
+
+def _joined_labels(recipes: pd.Series, runs: pd.Series) -> pd.Series:
+    """:func:`run_label` of each (recipe, run) pair."""
+    return pd.Series(
+        [run_label(a, b) for a, b in zip(recipes, runs, strict=True)], index=runs.index
+    )
+
+
 def _check_label_collisions(
     frame: pd.DataFrame, recipe: str | None, run: str | None, source: str
 ) -> None:
@@ -701,7 +723,7 @@ def _check_label_collisions(
     if not (recipe and run):
         return
     pairs = frame[[recipe, run]].astype(str).drop_duplicates()
-    labels = pairs[recipe] + "/" + pairs[run]
+    labels = _joined_labels(pairs[recipe], pairs[run])
     clash = labels.duplicated(keep=False).to_numpy()
     if not clash.any():
         return

@@ -202,10 +202,14 @@ def _recipe_prior(spec: ModelSpec, name: str) -> Any:
 def _derived_parameters(spec: ModelSpec, data_vars: Mapping[str, Any], n_recipes: int) -> dict:
     """Recipe-level parameters of a reparametrised law (empty for the others).
 
-    The law's sampled parameters get their priors; the reported parameters are
-    derived from them and the reference points, and kept as deterministics with
-    dim ``recipe``. Laws without ``derive`` build each prior in the parameter loop
-    of :func:`build_model`, as they always did (same variables, same order).
+    The law's sampled parameters get their priors (or, for a coordinate of a law
+    with ``log_jacobian`` that has none, a flat prior on its range); the reported
+    parameters are derived from them and the reference points, and kept as
+    deterministics with dim ``recipe``. With ``log_jacobian`` each derived
+    parameter's prior enters as a density term at its derived value, with the
+    Jacobian, so the model is the one stated on the reported parameters. Laws
+    without ``derive`` build each prior in the parameter loop of
+    :func:`build_model`, as they always did (same variables, same order).
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -213,12 +217,28 @@ def _derived_parameters(spec: ModelSpec, data_vars: Mapping[str, Any], n_recipes
     law = spec.law_obj
     if law.derive is None:
         return {}
-    sampled = {name: _recipe_prior(spec, name) for name in law.free_parameters}
+    sampled = {name: _sampled_variable(spec, name) for name in law.sampled_parameters}
     log_ref = {role: data_vars[f"ref_log_{role}"] for role in law.references}
-    reported = law.reported(tensor_ops(), sampled, log_ref)
-    return {
-        name: value
-        if name in sampled
-        else pm.Deterministic(name, pt.broadcast_to(value, (n_recipes,)), dims="recipe")
+    ops = tensor_ops()
+    reported = law.reported(ops, sampled, log_ref)
+    derived = {
+        name: pm.Deterministic(name, pt.broadcast_to(value, (n_recipes,)), dims="recipe")
         for name, value in reported.items()
+        if name not in sampled
     }
+    if law.log_jacobian is not None:
+        density = law.log_jacobian(ops, sampled, log_ref)
+        for name, value in derived.items():
+            density = density + spec.priors[name].log_density(name, value)
+        pm.Potential("derived_priors", pt.sum(density))
+    return {**sampled, **derived}
+
+
+def _sampled_variable(spec: ModelSpec, name: str) -> Any:
+    """A sampled parameter: its prior, or a coordinate's flat prior on its range."""
+    import pymc as pm
+
+    if name in spec.priors:
+        return _recipe_prior(spec, name)
+    lower, upper = spec.law_obj.parameter_range(name)
+    return pm.Uniform(name, lower, upper, dims="recipe")

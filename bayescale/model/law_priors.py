@@ -16,7 +16,7 @@ parameter          default                                                     w
 sigmoid ``A``      ``Beta(2, 2)``                                              a rate in [0, 1], mild pull to the middle
 sigmoid ``B``      ``LogNormal(log 1.5, 0.75)``                                ScaleRL reports 1.1-2.4
 sigmoid ``C_mid``  ``LogNormal(mean log x, 2)``                                within a factor ~50 of the data
-sigmoid ``R0``     ``TruncatedNormal(first y, 0.15, 0, 1)``                    the pass rate before training
+sigmoid ``R0``     ``Normal(first y, 0.15)``                                   the pass rate before training
 ``sigma_A``        ``Gamma(4, 200)``: mean 0.02, 90% in (0.007, 0.039)         seeds spread ~ +/-0.015 in A
 ``sigma_log_P``    ``Gamma(4, 20)`` (positive ``P``: run spread, log scale)     ~20% run-to-run spread
 ``sigma`` (noise)  ``HalfNormal(0.05)`` rates, ``HalfNormal(0.1)`` log losses    metric-scale noise
@@ -27,6 +27,12 @@ sigmoid ``R0``     ``TruncatedNormal(first y, 0.15, 0, 1)``                    t
 ``drift_corr``     ``Beta(6, 1)``: median 0.89, 95% above 0.61                 drift model: drift's step-to-step correlation
 ``kappa``          ``LogNormal(log 300, 2)``                                   beta-binomial: worth ~6 to 15k prompts
 =================  ==========================================================  ==============================
+
+The sigmoid is sampled through ``R_first``, its value at each recipe's first
+evaluation, with ``R0`` derived; ``R0``'s prior still applies (with the
+Jacobian, ``Law.log_jacobian``), so the table above is the model. It is not
+truncated to [0, 1]: a bound on a derived parameter would be a wall for the
+sampler.
 
 Reparametrised laws (see :class:`bayescale.model.laws.Law`) put their priors on terms
 evaluated at the reference input ``X_ref`` (``N_ref``, ``D_ref``): the geometric
@@ -96,13 +102,7 @@ def sigmoid_priors(data: CurveData) -> dict[str, Prior]:
         "C_mid": Prior(
             "LogNormal", mu=by_recipe(data, lambda rows: np.log(rows["x"]).mean()), sigma=2.0
         ),
-        "R0": Prior(
-            "TruncatedNormal",
-            mu=by_recipe(data, first_value),
-            sigma=0.15,
-            lower=0.0,
-            upper=1.0,
-        ),
+        "R0": Prior("Normal", mu=by_recipe(data, first_value), sigma=0.15),
     }
 
 

@@ -137,11 +137,23 @@ class Prior:
         """
         import pymc as pm
 
-        args = {
+        return getattr(pm, self.dist)(name, dims=dims, **self._arguments(name))
+
+    def log_density(self, name: str, value: Any) -> Any:
+        """The log density at ``value`` (a tensor) inside the current PyMC model context,
+        for a parameter derived from the sampled ones (its arguments are data
+        containers ``prior__<name>__<arg>``, as in :meth:`build`)."""
+        import pymc as pm
+
+        return pm.logp(getattr(pm, self.dist).dist(**self._arguments(name)), value)
+
+    def _arguments(self, name: str) -> dict[str, Any]:
+        import pymc as pm
+
+        return {
             arg: pm.Data(f"prior__{name}__{arg}", np.asarray(value, dtype=float))
             for arg, value in self.params.items()
         }
-        return getattr(pm, self.dist)(name, dims=dims, **args)
 
 
 def _number_or_numbers(value: Any) -> float | tuple[float, ...]:

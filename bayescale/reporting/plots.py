@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN
+from bayescale.data.curves import FLOP_PER_PARAMETER_TOKEN, run_label
 from bayescale.data.sources import read_table
 from bayescale.model.laws import ASYMPTOTE_ROPE
 from bayescale.model.priors import hierarchy_prior_name
@@ -108,7 +108,11 @@ def _canonical_rows(fit: Fit, table: pd.DataFrame) -> pd.DataFrame:
         }
     )
     run = table[columns["run"]].astype(str) if "run" in columns else out["recipe"]
-    out["run"] = out["recipe"] + "/" + run if "recipe" in columns and "run" in columns else run
+    out["run"] = (
+        [run_label(a, b) for a, b in zip(out["recipe"], run, strict=True)]
+        if "recipe" in columns and "run" in columns
+        else run
+    )
     return out
 
 

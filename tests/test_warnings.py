@@ -30,6 +30,7 @@ from bayescale.model.laws import get_law
 from bayescale.results.fit_result import Diagnostics
 from bayescale.results.intervals import readable_summary
 from bayescale.results.provenance import SamplerSettings
+from bayescale.user_warnings import BayescaleWarning
 
 
 def test_converged_is_computed_and_survives_a_json_round_trip():
@@ -171,6 +172,34 @@ def chinchilla_table(seed: int, rows: int = 30, noise: float = 0.01) -> pd.DataF
     truth = CHINCHILLA_TRUTH
     loss = truth["E"] + truth["A"] / n ** truth["alpha"] + truth["B"] / d ** truth["beta"]
     return pd.DataFrame({"n": n, "d": d, "loss": loss * np.exp(noise * rng.standard_normal(rows))})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_readme_comparison_converges_at_the_first_attempt_without_a_warning(seed):
+    """Issue 22's bar for the flagship example: the README's compare of the bundled
+    recipes converges at the first attempt (R-hat <= 1.01, no divergences, bulk
+    ESS >= 400) and warns of nothing, at sampler seeds 1-4."""
+    import warnings
+
+    import bayescale as bs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cmp = bs.compare_recipes(
+            bs.example_path("recipes"),
+            recipe="recipe",
+            x="gpu_hours",
+            y="pass_rate",
+            run="seed",
+            baseline="baseline",
+            min_x=1500,
+            seed=seed,
+        )
+    diagnostics = cmp.fit.diagnostics
+    assert len(diagnostics.attempts) == 1 and diagnostics.converged
+    assert diagnostics.max_r_hat <= 1.01 and diagnostics.divergences == 0
+    assert [w for w in caught if issubclass(w.category, BayescaleWarning)] == []
 
 
 @pytest.mark.slow

@@ -529,21 +529,42 @@ def _pytensor_settings() -> dict[str, str]:
     return settings
 
 
+def _function_name(value: Callable) -> str | None:
+    """``module:qualname`` of a module-level function of bayescale, else ``None`` (a
+    user's function, a closure or a partial: its code is not covered by
+    :func:`package_source_digest`)."""
+    module = getattr(value, "__module__", None) or ""
+    qualname = getattr(value, "__qualname__", "<locals>")
+    if not module.startswith("bayescale.") or "<locals>" in qualname:
+        return None
+    return f"{module}:{qualname}"
+
+
 def _definition(item: Any) -> dict[str, str] | None:
-    """A stable description of a law or observation model (a frozen dataclass), or
-    ``None`` when one of its functions is not a module-level function of bayescale
-    (a user's law or closure: its code is not covered by :func:`package_source_digest`)."""
+    """A stable description of a law or observation model (a frozen dataclass) or
+    of a model-building function, or ``None`` when a function in it is not a
+    module-level function of bayescale (:func:`_function_name`).
+
+    Examples
+    --------
+    >>> _definition(versions)
+    {'function': 'bayescale.inference.compile_cache:versions'}
+    >>> _definition(functools.partial(versions)) is None
+    True
+    """
     import dataclasses
 
+    if not dataclasses.is_dataclass(item):
+        name = _function_name(item) if callable(item) else None
+        return None if name is None else {"function": name}
     described = {}
     for field in dataclasses.fields(item):
         value = getattr(item, field.name)
         if callable(value):
-            module = getattr(value, "__module__", None) or ""
-            qualname = getattr(value, "__qualname__", "<locals>")
-            if not module.startswith("bayescale.") or "<locals>" in qualname:
+            name = _function_name(value)
+            if name is None:
                 return None
-            described[field.name] = f"{module}:{qualname}"
+            described[field.name] = name
         else:
             text = repr(sorted(value) if isinstance(value, (set, frozenset)) else value)
             if " at 0x" in text:
@@ -561,9 +582,10 @@ def model_entry_key(structure: Any, definitions: Sequence[Any]) -> str | None:
         What the graph depends on besides the definitions: for bayescale's models
         :func:`bayescale.model.build.structure_key` (law, likelihood, hierarchy,
         prior families, numbers of runs and recipes).
-    definitions : sequence of dataclass
-        The law and the observation model; all of their functions must be
-        bayescale's own (see :func:`_definition`).
+    definitions : sequence of dataclass or function
+        The law and the observation model, or the module-level function that
+        builds the model; all of their functions must be bayescale's own (see
+        :func:`_definition`).
 
     The key also holds the package versions (:func:`versions`), the source of
     every bayescale module and the PyTensor flags in force, so that no change of

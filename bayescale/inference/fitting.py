@@ -29,7 +29,6 @@ from bayescale.inference.identification import (
     nuisance_notes,
     single_run_notes,
 )
-from bayescale.inference.interrupts import check_complete, interruptible
 from bayescale.inference.law_checks import (
     check_direction,
     check_prior_ranges,
@@ -543,15 +542,9 @@ def _sample(
     curves: CurveData, spec: ModelSpec, arrays: Mapping[str, np.ndarray], settings: SamplerSettings
 ) -> tuple[xr.DataTree, SamplingTimes]:
     """One sampling attempt: the posterior with run draws restored and the data attached."""
-    with interruptible():
-        tree, times = sample_posterior(
-            spec,
-            arrays,
-            n_runs=len(curves.runs),
-            n_recipes=len(curves.recipes),
-            settings=settings,
-        )
-    check_complete(tree, settings)
+    tree, times = sample_posterior(
+        spec, arrays, n_runs=len(curves.runs), n_recipes=len(curves.recipes), settings=settings
+    )
     tree = restore_run_draws(tree, spec, arrays, np.random.default_rng(settings.seed))
     return attach_data(tree, curves), times
 

@@ -2,9 +2,11 @@
 
 Compiling a PyMC model for nutpie takes seconds on a small machine while
 sampling a curve family takes well under a second. :func:`sample_posterior`
-keeps one compiled model per :func:`~bayescale.model.build.structure_key` in this
-process and reuses it with ``compiled.with_data(...)`` for every new data set
-(also when the number of points changes). Models are compiled by
+keeps one compiled model per structure in this process (a
+:class:`SampledModel`'s key: for the law models
+:func:`~bayescale.model.build.structure_key`) and reuses it with
+``compiled.with_data(...)`` for every new data set (also when the number of
+points changes); every sampling call of bayescale goes through here. Models are compiled by
 :func:`bayescale.inference.compile_cache.compile_pymc_model`: without numba fast-math (the
 same seed gives the same numbers whatever the state of the compile caches) and
 with nutpie's C callbacks and the compiled model's layout cached on disk, so a
@@ -21,14 +23,14 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from bayescale.inference.compile_cache import compile_pymc_model, model_entry_key
-from bayescale.inference.interrupts import SamplingInterrupted, interruptible
+from bayescale.inference.interrupts import SamplingInterrupted, check_complete, interruptible
 from bayescale.model.build import ModelSpec, build_model, structure_key
 from bayescale.results.provenance import SamplerSettings, SamplingTimes
 
@@ -44,8 +46,85 @@ ANNOUNCE_FROM = 10_000
 STEPS_PER_ITERATION = (7, 31)
 
 
-def compiled_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: int, n_recipes: int):
+@dataclasses.dataclass(frozen=True)
+class SampledModel:
+    """A model for the core sampler: compiled once per ``key``, sampled on any data set.
+
+    Law models are described by :func:`law_model`; other models (the isoFLOP
+    model, :func:`bayescale.analysis.isoflop.isoflop_model`) build one themselves.
+
+    Attributes
+    ----------
+    key : tuple
+        Everything the compiled graph depends on that ``definitions`` and the
+        package source do not fix (hashable, JSON-serialisable): the key of the
+        in-process cache, and part of the on-disk layout's.
+    build : callable
+        ``build(arrays)``: the PyMC model on the data set ``arrays`` (every
+        number that varies between data sets in a ``pm.Data`` container).
+    definitions : tuple or None
+        The definitions the graph is built from, for the on-disk layout cache
+        (:func:`~bayescale.inference.compile_cache.model_entry_key`: bayescale's
+        own dataclasses or module-level functions); ``None`` keeps the layout
+        off the disk.
+    adaptation : {"diag", "low_rank"}
+        nutpie's mass-matrix adaptation.
+    """
+
+    key: tuple
+    build: Callable[[Mapping[str, np.ndarray]], Any]
+    definitions: tuple | None = None
+    adaptation: str = "diag"
+
+
+def law_model(spec: ModelSpec, n_runs: int, n_recipes: int) -> SampledModel:
+    """The law model of ``spec`` for ``n_runs`` runs of ``n_recipes`` recipes.
+
+    Examples
+    --------
+    >>> model = law_model(ModelSpec("sigmoid", "normal"), n_runs=3, n_recipes=1)
+    >>> model.key[0], model.adaptation
+    ('sigmoid', 'low_rank')
+    """
+
+    def build(arrays: Mapping[str, np.ndarray]) -> Any:
+        return build_model(spec, arrays, n_runs, n_recipes)
+
+    return SampledModel(
+        key=structure_key(spec, n_runs, n_recipes),
+        build=build,
+        definitions=(spec.law_obj, spec.likelihood_obj),
+        adaptation=spec.law_obj.adaptation,
+    )
+
+
+def sampled_model(
+    spec: ModelSpec | SampledModel, n_runs: int | None = None, n_recipes: int | None = None
+) -> SampledModel:
+    """``spec`` as a :class:`SampledModel` (a law model needs ``n_runs`` and ``n_recipes``)."""
+    if isinstance(spec, SampledModel):
+        return spec
+    if n_runs is None or n_recipes is None:
+        raise TypeError("a ModelSpec is sampled with its n_runs and n_recipes")
+    return law_model(spec, n_runs, n_recipes)
+
+
+def compiled_model(
+    spec: ModelSpec | SampledModel,
+    arrays: Mapping[str, np.ndarray],
+    n_runs: int | None = None,
+    n_recipes: int | None = None,
+):
     """The compiled nutpie model for this structure, compiling it on first use.
+
+    Parameters
+    ----------
+    spec : ModelSpec or SampledModel
+        A law model (with ``n_runs`` and ``n_recipes``) or any model to sample.
+    arrays : mapping
+        The data set a first compile builds the model with.
+    n_runs, n_recipes : int, optional
+        Only with a ``ModelSpec``.
 
     Returns
     -------
@@ -56,15 +135,19 @@ def compiled_model(spec: ModelSpec, arrays: Mapping[str, np.ndarray], n_runs: in
     seconds : float
         Time spent compiling now (0.0 on a cache hit).
     """
-    key = structure_key(spec, n_runs, n_recipes)
+    sampled = sampled_model(spec, n_runs, n_recipes)
     with _LOCK:
-        if key in _CACHE:
-            return (*_CACHE[key], 0.0)
+        if sampled.key in _CACHE:
+            return (*_CACHE[sampled.key], 0.0)
         start = time.perf_counter()
-        model = build_model(spec, arrays, n_runs, n_recipes)
-        entry = model_entry_key(key, (spec.law_obj, spec.likelihood_obj))
-        _CACHE[key] = compile_pymc_model(model, entry=entry), model
-        return (*_CACHE[key], time.perf_counter() - start)
+        model = sampled.build(arrays)
+        entry = (
+            None
+            if sampled.definitions is None
+            else model_entry_key(sampled.key, sampled.definitions)
+        )
+        _CACHE[sampled.key] = compile_pymc_model(model, entry=entry), model
+        return (*_CACHE[sampled.key], time.perf_counter() - start)
 
 
 def _data_start(model: Any, start: Any, arrays: Mapping[str, np.ndarray]) -> Any:
@@ -108,20 +191,21 @@ def cache_size() -> int:
 
 
 def sample_posterior(
-    spec: ModelSpec,
+    spec: ModelSpec | SampledModel,
     arrays: Mapping[str, np.ndarray],
     *,
-    n_runs: int,
-    n_recipes: int,
+    n_runs: int | None = None,
+    n_recipes: int | None = None,
     settings: SamplerSettings,
     init: np.ndarray | None = None,
 ) -> tuple[xr.DataTree, SamplingTimes]:
     """Sample the posterior of ``spec`` on ``arrays``.
 
-    ``init``: the chains' starting point on the unconstrained scale (the
-    compiled model's flat parameter vector, :func:`unconstrained_point`),
-    jittered by up to +/-0.1 per chain; default PyMC's initial point jittered
-    by +/-1 (nutpie's default).
+    ``spec``: a law model (with ``n_runs`` and ``n_recipes``) or any
+    :class:`SampledModel`. ``init``: the chains' starting point on the
+    unconstrained scale (the compiled model's flat parameter vector,
+    :func:`unconstrained_point`), jittered by up to +/-0.1 per chain; default
+    PyMC's initial point for these data jittered by +/-1 (nutpie's default).
 
     Returns
     -------
@@ -129,17 +213,24 @@ def sample_posterior(
         nutpie's output (groups ``posterior``, ``sample_stats``, warm-up groups
         dropped) with integer ``run``/``recipe`` coordinates.
     times : SamplingTimes
+
+    Raises
+    ------
+    bayescale.inference.interrupts.SamplingInterrupted
+        When sampling was interrupted (Ctrl-C) before every draw was made.
     """
-    compiled, model, compile_seconds = compiled_model(spec, arrays, n_runs, n_recipes)
+    sampled = sampled_model(spec, n_runs, n_recipes)
+    compiled, model, compile_seconds = compiled_model(sampled, arrays)
     if len(arrays["y"]) >= ANNOUNCE_FROM and sys.stderr.isatty():
         print(f"bayescale: {duration_note(compiled, arrays, settings)}", file=sys.stderr)
     start = time.perf_counter()
-    tree = _run_nutpie(compiled, model, spec, arrays, settings, init)
-    seconds = time.perf_counter() - start
-    keep = {name: tree[name] for name in ("posterior", "sample_stats") if name in tree.children}
-    return xr.DataTree.from_dict({f"/{name}": node.to_dataset() for name, node in keep.items()}), (
-        SamplingTimes(compile=compile_seconds, sample=seconds)
-    )
+    with interruptible():
+        tree = _run_nutpie(compiled, model, sampled, arrays, settings, init)
+        seconds = time.perf_counter() - start
+        keep = {name: tree[name] for name in ("posterior", "sample_stats") if name in tree.children}
+        tree = xr.DataTree.from_dict({f"/{name}": node.to_dataset() for name, node in keep.items()})
+    check_complete(tree, settings)
+    return tree, SamplingTimes(compile=compile_seconds, sample=seconds)
 
 
 def log_density_and_gradient(compiled: Any, point: np.ndarray) -> tuple[float, np.ndarray]:
@@ -221,15 +312,16 @@ def _duration(seconds: float) -> str:
 def _run_nutpie(
     compiled: Any,
     model: Any,
-    spec: ModelSpec,
+    sampled: SampledModel,
     arrays: Mapping[str, np.ndarray],
     settings: SamplerSettings,
     init: np.ndarray | None,
     **options: Any,
 ) -> Any:
-    """nutpie's sampler on ``compiled`` (built from ``model``) with ``arrays``
-    swapped in, started at ``init`` (jittered) when given, else at the default
-    start for these data; ``options`` go to ``nutpie.sample``."""
+    """nutpie's sampler on ``compiled`` (built from ``model``, described by
+    ``sampled``) with ``arrays`` swapped in, started at ``init`` (jittered) when
+    given, else at the default start for these data; ``options`` go to
+    ``nutpie.sample``."""
     import nutpie
 
     compiled = compiled.with_data(**arrays)
@@ -247,7 +339,7 @@ def _run_nutpie(
         cores=settings.cores,
         seed=settings.seed,
         target_accept=settings.target_accept,
-        adaptation=spec.law_obj.adaptation,
+        adaptation=sampled.adaptation,
         save_warmup=False,
         progress_bar=False,
         **options,
@@ -279,9 +371,10 @@ def sample_draws(
     """
     import pyarrow
 
-    compiled, model, _ = compiled_model(spec, arrays, n_runs, n_recipes)
+    sampled = law_model(spec, n_runs, n_recipes)
+    compiled, model, _ = compiled_model(sampled, arrays)
     with interruptible():
-        trace = _run_nutpie(compiled, model, spec, arrays, settings, init, return_raw_trace=True)
+        trace = _run_nutpie(compiled, model, sampled, arrays, settings, init, return_raw_trace=True)
     draw_batches, stat_batches = trace.get_arrow_trace()
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
     divergences = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import xarray as xr
 
 from bayescale.data.curves import CurveData
@@ -20,6 +22,7 @@ __all__ = [
     "PredictiveCheckWarning",
     "check_convergence",
     "check_identification",
+    "convergence_diagnostics",
     "emit",
 ]
 
@@ -64,7 +67,19 @@ def check_convergence(
     *,
     retried: bool = False,
 ) -> tuple[float, float, int, list[str]]:
-    """R-hat, bulk ESS and divergences of the reported variables.
+    """R-hat, bulk ESS and divergences of the reported variables of a law fit
+    (:func:`convergence_diagnostics` of :func:`reported_variables`)."""
+    return convergence_diagnostics(tree, reported_variables(spec), settings, retried=retried)
+
+
+def convergence_diagnostics(
+    tree: xr.DataTree,
+    names: Sequence[str],
+    settings: SamplerSettings | None = None,
+    *,
+    retried: bool = False,
+) -> tuple[float, float, int, list[str]]:
+    """R-hat, bulk ESS and divergences of the posterior variables ``names``.
 
     ``settings`` (the attempt's) and ``retried`` make the messages name what to
     do next (:func:`bayescale.inference.convergence.convergence_messages`).
@@ -75,7 +90,7 @@ def check_convergence(
     """
     import arviz_stats as azs
 
-    post = tree["posterior"].to_dataset()[reported_variables(spec)]
+    post = tree["posterior"].to_dataset()[list(names)]
     r_hats, esses = azs.rhat(post), azs.ess(post, method="bulk")
     r_hat = float(max(r_hats[v].max() for v in post.data_vars))
     ess = float(min(esses[v].min() for v in post.data_vars))

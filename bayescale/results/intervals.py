@@ -42,6 +42,10 @@ def eti(
     draws: xr.DataArray, ci: float = ..., **quantile_options: Any
 ) -> tuple[np.ndarray, np.ndarray]: ...
 @overload
+def eti(
+    draws: Any, ci: float = ..., *, axis: int, **quantile_options: Any
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
 def eti(draws: Any, ci: float = ..., **quantile_options: Any) -> tuple[float, float]: ...
 
 
@@ -52,17 +56,26 @@ def eti(draws: Any, ci: float = DEFAULT_CI, **quantile_options: Any) -> tuple[An
     ----------
     draws : xarray.DataArray or array-like
         A DataArray: quantiles over its sample dimensions (``chain``, ``draw`` or
-        ``sample``), one interval per remaining coordinate, as arrays. Anything
-        else: all values flattened, one interval as two floats (NaN when empty).
+        ``sample``), one interval per remaining coordinate, as arrays. An array
+        with ``axis`` among the options: quantiles along that axis, as arrays.
+        Anything else: all values flattened, one interval as two floats (NaN
+        when empty).
     ci : float
         Credible mass, strictly between 0 and 1.
     **quantile_options
         Passed to :func:`numpy.quantile` (e.g. ``method="inverted_cdf"`` for
-        draws with infinite values).
+        draws with infinite values, ``axis=0`` for draws x quantities).
 
     Returns
     -------
     (lower, upper)
+
+    Examples
+    --------
+    One interval per column of draws x quantities:
+
+    >>> eti(np.array([[0.0, 10.0], [1.0, 11.0], [2.0, 12.0]]), ci=0.5, axis=0)
+    (array([ 0.5, 10.5]), array([ 1.5, 11.5]))
     """
     check_ci(ci)
     probabilities = [(1 - ci) / 2, (1 + ci) / 2]
@@ -70,6 +83,9 @@ def eti(draws: Any, ci: float = DEFAULT_CI, **quantile_options: Any) -> tuple[An
         dims = [dim for dim in (*SAMPLE_DIMS, "sample") if dim in draws.dims]
         bounds = draws.quantile(probabilities, dim=dims, **quantile_options)
         return bounds.isel(quantile=0).to_numpy(), bounds.isel(quantile=1).to_numpy()
+    if "axis" in quantile_options:
+        low, high = np.quantile(np.asarray(draws, dtype=float), probabilities, **quantile_options)
+        return low, high
     values = np.asarray(draws, dtype=float).ravel()
     if values.size == 0:
         return np.nan, np.nan

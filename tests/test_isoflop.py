@@ -162,10 +162,36 @@ def test_an_optimum_outside_the_trained_sizes_warns_and_allocations_carry_their_
     assert allocation["decades_beyond"].tolist() == pytest.approx([0.0, 1.0])
 
 
+def test_the_same_seed_gives_the_same_draws_whatever_was_fitted_before(llama_data, monkeypatch):
+    """Fits with as many budgets share one compiled model; a fit's draws depend on its
+    data and seed only: the same after a cache hit, after another data set reused
+    the model, and from a model compiled for it (its chains start at its own data)."""
+    from bayescale.inference import sampling
+
+    other = simulate_isoflop(rng=1)
+    options = {"n": "n", "draws": 100, "tune": 100, "chains": 2, "seed": 5}
+
+    def draws(frame):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fit_isoflop(frame, **options).draws
+
+    monkeypatch.setattr(sampling, "_CACHE", {})  # compiled for `other`
+    first = draws(other)
+    hit = draws(other)
+    reused = draws(llama_data)
+    monkeypatch.setattr(sampling, "_CACHE", {})  # compiled for `llama_data`
+    fresh = draws(llama_data)
+    for name, values in first.items():
+        assert np.array_equal(hit[name], values), name
+        assert np.array_equal(reused[name], fresh[name]), name
+    assert not np.array_equal(first["a"], fresh["a"])
+
+
 def test_bad_budgets_and_sampler_settings_are_refused(llama_fit, llama_data):
     with pytest.raises(ValueError, match="compute budgets must be finite and > 0"):
         llama_fit.allocation([-1.0])
-    with pytest.raises(ValueError, match="draws must be at least 1"):
+    with pytest.raises(ValueError, match="draws must be a whole number >= 1"):
         fit_isoflop(llama_data, n="n", draws=0)
 
 

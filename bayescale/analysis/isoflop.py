@@ -32,9 +32,8 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import itertools
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,11 +50,12 @@ from bayescale.data.curves import (
     describe_rows,
 )
 from bayescale.data.sources import read_source
-from bayescale.inference.diagnostics import ExtrapolationWarning
-from bayescale.inference.interrupts import check_complete, interruptible
-from bayescale.inference.sampler_settings import check_seed
+from bayescale.inference.convergence import is_converged
+from bayescale.inference.diagnostics import ExtrapolationWarning, convergence_diagnostics
+from bayescale.inference.sampler_settings import checked_settings
+from bayescale.inference.sampling import SampledModel, sample_posterior
 from bayescale.results.allocation import FLOP_PER_PARAMETER_TOKEN, STATISTICS
-from bayescale.results.intervals import DEFAULT_CI, check_ci
+from bayescale.results.intervals import DEFAULT_CI, check_ci, eti
 from bayescale.results.provenance import SamplerSettings, SamplingTimes
 from bayescale.user_warnings import warn
 
@@ -382,20 +382,29 @@ def build_isoflop_model(arrays: Mapping[str, np.ndarray], n_budgets: int):
     return model
 
 
-_CACHE: dict[int, Any] = {}
-_LOCK = threading.Lock()
+def isoflop_model(arrays: Mapping[str, np.ndarray], n_budgets: int) -> SampledModel:
+    """The isoFLOP model of ``n_budgets`` budgets for the core sampler.
 
+    Its key holds everything the compiled graph depends on besides this
+    package's source (which the on-disk layout's key holds): the budget count,
+    each data container's name, dtype and number of dimensions, and the priors'
+    constants (:data:`FRONTIER_PRIORS`, a module-level dict one could change).
 
-def _compiled(arrays: Mapping[str, np.ndarray], n_budgets: int) -> tuple[Any, float]:
-    from bayescale.inference.compile_cache import compile_pymc_model
-
-    with _LOCK:
-        if n_budgets in _CACHE:
-            return _CACHE[n_budgets], 0.0
-        start = time.perf_counter()
-        compiled = compile_pymc_model(build_isoflop_model(arrays, n_budgets))
-        _CACHE[n_budgets] = compiled
-        return compiled, time.perf_counter() - start
+    Examples
+    --------
+    >>> from bayescale.studies.isoflop_simulate import simulate_isoflop
+    >>> data = isoflop_data(simulate_isoflop(rng=0), compute="compute", n="n", y="loss")
+    >>> isoflop_model(data.arrays(), len(data.budgets)).key[:2]
+    ('isoflop', 10)
+    """
+    layout = tuple(
+        (name, np.asarray(value).dtype.str, np.ndim(value)) for name, value in arrays.items()
+    )
+    return SampledModel(
+        key=("isoflop", n_budgets, layout, tuple(sorted(FRONTIER_PRIORS.items()))),
+        build=functools.partial(build_isoflop_model, n_budgets=n_budgets),
+        definitions=(build_isoflop_model,),
+    )
 
 
 REPORTED = ("a", "m", "tau", "h0", "h1", "s_h", "sigma", "x_opt", "loss_opt")
@@ -581,7 +590,7 @@ def stats(values: np.ndarray, ci: float) -> dict[str, float]:
     >>> {k: round(v, 6) for k, v in stats(np.arange(101.0), 0.9).items()}
     {'mean': 50.0, 'median': 50.0, 'lower': 5.0, 'upper': 95.0}
     """
-    low, high = np.quantile(values, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
+    low, high = eti(values, ci)
     return {
         "mean": float(np.mean(values)),
         "median": float(np.median(values)),
@@ -591,7 +600,7 @@ def stats(values: np.ndarray, ci: float) -> dict[str, float]:
 
 
 def _stat_columns(draws: np.ndarray, ci: float) -> dict[str, np.ndarray]:
-    low, high = np.quantile(draws, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
+    low, high = eti(draws, ci, axis=0)
     return {"mean": draws.mean(0), "median": np.median(draws, 0), "lower": low, "upper": high}
 
 
@@ -665,36 +674,13 @@ def fit_isoflop(
     >>> result = fit_isoflop(simulate_isoflop(rng=1), n="n")  # doctest: +SKIP
     >>> result.allocation([3.8e25])[["d_opt_median", "d_opt_lower", "d_opt_upper"]]  # doctest: +SKIP
     """
-    import nutpie
-
     if not isinstance(data, IsoflopData):
         data = isoflop_data(data, compute=compute, y=y, n=n, d=d, budget_tolerance=budget_tolerance)
-    for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
-    check_seed(seed)
-    if seed is None:
-        seed = int(np.random.default_rng().integers(2**31))
     target_accept = 0.99 if target_accept is None else target_accept
-    settings = SamplerSettings(draws, tune, chains, seed, cores, target_accept)
+    settings = checked_settings(SamplerSettings(draws, tune, chains, seed, cores, target_accept))
     arrays = data.arrays()
-    n_budgets = len(data.budgets)
-    compiled, compile_seconds = _compiled(arrays, n_budgets)
-    start = time.perf_counter()
-    with interruptible():
-        tree = nutpie.sample(
-            compiled.with_data(**arrays),
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
-            seed=seed,
-            target_accept=target_accept,
-            save_warmup=False,
-            progress_bar=False,
-        )
-    check_complete(tree, settings)
-    times = SamplingTimes(compile=compile_seconds, sample=time.perf_counter() - start)
+    model = isoflop_model(arrays, len(data.budgets))
+    tree, times = sample_posterior(model, arrays, settings=settings)
     post = tree["posterior"].to_dataset()
     diagnostics = _diagnostics(tree, settings)
 
@@ -724,20 +710,13 @@ def fit_isoflop(
 
 
 def _diagnostics(tree, settings: SamplerSettings) -> dict[str, Any]:
-    import arviz_stats as azs
-
-    from bayescale.inference.convergence import convergence_messages, is_converged
-
-    post = tree["posterior"].to_dataset()[list(REPORTED)]
-    r_hat = float(max(azs.rhat(post)[v].max() for v in post.data_vars))
-    ess = float(min(azs.ess(post, method="bulk")[v].min() for v in post.data_vars))
-    divergences = int(tree["sample_stats"]["diverging"].sum())
+    r_hat, ess, divergences, messages = convergence_diagnostics(tree, REPORTED, settings)
     return {
         "max_r_hat": r_hat,
         "min_ess_bulk": ess,
         "divergences": divergences,
         "converged": is_converged(r_hat, ess, divergences),
-        "warnings": convergence_messages(r_hat, ess, divergences, settings),
+        "warnings": messages,
     }
 
 

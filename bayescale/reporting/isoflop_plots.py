@@ -17,7 +17,7 @@ import pandas as pd
 
 from bayescale.analysis.isoflop import IsoflopFit
 from bayescale.results.allocation import FLOP_PER_PARAMETER_TOKEN
-from bayescale.results.intervals import DEFAULT_CI
+from bayescale.results.intervals import DEFAULT_CI, eti
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -70,7 +70,6 @@ def plot_isoflop(
     data = result.data
     frame = data.frame
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(data.budgets)))
-    low_q, high_q = (1 - ci) / 2, (1 + ci) / 2
     table = result.budget_table(ci)
     for k, budget in enumerate(data.budgets):
         rows = frame[frame["budget"] == k]
@@ -82,9 +81,7 @@ def plot_isoflop(
             * (grid[None, :] - result.draws["log_n_opt"][:, k, None]) ** 2
         )
         color = colors[k]
-        left.fill_between(
-            np.exp(grid), *np.quantile(curves, [low_q, high_q], axis=0), color=color, alpha=0.25
-        )
+        left.fill_between(np.exp(grid), *eti(curves, ci, axis=0), color=color, alpha=0.25)
         left.plot(np.exp(grid), np.median(curves, 0), color=color, lw=1)
         left.scatter(rows["n"], rows["loss"], s=8, color=color, label=f"{budget:.2g}")
         row = table.iloc[k]

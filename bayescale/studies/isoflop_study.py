@@ -24,6 +24,7 @@ import pandas as pd
 
 from bayescale.analysis.isoflop import fit_isoflop
 from bayescale.results.allocation import FLOP_PER_PARAMETER_TOKEN, optimal_allocation
+from bayescale.results.intervals import eti
 from bayescale.studies.isoflop_simulate import (
     DEFAULT_BUDGETS,
     chinchilla_for_frontier,
@@ -150,11 +151,11 @@ def coverage_run(
     for name, (values, true) in posterior.items():
         row[f"rank_{name}"] = float(np.mean(values < true))
         for level in LEVELS:
-            low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+            low, high = eti(values, level)
             row[f"cover{level:g}_{name}"] = bool(low <= true <= high)
     budget_draws = result.draws["log_n_opt"]
     for level in LEVELS:
-        low, high = np.quantile(budget_draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        low, high = eti(budget_draws, level, axis=0)
         row[f"cover{level:g}_log_n_budgets"] = float(
             np.mean((low <= true_log_n_budgets) & (true_log_n_budgets <= high))
         )

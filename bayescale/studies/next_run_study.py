@@ -29,6 +29,7 @@ from bayescale.analysis.next_run import (
     target_draws,
 )
 from bayescale.results.allocation import optimal_allocation
+from bayescale.results.intervals import eti
 from bayescale.studies.isoflop_simulate import (
     true_loss,
 )
@@ -37,7 +38,7 @@ from bayescale.studies.isoflop_study import TARGET, simulate_world
 
 def _width(fit: IsoflopFit, level: float = 0.9) -> tuple[float, np.ndarray]:
     values = fit.log_n_opt(TARGET)[:, 0]
-    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    low, high = eti(values, level)
     return float(high - low), np.array([low, high])
 
 

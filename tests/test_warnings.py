@@ -30,6 +30,7 @@ from bayescale.model.laws import get_law
 from bayescale.results.fit_result import Diagnostics
 from bayescale.results.intervals import readable_summary
 from bayescale.results.provenance import SamplerSettings
+from bayescale.studies.misspecified import simulate_table
 from bayescale.user_warnings import BayescaleWarning
 
 
@@ -166,12 +167,7 @@ CHINCHILLA_TRUTH = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.
 def chinchilla_table(seed: int, rows: int = 30, noise: float = 0.01) -> pd.DataFrame:
     """``rows`` (params, tokens, loss) from Hoffmann et al.'s law: N log-uniform in
     5e7-5e9, tokens per parameter log-uniform in 5-200, 1% log-normal noise."""
-    rng = np.random.default_rng(seed)
-    n = np.exp(rng.uniform(np.log(5e7), np.log(5e9), rows))
-    d = n * np.exp(rng.uniform(np.log(5), np.log(200), rows))
-    truth = CHINCHILLA_TRUTH
-    loss = truth["E"] + truth["A"] / n ** truth["alpha"] + truth["B"] / d ** truth["beta"]
-    return pd.DataFrame({"n": n, "d": d, "loss": loss * np.exp(noise * rng.standard_normal(rows))})
+    return simulate_table(rows, noise_sd=noise, rng=seed, truth=CHINCHILLA_TRUTH)
 
 
 @pytest.mark.slow
@@ -203,10 +199,43 @@ def test_the_readme_comparison_converges_at_the_first_attempt_without_a_warning(
 
 
 @pytest.mark.slow
+def test_small_chinchilla_tables_converge_and_their_intervals_are_calibrated():
+    """30-row tables from a known law (40 data sets, one sampler seed): every fit
+    converges at default settings (second attempt included), and each parameter's
+    95% interval holds the truth in at least 33 of 40 (measured 36-40; calibrated
+    intervals give 38 on average), all five at once in at least 30 (measured 35;
+    Wald intervals around the least-squares fit hold all five in 83% of 60 such
+    tables, docs/warnings.md)."""
+    import warnings
+
+    import bayescale as bs
+
+    inside = {name: 0 for name in CHINCHILLA_TRUTH}
+    joint = converged = 0
+    for data_seed in range(40):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = bs.fit(chinchilla_table(data_seed), "chinchilla", n="n", d="d", y="loss", seed=1)
+        table = fit.summary(ci=0.95)
+        held = {
+            name: bool(table.loc[name, "lower"] <= value <= table.loc[name, "upper"])
+            for name, value in CHINCHILLA_TRUTH.items()
+        }
+        for name, hit in held.items():
+            inside[name] += hit
+        joint += all(held.values())
+        converged += bool(fit.diagnostics.converged)
+    assert converged >= 39
+    assert min(inside.values()) >= 33, inside
+    assert joint >= 30
+
+
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 22 open part: 30-row Chinchilla tables do not yet converge at defaults "
-    "(measured: 1 of 3 fits covers the truth, see docs/warnings.md)",
+    reason="issue 22's bar (11 of 12 with all five parameters inside) is stricter than "
+    "calibrated intervals give: data sets 0 and 1 miss beta and E, as the least-squares "
+    "Wald intervals do (beta 2.2 standard errors off in data set 0); see docs/warnings.md",
 )
 def test_small_chinchilla_tables_converge_at_defaults_and_cover_the_truth():
     """Issue 22's bar: 30-row tables from a known law (4 data sets x 3 seeds) converge at

@@ -540,9 +540,10 @@ def _function_name(value: Callable) -> str | None:
     return f"{module}:{qualname}"
 
 
-def _definition(item: Any) -> dict[str, str] | None:
-    """A stable description of a law or observation model (a frozen dataclass) or
-    of a model-building function, or ``None`` when a function in it is not a
+def _definition(item: Any) -> dict[str, Any] | None:
+    """A stable description of a law or observation model (a frozen dataclass, its
+    dataclass fields such as a law's coordinates described alike) or of a
+    model-building function, or ``None`` when a function in it is not a
     module-level function of bayescale (:func:`_function_name`).
 
     Examples
@@ -560,7 +561,12 @@ def _definition(item: Any) -> dict[str, str] | None:
     described = {}
     for field in dataclasses.fields(item):
         value = getattr(item, field.name)
-        if callable(value):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            nested = _definition(value)
+            if nested is None:
+                return None
+            described[field.name] = nested
+        elif callable(value):
             name = _function_name(value)
             if name is None:
                 return None

@@ -273,13 +273,6 @@ def build_spec(
     varying = resolve_varying(varying, law, data)
     shared = tuple(shared)
     _check_parameters(shared, law, "shared", law.free_parameters)
-    derived = [name for name in shared if name not in law.shareable]
-    if derived:
-        raise ValueError(
-            f"shared: {', '.join(derived)} cannot be shared by recipes under law {law.name!r} "
-            f"(derived for each recipe from the sampled coordinates); choose from "
-            f"{', '.join(law.shareable)}"
-        )
     defaults = {
         **law.priors_for(data, shared),
         **{hierarchy_prior_name(law, name): hierarchy_prior(law, name) for name in varying},

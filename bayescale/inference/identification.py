@@ -145,8 +145,6 @@ def law_prior_draws(
         name: prior_draws(spec.priors[name].for_recipe(recipe), size, rng)
         for name in law.free_parameters
     }
-    if law.log_jacobian is not None:
-        return {name: np.asarray(sampled[name], dtype=float) for name in law.parameters}
     log_ref = reference_log_inputs(law, data.frame)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         reported = law.reported(NUMPY_OPS, sampled, log_ref)

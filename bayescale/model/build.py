@@ -202,43 +202,65 @@ def _recipe_prior(spec: ModelSpec, name: str) -> Any:
 def _derived_parameters(spec: ModelSpec, data_vars: Mapping[str, Any], n_recipes: int) -> dict:
     """Recipe-level parameters of a reparametrised law (empty for the others).
 
-    The law's sampled parameters get their priors (or, for a coordinate of a law
-    with ``log_jacobian`` that has none, a flat prior on its range); the reported
-    parameters are derived from them and the reference points, and kept as
-    deterministics with dim ``recipe``. With ``log_jacobian`` each derived
-    parameter's prior enters as a density term at its derived value, with the
-    Jacobian, so the model is the one stated on the reported parameters. Laws
-    without ``derive`` build each prior in the parameter loop of
-    :func:`build_model`, as they always did (same variables, same order).
+    The law's free parameters get their priors (moved by the sampler in the law's
+    :class:`~bayescale.model.laws.Coordinates` when it has them,
+    :func:`_free_parameters`); the reported parameters are derived from them and
+    the reference points, and kept as deterministics with dim ``recipe``. Laws
+    with neither ``derive`` nor coordinates build each prior in the parameter loop
+    of :func:`build_model`, as they always did (same variables, same order).
     """
     import pymc as pm
     import pytensor.tensor as pt
 
     law = spec.law_obj
-    if law.derive is None:
+    if law.derive is None and law.coordinates is None:
         return {}
-    sampled = {name: _sampled_variable(spec, name) for name in law.sampled_parameters}
     log_ref = {role: data_vars[f"ref_log_{role}"] for role in law.references}
     ops = tensor_ops()
-    reported = law.reported(ops, sampled, log_ref)
-    derived = {
-        name: pm.Deterministic(name, pt.broadcast_to(value, (n_recipes,)), dims="recipe")
+    free = _free_parameters(spec, log_ref, ops, n_recipes)
+    reported = law.reported(ops, free, log_ref)
+    return {
+        name: value
+        if name in free
+        else pm.Deterministic(name, pt.broadcast_to(value, (n_recipes,)), dims="recipe")
         for name, value in reported.items()
-        if name not in sampled
     }
-    if law.log_jacobian is not None:
-        density = law.log_jacobian(ops, sampled, log_ref)
-        for name, value in derived.items():
-            density = density + spec.priors[name].log_density(name, value)
-        pm.Potential("derived_priors", pt.sum(density))
-    return {**sampled, **derived}
 
 
-def _sampled_variable(spec: ModelSpec, name: str) -> Any:
-    """A sampled parameter: its prior, or a coordinate's flat prior on its range."""
+def _free_parameters(spec: ModelSpec, log_ref: Mapping[str, Any], ops: Any, n_recipes: int) -> dict:
+    """The law's free parameters (those with priors): random variables, or, for a
+    law moved in other coordinates (``Law.moved``), the coordinates' variables and
+    the parameters computed from them (deterministics, dim ``recipe``), whose
+    priors enter as one density term with the map's Jacobian."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    law = spec.law_obj
+    moved = law.moved(spec.shared)
+    if moved == law.free_parameters:
+        return {name: _recipe_prior(spec, name) for name in moved}
+    coordinates = {name: _coordinate(spec, name) for name in moved}
+    computed = law.coordinates.to_free(ops, coordinates, log_ref)
+    density = law.coordinates.log_jacobian(ops, coordinates, log_ref)
+    for name, value in computed.items():
+        density = density + spec.priors[name].log_density(name, value)
+    pm.Potential("coordinate_priors", pt.sum(density))
+    kept = {
+        name: pm.Deterministic(name, pt.broadcast_to(value, (n_recipes,)), dims="recipe")
+        for name, value in computed.items()
+    }
+    return {**{name: coordinates[name] for name in law.free_parameters if name in moved}, **kept}
+
+
+def _coordinate(spec: ModelSpec, name: str) -> Any:
+    """A sampler coordinate: a free parameter's prior, or a flat prior on its range."""
     import pymc as pm
 
-    if name in spec.priors:
+    if name in spec.law_obj.free_parameters:
         return _recipe_prior(spec, name)
     lower, upper = spec.law_obj.parameter_range(name)
-    return pm.Uniform(name, lower, upper, dims="recipe")
+    if np.isfinite(lower) and np.isfinite(upper):
+        return pm.Uniform(name, lower, upper, dims="recipe")
+    if lower == 0.0 and upper == np.inf:
+        return pm.HalfFlat(name, dims="recipe")
+    raise ValueError(f"coordinate {name!r}: no flat prior for the range ({lower}, {upper})")

@@ -29,10 +29,11 @@ sigmoid ``R0``     ``Normal(first y, 0.15)``                                   t
 =================  ==========================================================  ==============================
 
 The sigmoid is sampled through ``R_first``, its value at each recipe's first
-evaluation, with ``R0`` derived; ``R0``'s prior still applies (with the
-Jacobian, ``Law.log_jacobian``), so the table above is the model. It is not
-truncated to [0, 1]: a bound on a derived parameter would be a wall for the
-sampler.
+evaluation, with ``R0`` computed from it; ``R0``'s prior still applies (with
+the Jacobian, ``Law.coordinates``), so the table above is the model. It is not
+truncated to [0, 1]: a bound on a computed parameter would be a wall for the
+sampler. Likewise the Chinchilla law's priors below are on ``E``, ``A_ref`` and
+``B_ref`` while the sampler moves their sum and shares.
 
 Reparametrised laws (see :class:`bayescale.model.laws.Law`) put their priors on terms
 evaluated at the reference input ``X_ref`` (``N_ref``, ``D_ref``): the geometric

@@ -414,7 +414,7 @@ def _posterior_names(spec: ModelSpec) -> list[str]:
         dict.fromkeys(
             [
                 *law.parameters,
-                *law.sampled_parameters,
+                *law.moved(spec.shared),
                 *(f"{name}_run" for name in spec.varying),
                 *(hierarchy_prior_name(law, name) for name in spec.varying),
                 *likelihood.parameters,

@@ -110,6 +110,39 @@ def simulate_ladder(
     return frame[["n", "d", "loss", "split"]]
 
 
+def simulate_table(
+    rows: int = 30,
+    *,
+    noise_sd: float = 0.01,
+    rng: int | np.random.Generator | None = None,
+    truth: Mapping[str, float] = TRUTH,
+    sizes: tuple[float, float] = (5e7, 5e9),
+    tokens_per_parameter: tuple[float, float] = (5.0, 200.0),
+) -> pd.DataFrame:
+    """A small pretraining table from the Chinchilla law itself: sizes log-uniform
+    in ``sizes``, training lengths log-uniform in ``tokens_per_parameter``,
+    log-normal noise of sd ``noise_sd`` (the shape of a sweep of a few dozen runs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``n``, ``d``, ``loss``.
+
+    Examples
+    --------
+    >>> table = simulate_table(rng=0)
+    >>> len(table), bool(table["loss"].between(2.0, 5.0).all())
+    (30, True)
+    """
+    rng = np.random.default_rng(rng)
+    n = np.exp(rng.uniform(*np.log(sizes), rows))
+    d = n * np.exp(rng.uniform(*np.log(tokens_per_parameter), rows))
+    loss = truth["E"] + truth["A"] / n ** truth["alpha"] + truth["B"] / d ** truth["beta"]
+    return pd.DataFrame(
+        {"n": n, "d": d, "loss": loss * np.exp(noise_sd * rng.standard_normal(rows))}
+    )
+
+
 def _size_exponent(
     kind: str, n: np.ndarray, alpha: float, departure: float | None, rng: np.random.Generator
 ) -> np.ndarray:

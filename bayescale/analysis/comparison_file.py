@@ -27,7 +27,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bayescale.analysis.recipes import Comparison, check_options, compare_fit
+from bayescale.analysis.recipes import DECISION_SETTINGS, Comparison, check_options, compare_fit
 from bayescale.results.fit_result import Fit
 from bayescale.results.persistence import (
     MAX_FILE_BYTES,
@@ -44,16 +44,7 @@ FORMAT = "bayescale-comparison/1"
 #: The root attribute holding the comparison's settings.
 ATTRIBUTE = "comparison"
 #: Its keys: the options of compare_fit besides the fit.
-SETTINGS = (
-    "parameter",
-    "rope",
-    "ci",
-    "target",
-    "baseline",
-    "least_squares_window",
-    "min_x",
-    "r0",
-)
+SETTINGS = (*DECISION_SETTINGS, "least_squares_window", "min_x", "r0")
 
 
 def save_comparison(comparison: Comparison, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -62,19 +53,13 @@ def save_comparison(comparison: Comparison, path: str | Path, *, overwrite: bool
     Parameters
     ----------
     comparison : Comparison
-    path : str or Path
-    overwrite : bool
-        Replace an existing file (refused otherwise).
+    path, overwrite
+        As in :func:`~bayescale.results.persistence.save_fit`, which writes the
+        file and returns its path (and raises ``OutputError`` where it does).
 
     Returns
     -------
     pathlib.Path
-        The path written.
-
-    Raises
-    ------
-    bayescale.results.output.OutputError
-        If ``path`` exists and ``overwrite`` is false, or cannot be written.
     """
     settings = json.dumps(comparison.settings())
     return save_fit(

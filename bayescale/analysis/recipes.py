@@ -123,6 +123,8 @@ PAIRS_SHOWN = (
     "p_less",
 )
 RECIPES_SHOWN = ("mean", "lower", "upper", "n_seeds", "ls_mean")
+#: The fields of a :class:`Comparison` that say what was decided and how.
+DECISION_SETTINGS = ("parameter", "rope", "ci", "target", "baseline")
 
 
 @dataclass
@@ -185,14 +187,9 @@ class Comparison:
 
     def settings(self) -> dict[str, Any]:
         """The options of :func:`compare_fit` that remake this comparison from ``fit``."""
-        return {
-            "parameter": self.parameter,
-            "rope": self.rope,
-            "ci": self.ci,
-            "target": self.target,
-            "baseline": self.baseline,
-            **self.least_squares_options,
-        }
+        return {name: getattr(self, name) for name in DECISION_SETTINGS} | dict(
+            self.least_squares_options
+        )
 
     def summary(self, ci: float | None = None) -> pd.DataFrame:
         """The ``pairs`` table; at another credible mass ``ci``, recomputed from ``fit``."""
@@ -235,12 +232,7 @@ class Comparison:
             ``least_squares`` (recipe -> {seeds, n_runs, A, B, C_mid, ...}),
             ``diagnostics`` and ``notes``.
         """
-        return {
-            "parameter": self.parameter,
-            "rope": self.rope,
-            "ci": self.ci,
-            "target": self.target,
-            "baseline": self.baseline,
+        return {name: getattr(self, name) for name in DECISION_SETTINGS} | {
             "decision_rule": DECISION_RULE,
             "pairs": self.pairs.to_dict(orient="records"),
             "recipes": self.recipes.reset_index().to_dict(orient="records"),

@@ -25,6 +25,12 @@ posterior), and outputs that disagree with their folder's manifest (a write cut
 off between two renames). The fitted data's source file is hashed only on
 request (``check_source=True``).
 
+A result made from a fit (a recipe comparison,
+:mod:`bayescale.analysis.comparison_file`) is saved as the fit's file under its
+own ``bayescale_format`` with its settings in more root attributes
+(:func:`save_fit` ``format=``, ``attributes=``) and read back with
+:func:`read_fit`; :func:`bayescale.load` reads any of them.
+
 Examples
 --------
 >>> fit.save("fit.nc")  # doctest: +SKIP

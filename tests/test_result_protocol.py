@@ -167,6 +167,8 @@ def test_fits_and_comparisons_are_results(recipes_fit, comparison):
     assert isinstance(recipes_fit, Result) and isinstance(comparison, Result)
     assert bs.Result is Result
     assert not isinstance(recipes_fit.data, Result)  # curves are not a result
+    payload = recipes_fit.to_dict(ci=0.5, targets=[0.58])  # the fit.json payload
+    assert payload["ci"] == 0.5 and payload["targets"][0]["target"] == 0.58
 
 
 def test_summary_is_the_pairs_recomputed_at_another_ci(comparison, recipes_fit):

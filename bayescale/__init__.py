@@ -79,7 +79,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Prior": ("bayescale.model.priors", "Prior"),
     "report": ("bayescale.reporting.report", "report"),
     "Fit": ("bayescale.results.fit_result", "Fit"),
-    "load": ("bayescale.results.persistence", "load_fit"),
+    "load": ("bayescale.results.protocol", "load"),
+    "Result": ("bayescale.results.protocol", "Result"),
     "calibrate": ("bayescale.studies.calibration", "calibrate"),
 }
 

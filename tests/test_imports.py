@@ -65,7 +65,7 @@ def test_every_public_name_resolves_and_is_listed():
     assert set(bs.__all__) <= set(dir(bs))
     for name in bs.__all__:
         assert getattr(bs, name) is not None, name
-    assert bs.load.__name__ == "load_fit"
+    assert bs.load.__name__ == "load"  # reads every result format (bayescale.results.protocol)
     assert bs.model.laws.get_law is bs.get_law  # sub-packages without an import
     with pytest.raises(AttributeError, match="has no attribute 'compare'"):
         bs.compare  # noqa: B018 (the 0.1 name is gone: nothing was released)

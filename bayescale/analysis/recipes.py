@@ -123,6 +123,8 @@ PAIRS_SHOWN = (
     "p_less",
 )
 RECIPES_SHOWN = ("mean", "lower", "upper", "n_seeds", "ls_mean")
+#: The fields of a :class:`Comparison` that say what was decided and how.
+DECISION_SETTINGS = ("parameter", "rope", "ci", "target", "baseline")
 
 
 @dataclass
@@ -159,12 +161,16 @@ class Comparison:
         Recipe every other one was compared against (``None``: all pairs).
     notes : list of str
         What the user should know (e.g. how R0 was set for least squares).
+    least_squares_options : dict
+        ``least_squares_window``, ``min_x`` and ``r0`` of :func:`compare_fit`:
+        with the fields above, what remakes the tables from ``fit``.
 
     Examples
     --------
     >>> cmp = compare_recipes(fit, parameter="B")  # doctest: +SKIP
     >>> cmp.to_dict()["pairs"][0]["decision"]  # doctest: +SKIP
     'undecided'
+    >>> same = bs.load(cmp.save("cmp.nc"))  # doctest: +SKIP
     """
 
     pairs: pd.DataFrame
@@ -177,6 +183,34 @@ class Comparison:
     target: float | None = None
     baseline: str | None = None
     notes: list[str] = field(default_factory=list)
+    least_squares_options: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self) -> dict[str, Any]:
+        """The options of :func:`compare_fit` that remake this comparison from ``fit``."""
+        return {name: getattr(self, name) for name in DECISION_SETTINGS} | dict(
+            self.least_squares_options
+        )
+
+    def summary(self, ci: float | None = None) -> pd.DataFrame:
+        """The ``pairs`` table; at another credible mass ``ci``, recomputed from ``fit``."""
+        if ci is None or ci == self.ci:
+            return self.pairs
+        return compare_fit(self.fit, **(self.settings() | {"ci": ci})).pairs
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the fit and :meth:`settings` to netCDF, atomically (see
+        :func:`bayescale.analysis.comparison_file.save_comparison`); ``bs.load``
+        reads it back as an equal comparison."""
+        from bayescale.analysis.comparison_file import save_comparison
+
+        return save_comparison(self, path, overwrite=overwrite)
+
+    def plot(self) -> Any:
+        """The posterior of each difference with the ROPE and the decision, one
+        panel a pair (a matplotlib ``Figure``, as in the report)."""
+        from bayescale.reporting.report import difference_figure
+
+        return difference_figure(self)
 
     def least_squares_report(self) -> dict[str, dict[str, Any]]:
         """Recipe -> per-seed estimates and their mean and spread (the JSON ``least_squares``)."""
@@ -198,12 +232,7 @@ class Comparison:
             ``least_squares`` (recipe -> {seeds, n_runs, A, B, C_mid, ...}),
             ``diagnostics`` and ``notes``.
         """
-        return {
-            "parameter": self.parameter,
-            "rope": self.rope,
-            "ci": self.ci,
-            "target": self.target,
-            "baseline": self.baseline,
+        return {name: getattr(self, name) for name in DECISION_SETTINGS} | {
             "decision_rule": DECISION_RULE,
             "pairs": self.pairs.to_dict(orient="records"),
             "recipes": self.recipes.reset_index().to_dict(orient="records"),
@@ -344,10 +373,8 @@ def compare_recipes(
         fit_model(curves, law, min_x=min_x, check_only=True, **fit_options)
         return None
     fitted = fit_model(curves, law, min_x=min_x, **fit_options)
-    least_squares_data = curves if law is SIGMOID else None
-    return compare_fit(
-        fitted, ci=ci, least_squares_data=least_squares_data, min_x=min_x, r0=r0, **options
-    )
+    window = curves.bounds if law is SIGMOID else None
+    return compare_fit(fitted, ci=ci, least_squares_window=window, min_x=min_x, r0=r0, **options)
 
 
 def compare_fit(
@@ -358,7 +385,7 @@ def compare_fit(
     baseline: str | None = None,
     target: float | None = None,
     ci: float = DEFAULT_CI,
-    least_squares_data: CurveData | None = None,
+    least_squares_window: tuple[float | None, float | None] | None = None,
     min_x: float | None = None,
     r0: float | None = None,
 ) -> Comparison:
@@ -370,12 +397,14 @@ def compare_fit(
         A fit with several recipes.
     parameter, rope, baseline, target, ci, r0
         As in :func:`compare`.
-    least_squares_data : CurveData, optional
-        The data for the least-squares procedure, before early compute is
-        excluded (so R0 can be read from each seed's first evaluation). Default:
-        the fit's own data, already without the rows its ``min_x`` excluded, so
-        the default R0 is then each seed's first *fitted* evaluation (a note says
-        so); pass ``r0`` to set it.
+    least_squares_window : (float or None, float or None), optional
+        The compute window ``(min_x, max_x)`` of the rows the least-squares
+        procedure reads, from all the fit's rows, those its window excluded
+        too: the window the data were loaded with, before the fit's ``min_x``
+        excluded early compute (so R0 can be read from each seed's first
+        evaluation). Default: the fit's own rows, already without those its
+        ``min_x`` excluded, so the default R0 is then each seed's first
+        *fitted* evaluation (a note says so); pass ``r0`` to set it.
     min_x : float, optional
         Early compute excluded from the least-squares fits.
 
@@ -396,8 +425,10 @@ def compare_fit(
         per_seed = pd.DataFrame(columns=["recipe", "run", "A", "B", "C_mid"])
         notes.append(f"no least-squares procedure for law {law.name!r}")
     else:
-        source = fit.data if least_squares_data is None else least_squares_data
-        if least_squares_data is None and r0 is None:
+        source = (
+            fit.data if least_squares_window is None else rows_in(fit.data, least_squares_window)
+        )
+        if least_squares_window is None and r0 is None:
             notes.append("least squares: R0 is each seed's first fitted evaluation (pass r0=)")
         grids, grid_note = _least_squares_grids(source, min_x)
         notes.append(grid_note)
@@ -431,6 +462,35 @@ def compare_fit(
         target=target,
         baseline=baseline,
         notes=notes,
+        least_squares_options={
+            "least_squares_window": None
+            if least_squares_window is None
+            else list(least_squares_window),
+            "min_x": min_x,
+            "r0": r0,
+        },
+    )
+
+
+def rows_in(data: CurveData, window: tuple[float | None, float | None]) -> CurveData:
+    """All the rows of ``data`` inside the compute ``window``, those its own window
+    excluded too (``None``: that end is open).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayescale.data.curves import load_curves
+    >>> df = pd.DataFrame({"c": [1.0, 2, 3, 4, 5, 6], "r": [.1, .2, .3, .35, .4, .42]})
+    >>> len(rows_in(load_curves(df, x="c", y="r", min_x=3, min_points=3), (None, 5)))
+    5
+    """
+    rows = data.all_rows
+    low, high = (
+        (-np.inf if window[0] is None else window[0]),
+        (np.inf if window[1] is None else window[1]),
+    )
+    return CurveData(
+        frame=rows[rows["x"].between(low, high)], columns=data.columns, source=data.source
     )
 
 

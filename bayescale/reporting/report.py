@@ -201,7 +201,7 @@ def _allocation_blocks(fit: Fit, payload: Mapping[str, Any], ci: float) -> list[
 
 def comparison_section(comparison: Any) -> Section:
     """Pairwise decisions with the ROPE rule, beside the least-squares procedure."""
-    from bayescale.analysis.recipes import DECISION_RULE, recipe_draws
+    from bayescale.analysis.recipes import DECISION_RULE
 
     fit, parameter, rope = comparison.fit, comparison.parameter, comparison.rope
     blocks: list[Block] = [
@@ -222,23 +222,35 @@ def comparison_section(comparison: Any) -> Section:
                 f"+/- {rope:g}.",
             )
         )
-    draws = recipe_draws(fit, parameter, comparison.target)
-    pairs = comparison.pairs
-    figure, axes = _panels(len(pairs), width=4.6, height=3.2)
-    for ax, row in zip(axes, pairs.itertuples(), strict=True):
+    blocks.append(
+        figure_image(
+            "differences",
+            difference_figure(comparison),
+            "Posterior of each difference with the ROPE (grey).",
+        )
+    )
+    return Section("Comparisons and decisions", blocks)
+
+
+def difference_figure(comparison: Any) -> Any:
+    """The posterior of each difference of a comparison with its ROPE and decision,
+    one panel a pair (a matplotlib ``Figure``)."""
+    from bayescale.analysis.recipes import recipe_draws
+
+    parameter = comparison.parameter
+    draws = recipe_draws(comparison.fit, parameter, comparison.target)
+    figure, axes = _panels(len(comparison.pairs), width=4.6, height=3.2)
+    for ax, row in zip(axes, comparison.pairs.itertuples(), strict=True):
         difference = draws[row.a] - draws[row.b]
         plots.plot_difference(
             difference[np.isfinite(difference)],
-            rope=rope,
+            rope=comparison.rope,
             decision=row.decision,
             label=f"{parameter}: {row.a} - {row.b}",
             ci=comparison.ci,
             ax=ax,
         )
-    blocks.append(
-        figure_image("differences", figure, "Posterior of each difference with the ROPE (grey).")
-    )
-    return Section("Comparisons and decisions", blocks)
+    return figure
 
 
 def diagnostics_section(fit: Fit) -> Section:

@@ -678,6 +678,21 @@ class Fit:
 
         return save_fit(self, path, overwrite=overwrite)
 
+    def to_dict(self, ci: float = DEFAULT_CI, **options: Any) -> dict[str, Any]:
+        """The ``fit.json`` payload (:func:`bayescale.results.export.fit_to_dict`,
+        which takes the ``options``: ``predict_x``, ``targets``, ...)."""
+        from bayescale.results.export import fit_to_dict
+
+        return fit_to_dict(self, ci=ci, **options)
+
+    def plot(self, **options: Any) -> Any:
+        """The fitted curve with its bands and the data, on a matplotlib ``Axes``
+        (:func:`bayescale.reporting.plots.plot_fit`, which takes the ``options``:
+        ``recipe``, ``held_out``, ``ci``, ``ax``, ...)."""
+        from bayescale.reporting.plots import plot_fit
+
+        return plot_fit(self, **options)
+
 
 def _label_selection(label: str) -> tuple[str, dict[str, str]]:
     """``"A[base]"`` of dim recipe/run -> (``"A"``, selection); arviz's summary labels."""

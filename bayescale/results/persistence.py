@@ -25,6 +25,12 @@ posterior), and outputs that disagree with their folder's manifest (a write cut
 off between two renames). The fitted data's source file is hashed only on
 request (``check_source=True``).
 
+A result made from a fit (a recipe comparison,
+:mod:`bayescale.analysis.comparison_file`) is saved as the fit's file under its
+own ``bayescale_format`` with its settings in more root attributes
+(:func:`save_fit` ``format=``, ``attributes=``) and read back with
+:func:`read_fit`; :func:`bayescale.load` reads any of them.
+
 Examples
 --------
 >>> fit.save("fit.nc")  # doctest: +SKIP
@@ -94,7 +100,14 @@ class FitFileError(ValueError):
     """A file that is not a bayescale fit, or one this version cannot read."""
 
 
-def save_fit(fit: Fit, path: str | Path, *, overwrite: bool = False) -> Path:
+def save_fit(
+    fit: Fit,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    format: str = FORMAT,
+    attributes: Mapping[str, str] | None = None,
+) -> Path:
     """Write ``fit`` to a netCDF file, atomically.
 
     Parameters
@@ -103,6 +116,11 @@ def save_fit(fit: Fit, path: str | Path, *, overwrite: bool = False) -> Path:
     path : str or Path
     overwrite : bool
         Replace an existing file (refused otherwise, as on the command line).
+    format : str
+        The ``bayescale_format`` marker: a result made from this fit saves
+        itself as the fit plus ``attributes`` under a format of its own.
+    attributes : mapping of str to str, optional
+        More root attributes (text) to write beside the fit's.
 
     Returns
     -------
@@ -115,12 +133,15 @@ def save_fit(fit: Fit, path: str | Path, *, overwrite: bool = False) -> Path:
         If ``path`` exists and ``overwrite`` is false, or cannot be written
         (an existing file is then left as it was).
     """
-    content = netcdf_bytes(fit)
+    content = netcdf_bytes(fit, format=format, attributes=attributes)
     return write_file(path, lambda temp: temp.write_bytes(content), overwrite=overwrite)
 
 
-def netcdf_bytes(fit: Fit) -> bytes:
-    """The netCDF file of ``fit``, made in memory.
+def netcdf_bytes(
+    fit: Fit, *, format: str = FORMAT, attributes: Mapping[str, str] | None = None
+) -> bytes:
+    """The netCDF file of ``fit``, made in memory, marked ``format`` and with
+    the root ``attributes`` beside the fit's (see :func:`save_fit`).
 
     HDF5 never writes to disk itself, so a full disk or a file-size limit is an
     ordinary ``OSError`` of the caller's write (HDF5 crashes the process on a
@@ -135,7 +156,7 @@ def netcdf_bytes(fit: Fit) -> bytes:
             )
         )
     tree.attrs = {
-        "bayescale_format": FORMAT,
+        "bayescale_format": format,
         "bayescale_version": fit.version,
         "spec": json.dumps(fit.spec.to_dict()),
         "sampler": json.dumps(fit.sampler.to_dict()),
@@ -154,6 +175,7 @@ def netcdf_bytes(fit: Fit) -> bytes:
             }
         ),
         CHECKSUMS: json.dumps(checksums(tree)),
+        **(attributes or {}),
     }
     buffer = io.BytesIO()
     tree.to_netcdf(buffer, engine=ENGINE)
@@ -187,21 +209,55 @@ def load_fit(
         match), cut off while its folder was written, or its source changed
         (with ``check_source``).
     """
-    path = Path(path)
+    return read_fit(path, check_source=check_source, max_bytes=max_bytes)[0]
+
+
+def file_format(path: Path, formats: tuple[str, ...], *, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The ``bayescale_format`` of a file that is safe to read, one of ``formats``.
+
+    Raises
+    ------
+    FitFileError
+        If :func:`check_structure` refuses the file, it was cut off while its
+        folder was written, or its format is missing or not one of ``formats``.
+    """
     check_structure(path, max_bytes=max_bytes)
     try:
         verify_manifest(path)
     except OutputError as err:
         raise FitFileError(str(err)) from None
-    attrs = _root_attributes(path)
-    found = attrs.get("bayescale_format")
-    if found != FORMAT:
+    found = _root_attributes(path, ("bayescale_format",)).get("bayescale_format")
+    if found not in formats:
+        expected = " or ".join(map(repr, formats))
         what = (
             "not a bayescale fit file"
             if found is None
-            else f"format {found!r}, expected {FORMAT!r}"
+            else f"format {found!r}, expected {expected}"
         )
         raise FitFileError(f"{path}: {what}")
+    return found
+
+
+def read_fit(
+    path: str | Path,
+    *,
+    format: str = FORMAT,
+    attributes: tuple[str, ...] = (),
+    check_source: bool = False,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> tuple[Fit, dict[str, str]]:
+    """The fit in a file of ``format``, checked as :func:`load_fit` checks it, and
+    the file's root ``attributes`` beside the fit's (text, unchecked: the
+    caller checks them).
+
+    Raises
+    ------
+    FitFileError
+        As :func:`load_fit`.
+    """
+    path = Path(path)
+    file_format(path, (format,), max_bytes=max_bytes)
+    attrs = _root_attributes(path, (*ATTRIBUTES, CHECKSUMS, *attributes))
     if CHECKSUMS not in attrs:
         raise FitFileError(
             f"{path}: damaged bayescale attributes (missing 'checksums': edited, or saved by "
@@ -234,7 +290,7 @@ def load_fit(
         raise FitFileError(f"{path}: damaged fit ({_reason(err)})") from None
     if check_source:
         _check_source(path, curves)
-    return Fit(
+    fit = Fit(
         tree=tree,
         data=curves,
         spec=spec,
@@ -244,6 +300,7 @@ def load_fit(
         version=str(attrs.get("bayescale_version", "")),
         law_error=law_error,
     )
+    return fit, {name: attrs[name] for name in attributes if name in attrs}
 
 
 def _reason(err: BaseException) -> str:
@@ -333,13 +390,13 @@ def check_structure(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> None:
         raise FitFileError(f"{path}: not a readable netCDF file ({_reason(err)})") from None
 
 
-def _root_attributes(path: Path) -> dict[str, Any]:
-    """The root attributes of the format (strings), read one by one."""
+def _root_attributes(path: Path, names: tuple[str, ...]) -> dict[str, Any]:
+    """The root attributes ``names`` the file has (strings), read one by one."""
     import h5py
 
     out: dict[str, Any] = {}
     with h5py.File(path, "r", locking=False) as handle:
-        for name in (*ATTRIBUTES, CHECKSUMS):
+        for name in names:
             if name not in handle.attrs:
                 continue
             try:
@@ -580,12 +637,12 @@ def _optional_str(value: Any, name: str) -> str | None:
     return None if value is None else _str(value, name)
 
 
-def _bounds(value: Any) -> tuple[float | None, float | None]:
+def _bounds(value: Any, name: str = "data.bounds") -> tuple[float | None, float | None]:
     if not isinstance(value, list | tuple) or len(value) != 2:
-        raise TypeError("data.bounds is not a pair")
+        raise TypeError(f"{name} is not a pair")
     for item in value:
         if item is not None and not (_is_number(item) and math.isfinite(item)):
-            raise TypeError(f"data.bounds holds {item!r}, not a finite number")
+            raise TypeError(f"{name} holds {item!r}, not a finite number")
     return (value[0], value[1])
 
 

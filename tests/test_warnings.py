@@ -204,8 +204,8 @@ def test_small_chinchilla_tables_converge_and_their_intervals_are_calibrated():
     converges at default settings (second attempt included), and each parameter's
     95% interval holds the truth in at least 33 of 40 (measured 36-40; calibrated
     intervals give 38 on average), all five at once in at least 30 (measured 35;
-    Wald intervals around the least-squares fit hold all five in 83% of 60 such
-    tables, docs/warnings.md)."""
+    Wald intervals around the least-squares fit hold all five in 33 of the same
+    40, benchmarks/small_chinchilla_tables.py)."""
     import warnings
 
     import bayescale as bs

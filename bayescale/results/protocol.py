@@ -35,24 +35,22 @@ READERS: dict[str, tuple[str, str]] = {
 class Result(Protocol):
     """What every bayescale result offers.
 
-    Methods
-    -------
-    summary(ci=...)
+    ``summary(ci=...)``
         The result's table (a ``pandas.DataFrame``), its intervals of
         credible mass ``ci`` (recomputed from the posterior at another ``ci``).
-    to_dict()
+    ``to_dict()``
         The JSON-ready dict the command line writes (``fit.json``,
         ``compare.json``): numbers, text, lists and dicts only.
-    save(path, *, overwrite=False)
+    ``save(path, *, overwrite=False)``
         Write the result to one netCDF file, atomically (an existing file is
         replaced only with ``overwrite=True``); returns the path written.
         ``bayescale.load(path)`` returns the same class with its data and
         settings, so its summary, ``to_dict`` and plots equal the original's.
         A derived result stores its posterior and the settings it was made
         with, never its tables, and is recomputed from them on loading.
-    plot(...)
+    ``plot(...)``
         A matplotlib figure of the result (an ``Axes`` or a ``Figure``).
-    _repr_html_()
+    ``_repr_html_()``
         The notebook view.
 
     Notes

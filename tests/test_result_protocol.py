@@ -159,7 +159,7 @@ def test_an_unknown_format_is_refused_naming_the_known_ones(saved, tmp_path):
         bs.load(crafted)
     assert str(refused.value) == (
         f"{crafted}: format 'bayescale-plan/1', expected 'bayescale-fit/1' or "
-        "'bayescale-comparison/1'"
+        "'bayescale-comparison/1' or 'bayescale-sizes/1'"
     )
 
 

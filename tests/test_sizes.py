@@ -18,12 +18,14 @@ from matplotlib.collections import PathCollection, PolyCollection
 
 import bayescale as bs
 from bayescale.analysis.size_backtest import backtest_largest_size
-from bayescale.analysis.sizes import load_sizes
+from bayescale.analysis.sizes import FORMAT, SizesFit, load_sizes
 from bayescale.cli import main
 from bayescale.data.curves import DataError
 from bayescale.model.laws import get_law
 from bayescale.model.size_law import SIGMOID_SIZES, size_parameters
 from bayescale.reporting.size_plots import plot_asymptote_by_size
+from bayescale.results.output import OutputError
+from bayescale.results.persistence import FitFileError, save_fit
 from bayescale.studies.size_simulate import SCALERL_LIKE, reported_parameters, simulate_sizes
 
 COLUMNS = {"x": "gpu_hours", "y": "pass_rate", "size": "size", "run": "seed"}
@@ -110,6 +112,42 @@ def test_plot_draws_both_bands_each_seed_and_the_markers(sizes_fit):
     assert [len(p.get_offsets()) for p in points] == [6, 1, 2]  # seeds, held out, truth
     assert ax.get_xscale() == "log"
     plt.close(ax.figure)
+
+
+def test_a_saved_sizes_fit_loads_back_as_itself(sizes_fit, tmp_path):
+    """The result protocol (issue 24, item 3): ``bs.load`` returns an equal SizesFit."""
+    path = sizes_fit.save(tmp_path / "sizes.nc")
+    loaded = bs.load(path)
+    assert type(loaded) is SizesFit
+    pd.testing.assert_frame_equal(loaded.summary(), sizes_fit.summary())
+    pd.testing.assert_frame_equal(loaded.summary(ci=0.5), sizes_fit.summary(ci=0.5))
+    unseen = [*SMALL, 1e10]
+    pd.testing.assert_frame_equal(loaded.at_sizes(unseen), sizes_fit.at_sizes(unseen))
+    assert json.dumps(loaded.to_dict(ci=0.9), sort_keys=True) == json.dumps(
+        sizes_fit.to_dict(ci=0.9), sort_keys=True
+    )
+    with pytest.raises(OutputError, match="exist"):
+        sizes_fit.save(path)
+    assert sizes_fit.save(path, overwrite=True) == path
+
+
+def test_a_sizes_file_of_another_law_is_refused_in_one_line(recipes_fit, tmp_path):
+    crafted = save_fit(recipes_fit, tmp_path / "sigmoid.nc", format=FORMAT)
+    with pytest.raises(FitFileError) as refused:
+        bs.load(crafted)
+    assert str(refused.value) == (
+        f"{crafted}: format 'bayescale-sizes/1' holds a fit of law 'sigmoid_sizes' varying "
+        "A_max by seed, not law 'sigmoid' varying A"
+    )
+
+
+def test_a_sizes_fit_is_a_result_with_its_plot_and_notebook_view(sizes_fit):
+    assert isinstance(sizes_fit, bs.Result)
+    ax = sizes_fit.plot(ci=0.5)
+    assert ax.get_xscale() == "log" and len(ax.collections) >= 2
+    plt.close(ax.figure)
+    view = sizes_fit._repr_html_()
+    assert "fit across sizes" in view and "gamma" in view and "1e+09, 2e+09, 4e+09" in view
 
 
 def test_cli_fit_sizes_writes_json_and_figure(small_sizes, tmp_path, capsys):

@@ -18,11 +18,14 @@ Examples
 ...                      size="size")  # doctest: +SKIP
 >>> sizes.at_sizes([8e9])  # doctest: +SKIP
 >>> sizes.predict(8e9, [1e4, 5e4])  # doctest: +SKIP
+>>> bs.load(sizes.save("sizes.nc")).at_sizes().equals(sizes.at_sizes())  # doctest: +SKIP
+True
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,9 +41,15 @@ from bayescale.model.priors import Prior
 from bayescale.model.size_law import SIGMOID_SIZES, SIZE_PARAMETERS, size_parameters
 from bayescale.results.fit_result import Fit
 from bayescale.results.intervals import DEFAULT_CI, check_ci, eti
+from bayescale.results.persistence import MAX_FILE_BYTES, FitFileError, read_fit, save_fit
 from bayescale.results.provenance import SamplerSettings
 
 LAW = SIGMOID_SIZES.name
+#: The ``bayescale_format`` of a saved :class:`SizesFit`: its fit's file, no more
+#: (nothing beyond the fit is needed to remake it).
+FORMAT = "bayescale-sizes/1"
+#: The parameters that vary by seed in a fit across sizes (:func:`fit_sizes`).
+VARYING = ("A_max",)
 
 
 def load_sizes(
@@ -200,6 +209,73 @@ class SizesFit:
             "diagnostics": self.fit.diagnostics.to_dict(),
         }
 
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the fit to netCDF, atomically, marked ``bayescale-sizes/1``.
+
+        Parameters
+        ----------
+        path : str or Path
+        overwrite : bool
+            As in :func:`~bayescale.results.persistence.save_fit`, which writes
+            the file (and raises ``OutputError`` where it does).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written; ``bayescale.load`` reads it back as an equal
+            :class:`SizesFit` (:func:`load_sizes_fit`).
+        """
+        return save_fit(self.fit, path, overwrite=overwrite, format=FORMAT)
+
+    def plot(self, **options: Any) -> Any:
+        """The asymptote against model size with its bands, on a matplotlib ``Axes``
+        (:func:`bayescale.reporting.size_plots.plot_asymptote_by_size`, which takes
+        the ``options``: ``sizes``, ``ci``, ``held_out``, ``truth``, ``ax``)."""
+        from bayescale.reporting.size_plots import plot_asymptote_by_size
+
+        return plot_asymptote_by_size(self, **options)
+
+    def _repr_html_(self) -> str:
+        table = self.summary()._repr_html_()
+        warnings = "".join(f"<li>{html.escape(w)}</li>" for w in self.fit.diagnostics.warnings)
+        sizes = ", ".join(f"{size:g}" for size in self.sizes)
+        return (
+            f"<div><b>bayescale fit across sizes</b>: {html.escape(SIGMOID_SIZES.formula)}<br>"
+            f"sizes {html.escape(sizes)}<ul>{warnings}</ul>{table}</div>"
+        )
+
+
+def load_sizes_fit(
+    path: str | Path, *, check_source: bool = False, max_bytes: int = MAX_FILE_BYTES
+) -> SizesFit:
+    """Read a fit across sizes written by :meth:`SizesFit.save`, checking everything.
+
+    Parameters
+    ----------
+    path : str or Path
+    check_source, max_bytes
+        As in :func:`~bayescale.results.persistence.load_fit`.
+
+    Returns
+    -------
+    SizesFit
+
+    Raises
+    ------
+    FitFileError
+        Whatever :func:`~bayescale.results.persistence.load_fit` refuses, and a
+        fit that is not of the ``"sigmoid_sizes"`` law with ``A_max`` varying by
+        seed, in one line naming the file.
+    """
+    fit, _ = read_fit(path, format=FORMAT, check_source=check_source, max_bytes=max_bytes)
+    if fit.spec.law != LAW or tuple(fit.spec.varying) != VARYING:
+        raise FitFileError(
+            f"{path}: format {FORMAT!r} holds a fit of law {LAW!r} varying "
+            f"{', '.join(VARYING)} by seed, not law {fit.spec.law!r} varying "
+            f"{', '.join(fit.spec.varying) or 'nothing'}"
+        )
+    return SizesFit(fit)
+
 
 def fit_sizes(
     data: pd.DataFrame | str | Path,
@@ -255,9 +331,7 @@ def fit_sizes(
     curves = load_sizes(
         data, x=x, y=y, size=size, run=run, min_x=min_x, max_x=max_x, repeats=repeats
     )
-    spec = build_spec(
-        SIGMOID_SIZES, curves, likelihood=likelihood, varying=("A_max",), priors=priors
-    )
+    spec = build_spec(SIGMOID_SIZES, curves, likelihood=likelihood, varying=VARYING, priors=priors)
     settings = SamplerSettings(
         draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept
     )

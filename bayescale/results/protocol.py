@@ -1,7 +1,8 @@
 """One protocol for every result, and :func:`load`, which reads any saved one.
 
 A result (a :class:`~bayescale.results.fit_result.Fit`, a
-:class:`~bayescale.analysis.recipes.Comparison`) reports itself the same way:
+:class:`~bayescale.analysis.recipes.Comparison`, a
+:class:`~bayescale.analysis.sizes.SizesFit`) reports itself the same way:
 a table, the JSON the command line writes, a file, a figure and a notebook
 view. The file says what it holds in its root attribute ``bayescale_format``;
 :func:`load` reads that first and hands the file to the reader of that format.
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 READERS: dict[str, tuple[str, str]] = {
     "bayescale-fit/1": ("bayescale.results.persistence", "load_fit"),
     "bayescale-comparison/1": ("bayescale.analysis.comparison_file", "load_comparison"),
+    "bayescale-sizes/1": ("bayescale.analysis.sizes", "load_sizes_fit"),
 }
 
 
@@ -104,7 +106,9 @@ def load(path: str | Path, *, check_source: bool = False, max_bytes: int | None 
     Result
         A :class:`~bayescale.results.fit_result.Fit` for a ``bayescale-fit/1``
         file, a :class:`~bayescale.analysis.recipes.Comparison` for a
-        ``bayescale-comparison/1`` file.
+        ``bayescale-comparison/1`` file, a
+        :class:`~bayescale.analysis.sizes.SizesFit` for a ``bayescale-sizes/1``
+        file.
 
     Raises
     ------

@@ -250,15 +250,18 @@ def load_sizes_fit(
 ) -> SizesFit:
     """Read a fit across sizes written by :meth:`SizesFit.save`, checking everything.
 
+    The reader of ``bayescale-sizes/1`` in :data:`bayescale.results.protocol.READERS`:
+    the file is checked as a fit file, then its fit's law.
+
     Parameters
     ----------
-    path : str or Path
-    check_source, max_bytes
+    path, check_source, max_bytes
         As in :func:`~bayescale.results.persistence.load_fit`.
 
     Returns
     -------
     SizesFit
+        The loaded fit, wrapped (nothing else is stored).
 
     Raises
     ------

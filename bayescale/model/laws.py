@@ -148,6 +148,32 @@ class Law:
         unless a parameter they compute is shared by recipes (it would be
         computed once per recipe); then the sampler moves the free parameters
         themselves, the same model in worse coordinates.
+    direction : {"increasing", "decreasing"} or None
+        How the metric moves as the input grows (``None``: either). Data moving
+        clearly the other way are refused (:mod:`bayescale.inference.law_checks`).
+    ranges : dict of str to (float, float)
+        Closed range of parameters beyond positivity (the sigmoid's ``A`` in
+        [0, 1]); priors with mass outside are refused.
+    default_priors : callable or None
+        ``(data) -> {parameter: Prior}``: default priors of the sampled
+        parameters for a data set (:mod:`bayescale.model.law_priors` for the
+        built-in laws; data-centred priors hold one centre per recipe).
+    asymptote : callable or None
+        ``(params) -> value``: the curve's limit as the input grows without
+        bound, on the metric's scale (the sigmoid's ``A``, a power law's ``E``);
+        ``None`` when the law does not say.
+    midpoint : str or None
+        The parameter that is the input at the curve's midpoint (the sigmoid's
+        ``C_mid``): data ending before it leave the shape to the prior, and fits
+        say so (:func:`bayescale.inference.diagnostics.check_identification`).
+    ropes : dict of str to float
+        Default region of practical equivalence for comparing recipes on a
+        parameter (the sigmoid's ``A``: 0.02, the spread of three ScaleRL seeds).
+    nuisance : frozenset of str
+        Parameters users do not ask about that describe the curve away from
+        where they ask (the sigmoid's start value ``R0``, the value before the
+        fit window): one leaning on its prior is a note in the summary, not an
+        identification warning.
     adaptation : {"diag", "low_rank"}
         nutpie's mass-matrix adaptation: ``"low_rank"`` for posteriors with
         strong correlations that no simple reparametrisation removes (the
